@@ -1,0 +1,1 @@
+"""OR-Debug-Bench generation: verified problems written as JSONL shards."""

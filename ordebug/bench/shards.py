@@ -1,0 +1,73 @@
+"""Benchmark shards: which problems a shard holds, writing them atomically, reading them."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonlines
+
+from ordebug.bench.generate import BenchSpec, generate_problem
+
+SPLIT_SIZE_KEY = {"train": "n_train", "test": "n_test"}
+
+
+def bench_spec(bench_cfg: dict[str, Any]) -> BenchSpec:
+    """A BenchSpec from the ``bench`` section of the config."""
+    return BenchSpec(
+        seed=int(bench_cfg["seed"]),
+        error_types=list(bench_cfg["error_types"]),
+        families=list(bench_cfg["families"]),
+        difficulty_weights=dict(bench_cfg["difficulty_weights"]),
+    )
+
+
+def n_shards(bench_cfg: dict[str, Any], split: str) -> int:
+    n = int(bench_cfg[SPLIT_SIZE_KEY[split]])
+    size = int(bench_cfg["shard_size"])
+    return (n + size - 1) // size
+
+
+def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int) -> range:
+    """Problem indices of one shard (the last shard may be shorter)."""
+    n = int(bench_cfg[SPLIT_SIZE_KEY[split]])
+    size = int(bench_cfg["shard_size"])
+    if not 0 <= shard < n_shards(bench_cfg, split):
+        raise ValueError(f"shard {shard} out of range for split {split!r}")
+    return range(shard * size, min(n, (shard + 1) * size))
+
+
+def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) -> int:
+    """Write records to a temporary file in the same folder, then rename into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    n = 0
+    try:
+        with os.fdopen(fd, "w") as fh, jsonlines.Writer(fh, sort_keys=True, compact=True) as w:
+            for rec in records:
+                w.write(rec)
+                n += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n
+
+
+def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[dict]:
+    spec = bench_spec(bench_cfg)
+    for i in shard_indices(bench_cfg, split, shard):
+        yield generate_problem(spec, split, i)
+
+
+def read_problems(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:
+    """Problem records from shard files, in order."""
+    for p in paths:
+        with jsonlines.open(p) as reader:
+            yield from reader

@@ -1,0 +1,51 @@
+"""Configuration: load YAML and validate it against config/config.schema.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from ordebug.solver.errors import OrDebugError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "config" / "config.schema.yaml"
+
+
+class ConfigError(OrDebugError):
+    """A config that does not match the schema; the message names the key."""
+
+
+def key_path(error: jsonschema.ValidationError) -> str:
+    """Dotted path of the offending key (``bench.shard_size``)."""
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+        parts += extra[:1]
+    if error.validator == "required":
+        parts.append(error.message.split("'")[1])
+    return ".".join(parts) or "<root>"
+
+
+def validate_config(config: dict[str, Any], schema_path: Path = SCHEMA_PATH) -> None:
+    """Raise ConfigError naming the first bad key."""
+    schema = yaml.safe_load(schema_path.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        raise ConfigError(f"config key '{key_path(e)}': {e.message}")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: config must be a mapping")
+    validate_config(config)
+    return config

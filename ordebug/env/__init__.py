@@ -1,0 +1,1 @@
+"""The repair environment: action grammar, observation text, reward, episodes."""

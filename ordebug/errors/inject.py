@@ -1,0 +1,266 @@
+"""Inject one error type into a base model and verify it with the solver.
+
+A candidate is kept only when the broken model is infeasible, applying the recorded
+fix(es) gives back the original optimum (1e-6 relative), the type's own property
+holds, and no single deletion of an IIS member restores the original optimum
+(for A and D: the fault is never listed first).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ordebug.env.actions import apply_edit, parse_action
+from ordebug.errors.faults import (
+    Context,
+    Fault,
+    bound_faults,
+    coef_faults,
+    rhs_faults,
+    rule_faults,
+    sense_faults,
+    vtype_faults,
+)
+from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES
+from ordebug.solver.iis import Iis, compute_iis
+from ordebug.solver.lpformat import read_model_text, write_lp
+from ordebug.solver.solve import SolverTimeout, is_feasible, same_objective, solve
+from ordebug.solver.spec import ModelSpec, fmt_num, satisfies
+
+FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
+FAITHFUL_TOL = 1e-4  # no single deletion may come this close
+MAX_CANDIDATES = 24
+REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
+
+
+def _reject(etype: str, reason: str) -> None:
+    """Count a rejection; returns None so callers can `return _reject(...)`."""
+    REJECTIONS[f"{etype}:{reason}"] += 1
+
+
+@dataclass
+class Injection:
+    """A verified broken model with its ground truth."""
+
+    error_type: str
+    broken: ModelSpec
+    faults: list[Fault]
+    iis: Iis
+    alternatives: list[dict] = field(default_factory=list)
+
+    @property
+    def difficulty(self) -> str:
+        n = self.iis.size
+        if len(self.faults) > 1 or n >= 6:
+            return "hard"
+        return "easy" if n <= 2 else "medium"
+
+
+def fault_stream(kind: str, ctx: Context) -> Iterator[Fault]:
+    if kind == "sense":
+        return sense_faults(ctx)
+    if kind == "vtype":
+        return vtype_faults(ctx)
+    if kind == "coef":
+        return coef_faults(ctx, ("requirement", "capacity", "link", "rule"))
+    if kind == "coef_def":
+        return coef_faults(ctx, ("definition", "balance"))
+    if kind == "rhs_def":
+        return rhs_faults(ctx, ("definition", "balance"))
+    if kind == "rhs":
+        return rhs_faults(ctx, ("requirement", "capacity"))
+    if kind == "bound":
+        return bound_faults(ctx)
+    if kind == "rule":
+        return rule_faults(ctx)
+    raise ValueError(kind)
+
+
+def in_iis(fault: Fault, iis: Iis, spec: ModelSpec) -> bool:
+    kind, name, side = fault.element
+    if kind == "constraint":
+        return name in iis.constraints
+    if kind == "bound":
+        return (name, side) in iis.bounds
+    return any(name in spec.rows[r].coefs for r in iis.constraints)
+
+
+def _apply(spec: ModelSpec, faults: list[Fault]) -> ModelSpec:
+    out = spec.copy()
+    for f in faults:
+        f.apply(out)
+    return out
+
+
+def _roundtrip(spec: ModelSpec) -> ModelSpec:
+    return read_model_text(write_lp(spec), name=spec.name)
+
+
+def member_deletions(spec: ModelSpec, iis: Iis) -> Iterator[tuple[str, ModelSpec]]:
+    """Each single deletion of an IIS member, as (action text, edited copy)."""
+    for r in iis.constraints:
+        trial = spec.copy()
+        del trial.rows[r]
+        yield f"DROP_CONSTRAINT({r})", trial
+    for v, side in iis.bounds:
+        trial = spec.copy()
+        var = trial.vars[v]
+        lb, ub = ("-inf", fmt_num(var.ub)) if side == "lower" else (fmt_num(var.lb), "inf")
+        action = f"UPDATE_BOUNDS({v}, {lb}, {ub})"
+        apply_edit(trial, parse_action(action))
+        yield action, trial
+
+
+def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[str]) -> bool:
+    for action, trial in member_deletions(broken, iis):
+        if action.startswith("DROP_CONSTRAINT(") and action[16:-1] in exempt:
+            continue
+        res = solve(trial)
+        if res.optimal and same_objective(res.objective, objective, FAITHFUL_TOL):
+            return False
+    return True
+
+
+def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
+    """The checks every kept problem passes; None when a candidate fails one."""
+    base = ctx.base.spec
+    objective = ctx.optimum.objective
+    try:
+        broken = _apply(base, faults)
+    except (ValueError, KeyError):
+        return _reject(etype, "not applicable")
+    if satisfies(broken, ctx.optimum.values) or is_feasible(broken):
+        return _reject(etype, "still feasible")
+    fixed = broken.copy()
+    for f in faults:
+        f.undo(fixed)
+    res = solve(fixed)
+    if not res.optimal or not same_objective(res.objective, objective, FIX_TOL):
+        return _reject(etype, "fix does not restore optimum")
+    if len(faults) == 2:
+        for f in faults:
+            alone = broken.copy()
+            f.undo(alone)
+            if is_feasible(alone):
+                return _reject(etype, "one fix alone suffices")
+    broken = _roundtrip(broken)
+    try:
+        iis = compute_iis(broken, bound_check_limit=0.5)
+    except SolverTimeout:
+        return _reject(etype, "solver timeout")
+    if not iis.certain:
+        return _reject(etype, "IIS uncertain")
+    if etype in REDUNDANT_FAULT_TYPES:
+        fault_row = faults[0].root["name"]
+        for _ in range(3):
+            if not iis.constraints or iis.constraints[0] != fault_row:
+                break
+            if len(iis.constraints) < 2:
+                return _reject(etype, "fault alone in IIS")
+            broken.move_row_after(fault_row, iis.constraints[1])
+            broken = _roundtrip(broken)
+            iis = compute_iis(broken)
+        if not iis.constraints or iis.constraints[0] == fault_row:
+            return _reject(etype, "fault listed first")
+    if etype != "G" and not in_iis(faults[0], iis, broken):
+        return _reject(etype, "fault not in IIS")
+    if etype == "F" and iis.size < 4:
+        return _reject(etype, "IIS too small")
+    if etype == "G":
+        first = [f for f in faults if in_iis(f, iis, broken)]
+        if len(first) != 1:
+            return _reject(etype, "IIS does not hold exactly one fault")
+        second = [f for f in faults if f is not first[0]][0]
+        after = broken.copy()
+        first[0].undo(after)
+        if is_feasible(after) or not in_iis(second, compute_iis(after), after):
+            return _reject(etype, "second fault not revealed")
+        faults = [first[0], second]
+    exempt = {f.root["name"] for f in faults} if etype in REDUNDANT_FAULT_TYPES else set()
+    if not _discriminates(broken, iis, objective, exempt):
+        return _reject(etype, "a deletion restores the optimum")
+    inj = Injection(etype, broken, faults, iis)
+    if etype == "I":
+        inj.alternatives = alternatives(broken, iis, faults[0], objective)
+        if sum(1 for a in inj.alternatives if a["feasible"]) < 2:
+            return _reject(etype, "only one fix restores feasibility")
+        if sum(1 for a in inj.alternatives if a["faithful"]) != 1:
+            return _reject(etype, "several faithful fixes")
+    return inj
+
+
+def alternatives(broken: ModelSpec, iis: Iis, fault: Fault, objective: float) -> list[dict]:
+    """Single fixes that restore feasibility, with their objective impact (type I)."""
+    out = []
+    trials = [(fault.fix, _fixed(broken, fault))] + list(member_deletions(broken, iis))
+    for action, trial in trials:
+        res = solve(trial)
+        obj = res.objective if res.optimal else None
+        out.append(
+            {
+                "action": action,
+                "feasible": res.status in ("optimal", "unbounded"),
+                "objective": obj,
+                "relative_change": None if obj is None else (obj - objective) / max(1.0, abs(objective)),
+                "faithful": res.optimal and same_objective(obj, objective, FAITHFUL_TOL),
+            }
+        )
+    return out
+
+
+def _fixed(spec: ModelSpec, fault: Fault) -> ModelSpec:
+    out = spec.copy()
+    fault.undo(out)
+    return out
+
+
+def candidates(etype: str, ctx: Context) -> Iterator[list[Fault]]:
+    """Candidate fault lists for one error type, in the RNG's order."""
+    if etype in PAIR_KINDS:
+        kinds = PAIR_KINDS[etype][ctx.rng.randrange(len(PAIR_KINDS[etype]))]
+        firsts = list(itertools.islice(fault_stream(kinds[0], ctx), 6))
+        seconds = list(itertools.islice(fault_stream(kinds[1], ctx), 6))
+        def breaks(f: Fault) -> bool:
+            try:
+                alone = _apply(ctx.base.spec, [f])
+            except (ValueError, KeyError):
+                return False
+            return not satisfies(alone, ctx.optimum.values) and not is_feasible(alone)
+
+        firsts = [f for f in firsts if breaks(f)]
+        seconds = [f for f in seconds if breaks(f)]
+        for f1 in firsts:
+            for f2 in seconds:
+                if f2.root["name"] == f1.root["name"] or f2.element == f1.element:
+                    continue
+                yield [f1, f2]
+        return
+    kinds = {"A": ("sense",), "B": ("vtype",), "C": ("coef",), "D": ("rule",),
+             "F": ("coef_def", "rhs_def"), "H": ("bound",), "I": ("rhs",)}[etype]
+    streams = [fault_stream(k, ctx) for k in kinds]
+    for group in itertools.zip_longest(*streams):
+        for f in group:
+            if f is not None:
+                yield [f]
+
+
+def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | None:
+    """The first verified injection (preferring ``target`` difficulty) or None."""
+    fallback = None
+    tried = 0
+    for faults in candidates(etype, ctx):
+        tried += 1
+        if tried > MAX_CANDIDATES:
+            break
+        inj = verify(ctx, etype, faults)
+        if inj is None:
+            continue
+        if target is None or inj.difficulty == target:
+            return inj
+        fallback = fallback or inj
+        if tried > MAX_CANDIDATES // 2:
+            break
+    return fallback

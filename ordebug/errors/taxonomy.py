@@ -1,0 +1,51 @@
+"""Error types A-I: which faults each type injects and the property it must verify."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+ERROR_TYPES: dict[str, str] = {
+    "A": "a constraint's sense flipped (<= vs >=)",
+    "B": "a continuous variable declared integer",
+    "C": "a wrong coefficient (dropped term, flipped sign, unit slip)",
+    "D": "a contradicting business rule added",
+    "E": "two independent errors; fixing either alone leaves the model infeasible",
+    "F": "hidden root cause in a linking/definition row, far from the symptom",
+    "G": "cascading errors: a second conflict appears after the first is fixed",
+    "H": "a wrong variable bound (unit slip)",
+    "I": "a wrong right-hand side; several fixes restore feasibility, one the optimum",
+}
+# In A and D the faulty row is redundant in the original model (for A: a row whose flip
+# is infeasible can never be violated by the other rows), so dropping it restores the
+# optimum by necessity. The benchmark lists their IIS with the fault never first instead.
+REDUNDANT_FAULT_TYPES = frozenset({"A", "D"})
+SINGLE_FAULT_KINDS = {
+    "A": ("sense",),
+    "B": ("vtype",),
+    "C": ("coef",),
+    "D": ("rule",),
+    "F": ("coef_def", "rhs_def"),
+    "H": ("bound",),
+    "I": ("rhs",),
+}
+# Pairs of fault kinds for the two-error types.
+PAIR_KINDS = {
+    "E": (("coef", "bound"), ("rhs", "bound"), ("coef", "rhs"), ("bound", "bound"), ("rhs", "coef")),
+    "G": (("bound", "rhs"), ("coef", "bound"), ("rhs", "rhs"), ("bound", "bound"), ("coef", "coef")),
+}
+
+
+def check_types(types: list[str]) -> None:
+    """Raise ValueError naming an unknown error type."""
+    for t in types:
+        if t not in ERROR_TYPES:
+            raise ValueError(f"unknown error type {t!r}; known: {', '.join(ERROR_TYPES)}")
+
+
+def interleave(*streams: Iterator) -> Iterator:
+    """Round-robin over several candidate streams."""
+    for group in itertools.zip_longest(*streams):
+        for item in group:
+            if item is not None:
+                yield item

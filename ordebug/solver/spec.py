@@ -1,0 +1,173 @@
+"""A small, solver-independent description of an LP/MILP model.
+
+Edits (sense flips, coefficient changes, bound updates) are plain data operations on
+a :class:`ModelSpec`; :mod:`ordebug.solver.solve` turns a spec into a SCIP model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+INF = math.inf
+VTYPES = ("C", "I", "B")
+
+
+@dataclass
+class Var:
+    """A decision variable: bounds, type (C, I or B) and objective coefficient."""
+
+    name: str
+    lb: float = 0.0
+    ub: float = INF
+    vtype: str = "C"
+    obj: float = 0.0
+
+
+@dataclass
+class Row:
+    """A linear row ``lhs <= sum(coefs[v] * v) <= rhs`` (one side may be infinite)."""
+
+    name: str
+    coefs: dict[str, float]
+    lhs: float = -INF
+    rhs: float = INF
+
+    @property
+    def sense(self) -> str:
+        """``<=``, ``>=``, ``=`` or ``range``."""
+        if self.lhs == self.rhs:
+            return "="
+        if self.lhs == -INF:
+            return "<="
+        if self.rhs == INF:
+            return ">="
+        return "range"
+
+    @property
+    def bound(self) -> float:
+        """The right-hand side as written for a one-sided or equality row."""
+        return self.lhs if self.sense == ">=" else self.rhs
+
+    @classmethod
+    def make(cls, name: str, coefs: dict[str, float], sense: str, rhs: float) -> Row:
+        """Build a row from ``sense`` (``<=``, ``>=`` or ``=``) and a right-hand side."""
+        if sense == "<=":
+            return cls(name, dict(coefs), -INF, float(rhs))
+        if sense == ">=":
+            return cls(name, dict(coefs), float(rhs), INF)
+        if sense == "=":
+            return cls(name, dict(coefs), float(rhs), float(rhs))
+        raise ValueError(f"unknown sense {sense!r}")
+
+
+@dataclass
+class ModelSpec:
+    """Variables and rows in a stable order, plus the objective sense."""
+
+    name: str = "model"
+    sense: str = "minimize"
+    vars: dict[str, Var] = field(default_factory=dict)
+    rows: dict[str, Row] = field(default_factory=dict)
+
+    def copy(self) -> ModelSpec:
+        """A deep copy (edits never touch the original)."""
+        return ModelSpec(
+            self.name,
+            self.sense,
+            {k: Var(v.name, v.lb, v.ub, v.vtype, v.obj) for k, v in self.vars.items()},
+            {k: Row(r.name, dict(r.coefs), r.lhs, r.rhs) for k, r in self.rows.items()},
+        )
+
+    def add_var(self, var: Var) -> Var:
+        if var.name in self.vars:
+            raise ValueError(f"duplicate variable {var.name!r}")
+        self.vars[var.name] = var
+        return var
+
+    def add_row(self, row: Row) -> Row:
+        if row.name in self.rows:
+            raise ValueError(f"duplicate constraint {row.name!r}")
+        unknown = [v for v in row.coefs if v not in self.vars]
+        if unknown:
+            raise ValueError(f"constraint {row.name!r} uses unknown variables {unknown}")
+        self.rows[row.name] = row
+        return row
+
+    def var_bounds(self, name: str) -> tuple[float, float]:
+        """Effective bounds (a binary variable is clipped to [0, 1])."""
+        v = self.vars[name]
+        if v.vtype == "B":
+            return max(v.lb, 0.0), min(v.ub, 1.0)
+        return v.lb, v.ub
+
+    @property
+    def is_mip(self) -> bool:
+        return any(v.vtype != "C" for v in self.vars.values())
+
+    def move_row_after(self, name: str, anchor: str) -> None:
+        """Reorder rows so that ``name`` comes right after ``anchor``."""
+        row = self.rows.pop(name)
+        items = list(self.rows.items())
+        pos = [k for k, _ in items].index(anchor) + 1
+        items.insert(pos, (name, row))
+        self.rows = dict(items)
+
+
+def fmt_num(x: float) -> str:
+    """Shortest stable text for a number (``inf`` as ``inf``)."""
+    if x == INF:
+        return "inf"
+    if x == -INF:
+        return "-inf"
+    if float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return format(x, ".10g")
+
+
+def render_expr(coefs: dict[str, float]) -> str:
+    """Algebraic text of a linear expression: ``2 x + y - 0.5 z``."""
+    parts: list[str] = []
+    for i, (name, c) in enumerate(coefs.items()):
+        sign = "-" if c < 0 else "+"
+        mag = abs(c)
+        term = name if mag == 1 else f"{fmt_num(mag)} {name}"
+        if i == 0:
+            parts.append(term if sign == "+" else f"- {term}")
+        else:
+            parts.append(f"{sign} {term}")
+    return " ".join(parts) if parts else "0"
+
+
+def render_row(row: Row) -> str:
+    """``name: expr >= rhs`` (ranged rows as ``lhs <= expr <= rhs``)."""
+    expr = render_expr(row.coefs)
+    s = row.sense
+    if s == "range":
+        return f"{row.name}: {fmt_num(row.lhs)} <= {expr} <= {fmt_num(row.rhs)}"
+    return f"{row.name}: {expr} {s} {fmt_num(row.bound)}"
+
+
+def render_bounds(spec: ModelSpec, name: str) -> str:
+    """``0 <= x <= 40`` with the variable's type."""
+    lb, ub = spec.var_bounds(name)
+    kind = {"C": "continuous", "I": "integer", "B": "binary"}[spec.vars[name].vtype]
+    return f"{fmt_num(lb)} <= {name} <= {fmt_num(ub)} ({kind})"
+
+
+def satisfies(spec: ModelSpec, values: dict[str, float], tol: float = 1e-6) -> bool:
+    """Whether the point ``values`` meets every bound, integrality and row of ``spec``."""
+    for name, v in spec.vars.items():
+        x = values.get(name, 0.0)
+        lb, ub = spec.var_bounds(name)
+        if x < lb - tol * max(1.0, abs(lb)) or x > ub + tol * max(1.0, abs(ub)):
+            return False
+        if v.vtype != "C" and abs(x - round(x)) > tol:
+            return False
+    for r in spec.rows.values():
+        act = sum(c * values.get(k, 0.0) for k, c in r.coefs.items())
+        if r.lhs != -INF and act < r.lhs - tol * max(1.0, abs(r.lhs)):
+            return False
+        if r.rhs != INF and act > r.rhs + tol * max(1.0, abs(r.rhs)):
+            return False
+    return True

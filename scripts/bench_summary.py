@@ -1,0 +1,21 @@
+"""Snakemake entry point of rule bench_summary: counts and the drop-first-IIS baseline."""
+
+import json
+import logging
+
+from ordebug.atomic import write_text_atomic
+from ordebug.bench.shards import read_problems
+from ordebug.bench.summary import summarize
+from ordebug.logs import setup_logging
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = setup_logging(sm.log[0])
+summary = summarize(read_problems(sm.input))
+write_text_atomic(sm.output[0], json.dumps(summary, indent=2, sort_keys=True) + "\n")
+log.info(
+    "%d problems; drop-first-IIS faithful rate %.3f (feasible %.3f)",
+    summary["n"],
+    summary["drop_first_iis"]["faithful_rate"],
+    summary["drop_first_iis"]["feasible_rate"],
+)
+logging.shutdown()
