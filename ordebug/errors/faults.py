@@ -138,8 +138,9 @@ def rhs_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
         row = spec.rows[r]
         b = row.bound
         if b == 0:
-            scale = max(1.0, abs(ctx.activity.get(r, 0.0))) or 1.0
-            options = [nice(0.5 * scale + 10), -nice(0.5 * scale + 10)]
+            # a constant that should be 0, sized like the row's own quantities
+            size = max((abs(ctx.optimum.values.get(v, 0.0) * c) for v, c in row.coefs.items()), default=1.0)
+            options = [nice(size), -nice(size), nice(2 * size + 10), -nice(2 * size + 10)]
         elif row.sense == ">=" or (row.sense == "=" and ctx.rng.random() < 0.5):
             options = [10 * b, nice(b * 1.9)]
         else:
@@ -156,33 +157,33 @@ def rhs_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
 
 
 def bound_faults(ctx: Context) -> Iterator[Fault]:
-    """H: a unit slip on a variable bound that binds at the optimum."""
+    """H: a unit slip on a variable bound that binds at the optimum.
+
+    Only binding bounds qualify: relaxing a slipped bound whose original value did not
+    bind would give back the optimum, so deletion would pass for a diagnosis."""
     spec = ctx.base.spec
     cands = []
     for v, x in ctx.optimum.values.items():
         var = spec.vars[v]
         if var.vtype == "B":
             continue
-        if var.ub != INF and abs(x - var.ub) <= 1e-6 * max(1, var.ub) and var.ub > 0:
+        if var.ub not in (INF, 0) and abs(x - var.ub) <= 1e-6 * max(1, abs(var.ub)):
             cands.append((v, "upper"))
-        elif x > 1e-6:
+        elif var.lb not in (-INF, 0) and abs(x - var.lb) <= 1e-6 * max(1, abs(var.lb)):
             cands.append((v, "lower"))
     for v, side in ctx.shuffled(cands):
         var = spec.vars[v]
         fix = f"UPDATE_BOUNDS({v}, {fmt_num(var.lb)}, {fmt_num(var.ub)})"
         if side == "upper":
-            wrong = [nice(var.ub / 10), nice(var.ub / 100)]
-            for w in wrong:
-                if w < var.ub and w >= var.lb:
+            for w in (nice(var.ub / 10), nice(var.ub / 100)):
+                if var.lb <= w < var.ub:
                     yield Fault("bound", {"kind": "bound", "name": v, "side": "upper"}, fix,
                                 breaks=f"UPDATE_BOUNDS({v}, {fmt_num(var.lb)}, {fmt_num(w)})")
         else:
-            x = ctx.optimum.values[v]
-            w = nice(max(10 * x, x + 10))
-            if var.ub != INF and w > var.ub:
-                continue
-            yield Fault("bound", {"kind": "bound", "name": v, "side": "lower"}, fix,
-                        breaks=f"UPDATE_BOUNDS({v}, {fmt_num(w)}, {fmt_num(var.ub)})")
+            w = nice(10 * var.lb)
+            if w <= var.ub:
+                yield Fault("bound", {"kind": "bound", "name": v, "side": "lower"}, fix,
+                            breaks=f"UPDATE_BOUNDS({v}, {fmt_num(w)}, {fmt_num(var.ub)})")
 
 
 def rule_faults(ctx: Context) -> Iterator[Fault]:

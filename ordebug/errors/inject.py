@@ -148,7 +148,7 @@ def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
                 return _reject(etype, "one fix alone suffices")
     broken = _roundtrip(broken)
     try:
-        iis = compute_iis(broken, bound_check_limit=0.5)
+        iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True)
     except SolverTimeout:
         return _reject(etype, "solver timeout")
     if not iis.certain:
@@ -162,7 +162,9 @@ def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
                 return _reject(etype, "fault alone in IIS")
             broken.move_row_after(fault_row, iis.constraints[1])
             broken = _roundtrip(broken)
-            iis = compute_iis(broken)
+            iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True)
+            if not iis.certain:
+                return _reject(etype, "IIS uncertain")
         if not iis.constraints or iis.constraints[0] == fault_row:
             return _reject(etype, "fault listed first")
     if etype != "G" and not in_iis(faults[0], iis, broken):
@@ -176,7 +178,7 @@ def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
         second = [f for f in faults if f is not first[0]][0]
         after = broken.copy()
         first[0].undo(after)
-        if is_feasible(after) or not in_iis(second, compute_iis(after), after):
+        if is_feasible(after) or not in_iis(second, compute_iis(after, bound_check_limit=0.2), after):
             return _reject(etype, "second fault not revealed")
         faults = [first[0], second]
     exempt = {f.root["name"] for f in faults} if etype in REDUNDANT_FAULT_TYPES else set()
@@ -220,23 +222,7 @@ def _fixed(spec: ModelSpec, fault: Fault) -> ModelSpec:
 def candidates(etype: str, ctx: Context) -> Iterator[list[Fault]]:
     """Candidate fault lists for one error type, in the RNG's order."""
     if etype in PAIR_KINDS:
-        kinds = PAIR_KINDS[etype][ctx.rng.randrange(len(PAIR_KINDS[etype]))]
-        firsts = list(itertools.islice(fault_stream(kinds[0], ctx), 6))
-        seconds = list(itertools.islice(fault_stream(kinds[1], ctx), 6))
-        def breaks(f: Fault) -> bool:
-            try:
-                alone = _apply(ctx.base.spec, [f])
-            except (ValueError, KeyError):
-                return False
-            return not satisfies(alone, ctx.optimum.values) and not is_feasible(alone)
-
-        firsts = [f for f in firsts if breaks(f)]
-        seconds = [f for f in seconds if breaks(f)]
-        for f1 in firsts:
-            for f2 in seconds:
-                if f2.root["name"] == f1.root["name"] or f2.element == f1.element:
-                    continue
-                yield [f1, f2]
+        yield from _pairs(etype, ctx)
         return
     kinds = {"A": ("sense",), "B": ("vtype",), "C": ("coef",), "D": ("rule",),
              "F": ("coef_def", "rhs_def"), "H": ("bound",), "I": ("rhs",)}[etype]
@@ -245,6 +231,30 @@ def candidates(etype: str, ctx: Context) -> Iterator[list[Fault]]:
         for f in group:
             if f is not None:
                 yield [f]
+
+
+def _pairs(etype: str, ctx: Context) -> Iterator[list[Fault]]:
+    """Pairs of faults that each break the model alone, over the type's kind pairs."""
+
+    def breaks(f: Fault) -> bool:
+        try:
+            alone = _apply(ctx.base.spec, [f])
+        except (ValueError, KeyError):
+            return False
+        return not satisfies(alone, ctx.optimum.values) and not is_feasible(alone)
+
+    pool: dict[str, list[Fault]] = {}
+
+    def faults_of(kind: str) -> list[Fault]:
+        if kind not in pool:
+            pool[kind] = [f for f in itertools.islice(fault_stream(kind, ctx), 8) if breaks(f)][:4]
+        return pool[kind]
+
+    for k1, k2 in ctx.shuffled(list(PAIR_KINDS[etype])):
+        for f1 in faults_of(k1):
+            for f2 in faults_of(k2):
+                if f2.root["name"] != f1.root["name"]:
+                    yield [f1, f2]
 
 
 def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | None:

@@ -31,7 +31,8 @@ SINGLE_FAULT_KINDS = {
 }
 # Pairs of fault kinds for the two-error types.
 PAIR_KINDS = {
-    "E": (("coef", "bound"), ("rhs", "bound"), ("coef", "rhs"), ("bound", "bound"), ("rhs", "coef")),
+    "E": (("coef", "bound"), ("rhs", "bound"), ("coef", "rhs"), ("bound", "bound"), ("rhs", "rhs"),
+          ("sense", "rhs"), ("rule", "rhs")),
     "G": (("bound", "rhs"), ("coef", "bound"), ("rhs", "rhs"), ("bound", "bound"), ("coef", "coef")),
 }
 

@@ -14,7 +14,7 @@ def build(rng: random.Random, scale: int) -> BaseModel:
     tasks = [f"task_{j + 1}" for j in range(4 + 2 * scale)]
     b = Builder("assignment")
     hours = {j: rng.randint(2, 8) for j in tasks}
-    limit = {w: math.ceil(1.4 * sum(hours.values()) / len(workers)) + rng.randint(0, 4) for w in workers}
+    limit = {w: math.ceil(1.15 * sum(hours.values()) / len(workers)) + rng.randint(0, 3) for w in workers}
     for w in workers:
         for j in tasks:
             b.var(f"assign({w},{j})", vtype="B", obj=rng.randint(3, 20))

@@ -31,7 +31,11 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         b.row(f"volume_limit({k})", {f"pack({i},{k})": vol[i] for i in items}, "<=", vcap, "capacity")
     for i in items:
         b.row(f"pack_once({i})", {f"pack({i},{k})": 1 for k in bins}, "<=", 1, "capacity")
-    priority = rng.sample(items, max(2, len(items) // 4))
+    priority = []
+    for i in rng.sample(items, max(2, len(items) // 4)):
+        # priority items must fit together in one truck, so the base model stays feasible
+        if sum(w[j] for j in [*priority, i]) <= 0.8 * cap and sum(vol[j] for j in [*priority, i]) <= 0.8 * vcap:
+            priority.append(i)
     for i in items:
         if i in priority:
             b.row(f"must_ship({i})", {f"pack({i},{k})": 1 for k in bins}, ">=", 1, "requirement")

@@ -19,7 +19,8 @@ def build(rng: random.Random, scale: int) -> BaseModel:
     supply = {s: math.ceil(1.4 * total / len(sources)) for s in sources}
     arcs = [(s, h) for s in sources for h in hubs] + [(h, d) for h in hubs for d in sinks]
     for u, v in arcs:
-        cap = math.ceil(rng.uniform(0.5, 0.9) * (total if v in hubs else need[v]))
+        share = rng.uniform(0.5, 0.9) if v in hubs else rng.uniform(1.1, 1.5) / len(hubs)
+        cap = math.ceil(share * (total if v in hubs else need[v]))
         b.var(f"flow({u},{v})", 0, cap, obj=rng.randint(1, 15))
     for h in hubs:
         b.var(f"throughput({h})")

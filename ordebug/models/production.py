@@ -15,7 +15,7 @@ def build(rng: random.Random, scale: int) -> BaseModel:
     machines = ["m1", "m2"]
     b = Builder("production")
     demand = {p: rng.randint(40, 120) for p in prods}
-    rate = {p: math.ceil(1.6 * demand[p] / len(periods)) for p in prods}
+    rate = {p: math.ceil(rng.uniform(1.15, 1.4) * demand[p] / len(periods)) for p in prods}
     hours = {(m, p): rng.randint(1, 4) for m in machines for p in prods}
     for p in prods:
         for t in periods:
@@ -35,10 +35,10 @@ def build(rng: random.Random, scale: int) -> BaseModel:
             b.row(f"machine_hours({m},{t})", coefs, "<=", math.ceil(rng.uniform(1.15, 1.4) * need), "capacity")
     for p in prods:
         b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", demand[p], "requirement")
-    for i, p in enumerate(prods):
-        name = f"min_run({p},{periods[0]})"
+    for i, t in enumerate(periods):
+        name = f"min_output({t})"
         if i % 2 == 0:
-            b.row(name, {f"make({p},{periods[0]})": 1}, ">=", math.floor(0.1 * rate[p]), "rule")
+            b.row(name, {f"total_output({t})": 1}, ">=", math.floor(0.3 * per_period), "rule")
         else:
-            b.template(name, {f"make({p},{periods[0]})": 1}, ">=")
+            b.template(name, {f"total_output({t})": 1}, ">=")
     return b.base

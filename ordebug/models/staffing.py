@@ -24,7 +24,7 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         coefs = {f"staff({s})": 1 for s in shifts if t in covers[s]}
         b.row(f"cover_period({t})", coefs, ">=", req[t], "requirement")
     b.row("headcount_definition", {"headcount": 1.0} | {f"staff({s})": -1.0 for s in shifts}, "=", 0, "definition")
-    b.row("headcount_limit", {"headcount": 1}, "<=", sum(req.values()), "capacity")
+    b.row("headcount_limit", {"headcount": 1}, "<=", _greedy_headcount(periods, shifts, covers, req) + 2, "capacity")
     for i, s in enumerate(shifts):
         name = f"max_crew({s})"
         if i % 2 == 0:
@@ -38,3 +38,14 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         else:
             b.template(name, {f"staff({s})": 1}, ">=")
     return b.base
+
+
+def _greedy_headcount(periods: list[str], shifts: list[str], covers: dict, req: dict) -> int:
+    """Staff needed by a simple feasible roster (fill each period's gap with the shift
+    that starts there, or the last one): the headcount limit leaves a little room above it."""
+    staff = dict.fromkeys(shifts, 0)
+    for i, t in enumerate(periods):
+        have = sum(staff[s] for s in shifts if t in covers[s])
+        if have < req[t]:
+            staff[shifts[min(i, len(shifts) - 1)]] += req[t] - have
+    return sum(staff.values())

@@ -49,21 +49,26 @@ def _row_deletion_filter(spec: ModelSpec, rows: list[str]) -> list[str]:
 BOUND_CHECK_LIMIT_S = 2.0
 
 
-def compute_iis(spec: ModelSpec, bound_check_limit: float = BOUND_CHECK_LIMIT_S) -> Iis:
+def compute_iis(
+    spec: ModelSpec, bound_check_limit: float = BOUND_CHECK_LIMIT_S, stop_when_uncertain: bool = False
+) -> Iis:
     """An IIS of an infeasible spec; raises FeasibleModelError for a feasible one.
 
     A bound check that SCIP cannot decide within ``bound_check_limit`` seconds (freed
-    integer bounds can make a MILP hard) keeps that bound and marks the IIS uncertain."""
+    integer bounds can make a MILP hard) keeps that bound and marks the IIS uncertain;
+    with ``stop_when_uncertain`` the filter stops right there (callers that reject
+    uncertain results need not pay for the rest)."""
     m = to_scip(spec, objective=False)
     iis = m.generateIIS()
     found = {c.name for c in iis.getSubscip().getConss()}
+    infeasible, irreducible = iis.isSubscipInfeasible(), iis.isSubscipIrreducible()
     rows = [r for r in spec.rows if r in found]
-    if not iis.isSubscipInfeasible() or is_feasible(spec, rows=rows):
+    if not infeasible or is_feasible(spec, rows=rows):
         # SCIP returns every row for a feasible model; otherwise fall back to a filter
         if is_feasible(spec):
             raise FeasibleModelError(f"model {spec.name!r} is feasible: it has no IIS")
         rows = _row_deletion_filter(spec, list(spec.rows))
-    elif not iis.isSubscipIrreducible():
+    elif not irreducible:
         rows = _row_deletion_filter(spec, rows)
     support = []
     seen = set()
@@ -74,16 +79,17 @@ def compute_iis(spec: ModelSpec, bound_check_limit: float = BOUND_CHECK_LIMIT_S)
                 support.append(v)
     order = {v: i for i, v in enumerate(spec.vars)}
     support.sort(key=order.__getitem__)
-    kept, certain = _bound_filter(spec, rows, support, bound_check_limit)
+    kept, certain = _bound_filter(spec, rows, support, bound_check_limit, stop_when_uncertain)
     return Iis(rows, kept, certain)
 
 
 def _bound_filter(
-    spec: ModelSpec, rows: list[str], support: list[str], limit: float
+    spec: ModelSpec, rows: list[str], support: list[str], limit: float, stop_when_uncertain: bool = False
 ) -> tuple[list[tuple[str, str]], bool]:
     """Deletion filter over the bounds of ``support``, on one reused SCIP model."""
     # create variables with free bounds and set them afterwards: SCIP would otherwise turn
     # a [0, 1] integer into a binary whose bounds can no longer be widened
+    # (a fresh instance: reusing a pooled one here crashed SCIP after freeProb)
     freed = [(v, side) for v in support for side in ("lower", "upper")]
     m = to_scip(spec, objective=False, rows=rows, time_limit=limit, free_bounds=freed)
     svars = {v.name: v for v in m.getVars()}
@@ -111,6 +117,8 @@ def _bound_filter(
                 needed = False
             else:
                 needed, certain = True, False
+                if stop_when_uncertain:
+                    return kept, False
             if needed:
                 m.freeTransform()
                 if side == "lower":

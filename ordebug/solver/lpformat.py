@@ -10,6 +10,7 @@ from pathlib import Path
 import pyscipopt as ps
 
 from ordebug.solver.errors import ModelParseError
+from ordebug.solver.solve import pooled_model
 from ordebug.solver.spec import INF, ModelSpec, Row, Var, fmt_num
 
 SCIP_INF = 1e20
@@ -123,21 +124,20 @@ def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
         raise ModelParseError(f"{path}: no such file")
     if path.suffix.lower() not in (".lp", ".mps"):
         raise ModelParseError(f"{path}: unknown model format (expected .lp or .mps)")
-    model = ps.Model()
-    model.hideOutput()
-    try:
-        fd = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)  # SCIP's reader prints its own errors to stderr
+    with pooled_model() as model:
         try:
-            model.readProblem(str(path))
-        finally:
-            os.dup2(fd, 2)
-            os.close(fd)
-            os.close(devnull)
-    except OSError as exc:
-        raise ModelParseError(f"{path}: SCIP could not parse this {path.suffix} file") from exc
-    spec = spec_from_scip(model, name=path.stem)
+            fd = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)  # SCIP's reader prints its own errors to stderr
+            try:
+                model.readProblem(str(path))
+            finally:
+                os.dup2(fd, 2)
+                os.close(fd)
+                os.close(devnull)
+        except OSError as exc:
+            raise ModelParseError(f"{path}: SCIP could not parse this {path.suffix} file") from exc
+        spec = spec_from_scip(model, name=path.stem)
     if not spec.vars and not spec.rows:
         raise ModelParseError(f"{path}: no variables or constraints found; is this an {path.suffix} file?")
     return spec

@@ -1,0 +1,63 @@
+"""Shared fixtures: a small generated benchmark sample, configs and external models."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ordebug.bench.generate import BenchSpec, generate_problem
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTERNAL = ROOT.parent / "shared" / "external" / "or-debug-bench"
+SAMPLE_PER_TYPE = 6
+
+
+@pytest.fixture(scope="session")
+def bench_spec() -> BenchSpec:
+    return BenchSpec(seed=424242)
+
+
+@pytest.fixture(scope="session")
+def sample(bench_spec: BenchSpec) -> list[dict]:
+    """SAMPLE_PER_TYPE verified problems of every error type (train split)."""
+    n = SAMPLE_PER_TYPE * len(bench_spec.error_types)
+    return [generate_problem(bench_spec, "train", i) for i in range(n)]
+
+
+@pytest.fixture(scope="session")
+def sample_by_type(sample: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in sample:
+        out.setdefault(r["error_type"], []).append(r)
+    return out
+
+
+def small_config(**bench: object) -> dict:
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["bench"].update({"n_train": 9, "n_test": 9, "shard_size": 9, "seed": 99})
+    cfg["bench"].update(bench)
+    return cfg
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """A copy of the workflow (Snakefile, rules, scripts, config) in a temp dir."""
+    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name)
+        else:
+            shutil.copy(src, tmp_path / name)
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(small_config()))
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def external_index() -> list[dict]:
+    if not (EXTERNAL / "index.jsonl").is_file():
+        pytest.skip("../shared/external/or-debug-bench is absent")
+    return [json.loads(line) for line in (EXTERNAL / "index.jsonl").read_text().splitlines() if line.strip()]

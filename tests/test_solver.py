@@ -1,0 +1,111 @@
+"""The solver layer: LP text round trip, reading errors, solve statuses."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ordebug.models import FAMILIES, build_family
+from ordebug.solver import INF, ModelSpec, Row, Var, read_model_text, solve, write_lp
+from ordebug.solver.errors import ModelParseError
+from ordebug.solver.lpformat import read_model_file
+from ordebug.solver.spec import render_row, satisfies
+
+
+def tiny() -> ModelSpec:
+    s = ModelSpec("tiny")
+    s.add_var(Var("ship(p1,store_4)", 0, 40, obj=3))
+    s.add_var(Var("ship(p2,store_4)", 0, 70, obj=2))
+    s.add_var(Var("n(x)", -INF, INF, "I", 0.5))
+    s.add_var(Var("open(a)", vtype="B", obj=-1))
+    s.add_row(Row.make("meet_demand(store_4)", {"ship(p1,store_4)": 1, "ship(p2,store_4)": 1}, ">=", 100))
+    s.add_row(Row.make("link(a)", {"ship(p1,store_4)": 1, "open(a)": -40}, "<=", 0))
+    s.add_row(Row.make("def(x)", {"n(x)": 2, "ship(p2,store_4)": -1}, "=", 0))
+    return s
+
+
+def test_lp_round_trip_keeps_names_sides_types_and_optimum():
+    s = tiny()
+    text = write_lp(s)
+    back = read_model_text(text)
+    assert set(back.vars) == set(s.vars)
+    assert {r: (x.lhs, x.rhs, x.coefs) for r, x in back.rows.items()} == {
+        r: (x.lhs, x.rhs, x.coefs) for r, x in s.rows.items()
+    }
+    assert {v: (x.lb, x.ub, x.vtype) for v, x in back.vars.items()} == {
+        v: (*s.var_bounds(v), x.vtype) for v, x in s.vars.items()
+    }
+    assert solve(back).objective == pytest.approx(solve(s).objective)
+
+
+def test_write_lp_is_deterministic():
+    a = write_lp(build_family("transportation", random.Random(5), 2).spec)
+    b = write_lp(build_family("transportation", random.Random(5), 2).spec)
+    assert a == b
+
+
+def test_brackets_are_refused_by_the_writer():
+    s = tiny()
+    s.add_var(Var("x[1]"))
+    with pytest.raises(ValueError, match="not valid in LP format"):
+        write_lp(s)
+
+
+def test_render_row_is_algebraic():
+    assert render_row(tiny().rows["meet_demand(store_4)"]) == (
+        "meet_demand(store_4): ship(p1,store_4) + ship(p2,store_4) >= 100"
+    )
+    assert render_row(tiny().rows["link(a)"]) == "link(a): ship(p1,store_4) - 40 open(a) <= 0"
+
+
+@pytest.mark.parametrize("text", ["", "not a model at all", "Minimize\n obj: x +\nSubject To\n c: x >= \nEnd\n"])
+def test_unparseable_text_raises_parse_error(text):
+    with pytest.raises(ModelParseError):
+        read_model_text(text)
+
+
+def test_missing_file_and_wrong_extension(tmp_path):
+    with pytest.raises(ModelParseError, match="no such file"):
+        read_model_file(tmp_path / "nope.lp")
+    p = tmp_path / "model.txt"
+    p.write_text("x")
+    with pytest.raises(ModelParseError, match="unknown model format"):
+        read_model_file(p)
+
+
+def test_solve_statuses():
+    s = tiny()
+    assert solve(s).status == "optimal"
+    s.rows["meet_demand(store_4)"].lhs = 200  # 40 + 70 < 200
+    assert solve(s).status == "infeasible"
+    u = ModelSpec("u", "maximize")
+    u.add_var(Var("x", 0, INF, obj=1))
+    u.add_row(Row.make("c", {"x": 1}, ">=", 1))
+    assert solve(u).status == "unbounded"
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@pytest.mark.parametrize("scale", [1, 2, 3])
+def test_every_family_solves_to_optimality_with_meaningful_names(family, scale):
+    base = build_family(family, random.Random(1000 + scale), scale)
+    res = solve(base.spec, with_values=True)
+    assert res.optimal, f"{family} scale {scale}: {res.status}"
+    assert satisfies(base.spec, res.values, tol=1e-5)
+    for name in [*base.spec.vars, *base.spec.rows]:
+        assert "[" not in name and " " not in name
+        assert name[0].isalpha()
+    # indexed names such as meet_demand(store_4) carry their entity
+    assert sum("(" in r for r in base.spec.rows) >= len(base.spec.rows) // 2
+    assert base.spec.is_mip == (family in {"assignment", "facility", "knapsack", "staffing"})
+
+
+def test_family_scale_knob_grows_the_model():
+    for family in FAMILIES:
+        sizes = [len(build_family(family, random.Random(3), s).spec.vars) for s in (1, 2, 3)]
+        assert sizes[0] < sizes[1] < sizes[2], family
+
+
+def test_unknown_family_is_named():
+    with pytest.raises(KeyError, match="warehouse"):
+        build_family("warehouse", random.Random(0), 1)
