@@ -19,7 +19,7 @@ class ConfigError(OrDebugError):
 
 def key_path(error: jsonschema.ValidationError) -> str:
     """Dotted path of the offending key (``bench.shard_size``)."""
-    parts = [str(p) for p in error.absolute_path]
+    parts = [str(p) for p in error.absolute_path if not isinstance(p, int)]
     if error.validator == "additionalProperties":
         extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
         parts += extra[:1]

@@ -4,14 +4,13 @@ generated and external (public OR-Debug-Bench) models."""
 from __future__ import annotations
 
 import pytest
+from conftest import EXTERNAL
 
 from ordebug.solver import INF, ModelSpec, Row, Var, compute_iis, read_model_text
 from ordebug.solver.errors import FeasibleModelError
 from ordebug.solver.iis import Iis, check_irreducible
 from ordebug.solver.lpformat import read_model_file
 from ordebug.solver.solve import is_feasible
-
-from conftest import EXTERNAL
 
 
 def hand_models() -> dict[str, ModelSpec]:

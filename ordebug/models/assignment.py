@@ -27,15 +27,17 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         b.row(f"worker_hours({w})", coefs, "=", 0, "definition")
     for w in workers:
         b.row(f"hours_limit({w})", {f"hours({w})": 1}, "<=", limit[w], "capacity")
+    unstated = b.left_out(rng, len(workers))
     for i, w in enumerate(workers):
         name = f"max_tasks({w})"
-        if i % 2 == 0:
+        if i not in unstated:
             b.row(name, {f"assign({w},{j})": 1 for j in tasks}, "<=", len(tasks) - 1, "rule")
         else:
             b.template(name, {f"assign({w},{j})": 1 for j in tasks}, "<=")
+    unstated_2 = b.left_out(rng, len(workers))
     for i, w in enumerate(workers):
         name = f"min_hours({w})"
-        if i % 2 == 1:
+        if i not in unstated_2:
             b.row(name, {f"hours({w})": 1}, ">=", 2, "rule")
         else:
             b.template(name, {f"hours({w})": 1}, ">=")

@@ -53,6 +53,15 @@ class Builder:
         self.base.roles[name] = role
         return name
 
+    @staticmethod
+    def left_out(rng: random.Random, n: int) -> set[int]:
+        """The one entity whose business rule the model does not state.
+
+        Rules are stated for every other entity, so a rule row added by error type D
+        completes its family to one row per entity, like any other family of rows:
+        its name frequency gives nothing away."""
+        return {rng.randrange(n)}
+
     def template(self, name: str, coefs: dict[str, float], sense: str) -> None:
         self.base.rule_templates.append(RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense))
 

@@ -29,16 +29,18 @@ def build(rng: random.Random, scale: int) -> BaseModel:
     for n in nutrients:
         ref = sum(content[n, f] * reference[f] for f in foods)
         b.row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", max(1, round(0.8 * ref)), "requirement")
+    unstated = b.left_out(rng, len(nutrients))
     for i, n in enumerate(nutrients):
         ref = sum(content[n, f] * reference[f] for f in foods)
         name = f"max_nutrient({n})"
-        if i % 2 == 1:
+        if i not in unstated:
             b.row(name, {f"intake({n})": 1}, "<=", round(1.4 * ref) + 1, "capacity")
         else:
             b.template(name, {f"intake({n})": 1}, "<=")
+    unstated_2 = b.left_out(rng, len(foods))
     for i, f in enumerate(foods):
         name = f"portion_limit({f})"
-        if i % 3 == 0:
+        if i not in unstated_2:
             b.row(name, {f"servings({f})": 1}, "<=", max_serv[f] - 1, "rule")
         else:
             b.template(name, {f"servings({f})": 1}, "<=")

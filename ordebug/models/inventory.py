@@ -49,9 +49,10 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         b.row(f"production_capacity({t})", {f"make({p},{t})": 1 for p in prods}, "<=", cap[t], "capacity")
     for t in periods:
         b.row(f"storage_limit({t})", {f"stock({p},{t})": 1 for p in prods}, "<=", storage, "capacity")
+    unstated = b.left_out(rng, len(prods))
     for i, p in enumerate(prods):
         last = periods[-1]
-        if i % 2 == 0:
+        if i not in unstated:
             b.row(f"safety_stock({p},{last})", {f"stock({p},{last})": 1}, ">=", safety[p], "rule")
         else:
             b.template(f"safety_stock({p},{last})", {f"stock({p},{last})": 1}, ">=")

@@ -35,9 +35,10 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         b.row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", math.ceil(0.7 * total), "capacity")
     for d in sinks:
         b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", need[d], "requirement")
+    unstated = b.left_out(rng, len(hubs))
     for i, h in enumerate(hubs):
         name = f"min_hub_use({h})"
-        if i % 2 == 0:
+        if i not in unstated:
             b.row(name, {f"throughput({h})": 1}, ">=", math.floor(0.05 * total), "rule")
         else:
             b.template(name, {f"throughput({h})": 1}, ">=")

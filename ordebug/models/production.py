@@ -35,9 +35,10 @@ def build(rng: random.Random, scale: int) -> BaseModel:
             b.row(f"machine_hours({m},{t})", coefs, "<=", math.ceil(rng.uniform(1.15, 1.4) * need), "capacity")
     for p in prods:
         b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", demand[p], "requirement")
+    unstated = b.left_out(rng, len(periods))
     for i, t in enumerate(periods):
         name = f"min_output({t})"
-        if i % 2 == 0:
+        if i not in unstated:
             b.row(name, {f"total_output({t})": 1}, ">=", math.floor(0.3 * per_period), "rule")
         else:
             b.template(name, {f"total_output({t})": 1}, ">=")

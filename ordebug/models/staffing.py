@@ -25,15 +25,17 @@ def build(rng: random.Random, scale: int) -> BaseModel:
         b.row(f"cover_period({t})", coefs, ">=", req[t], "requirement")
     b.row("headcount_definition", {"headcount": 1.0} | {f"staff({s})": -1.0 for s in shifts}, "=", 0, "definition")
     b.row("headcount_limit", {"headcount": 1}, "<=", _greedy_headcount(periods, shifts, covers, req) + 2, "capacity")
+    unstated = b.left_out(rng, len(shifts))
     for i, s in enumerate(shifts):
         name = f"max_crew({s})"
-        if i % 2 == 0:
+        if i not in unstated:
             b.row(name, {f"staff({s})": 1}, "<=", max_staff - 1, "rule")
         else:
             b.template(name, {f"staff({s})": 1}, "<=")
+    unstated_2 = b.left_out(rng, len(shifts))
     for i, s in enumerate(shifts):
         name = f"min_crew({s})"
-        if i % 3 == 0:
+        if i not in unstated_2:
             b.row(name, {f"staff({s})": 1}, ">=", 1, "rule")
         else:
             b.template(name, {f"staff({s})": 1}, ">=")

@@ -42,15 +42,17 @@ def build(rng: random.Random, scale: int) -> BaseModel:
     for p in plants:
         reach = sum(lane_cap.get((p, s), 0) for s in stores)
         b.row(f"dock_limit({p})", {f"out({p})": 1}, "<=", reach + rng.randint(5, 40), "capacity")
+    unstated = b.left_out(rng, len(plants))
     for i, p in enumerate(plants):
-        if i % 2 == 0:
+        if i not in unstated:
             b.row(f"min_supply({p})", {f"out({p})": 1}, ">=", round(0.1 * caps[p]), "rule")
         else:
             b.template(f"min_supply({p})", {f"out({p})": 1}, ">=")
+    unstated_2 = b.left_out(rng, len(stores))
     for i, s in enumerate(stores):
         lanes_in = [p for p in plants if (p, s) in lane_cap]
         name, coefs = f"max_single_source({s})", {f"ship({lanes_in[0]},{s})": 1}
-        if i % 2 == 0:
+        if i not in unstated_2:
             b.row(name, coefs, "<=", math.ceil(0.9 * demand[s]), "rule")
         else:
             b.template(name, coefs, "<=")

@@ -113,6 +113,8 @@ def spec_from_scip(model: ps.Model, name: str = "model") -> ModelSpec:
                 f"constraint {c.name!r} is of type {c.getConshdlrName()!r}; only linear rows are supported"
             )
         coefs = {k: float(val) for k, val in model.getValsLinear(c).items() if val != 0}
+        if not coefs:
+            raise ModelParseError(f"constraint {c.name!r} has no terms; the file looks truncated or malformed")
         spec.add_row(Row(c.name, coefs, _unscip(model.getLhs(c)), _unscip(model.getRhs(c))))
     return spec
 

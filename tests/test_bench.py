@@ -1,0 +1,155 @@
+"""Benchmark records: determinism, opaque ids, schema, split disjointness, the
+drop-first-IIS baseline and the name-only leak probe."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import jsonlines
+import pytest
+from conftest import small_config
+
+from ordebug.bench.generate import BenchSpec, generate_problem, problem_id
+from ordebug.bench.leak import probe
+from ordebug.bench.shards import generate_shard, n_shards, shard_indices, write_jsonl_atomic
+from ordebug.bench.summary import drop_first_iis, summarize
+from ordebug.errors.taxonomy import ERROR_TYPES
+from ordebug.models import FAMILIES
+
+RECORD_KEYS = {
+    "problem_id", "split", "index", "family", "error_type", "difficulty", "objective_sense",
+    "original_objective", "n_variables", "n_constraints", "is_mip", "model", "original_model",
+    "ground_truth", "iis",
+}
+
+
+def test_record_schema(sample):
+    for rec in sample:
+        assert set(rec) >= RECORD_KEYS
+        assert rec["error_type"] in ERROR_TYPES and rec["family"] in FAMILIES
+        assert rec["difficulty"] in ("easy", "medium", "hard")
+        assert rec["objective_sense"] in ("minimize", "maximize")
+        gt = rec["ground_truth"]
+        assert gt["fixes"] and len(gt["fixes"]) == len(gt["root_cause"])
+        for fix in gt["fixes"]:
+            assert re.match(r"^[A-Z_]+\(.*\)$", fix)
+
+
+def test_ids_are_opaque_and_splits_disjoint(bench_spec):
+    train = {generate_problem(bench_spec, "train", i)["problem_id"] for i in range(9)}
+    test = {generate_problem(bench_spec, "test", i)["problem_id"] for i in range(9)}
+    assert not train & test
+    for pid in train | test:
+        assert re.fullmatch(r"odb_[0-9a-f]{12}", pid)
+
+
+def test_nothing_an_agent_sees_names_the_error(sample):
+    words = ["saboteur", "error", "inject", "fault", "typeA", "wrong", "broken", *ERROR_TYPES.values()]
+    for rec in sample:
+        text = rec["model"].lower()
+        assert not any(w.lower() in text for w in words)
+        assert rec["family"] not in rec["problem_id"]
+
+
+def test_same_seed_same_bytes(tmp_path):
+    cfg = small_config()["bench"]
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl_atomic(a, generate_shard(cfg, "train", 0))
+    write_jsonl_atomic(b, generate_shard(cfg, "train", 0))
+    assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+    # a problem does not depend on what was generated before it in the process
+    with jsonlines.open(a) as rows:
+        fifth = list(rows)[5]
+    again = generate_problem(BenchSpec(seed=cfg["seed"]), "train", 5)
+    assert again == fifth
+    cfg2 = dict(cfg, seed=cfg["seed"] + 1)
+    write_jsonl_atomic(b, generate_shard(cfg2, "train", 0))
+    assert a.read_bytes() != b.read_bytes()
+
+
+def test_shard_ranges():
+    cfg = {"n_train": 10, "n_test": 4, "shard_size": 4}
+    assert n_shards(cfg, "train") == 3
+    assert list(shard_indices(cfg, "train", 2)) == [8, 9]
+    with pytest.raises(ValueError):
+        shard_indices(cfg, "train", 3)
+
+
+def test_interrupted_write_leaves_nothing_behind(tmp_path):
+    def records():
+        yield {"a": 1}
+        raise KeyboardInterrupt
+
+    target = tmp_path / "shard_000.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        write_jsonl_atomic(target, records())
+    assert list(tmp_path.iterdir()) == []
+    target.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt):
+        write_jsonl_atomic(target, records())
+    assert target.read_text() == "old\n"
+
+
+def test_drop_first_iis_rarely_faithful(sample):
+    """The public benchmark's drop-first-IIS baseline recovers 99.5%; ours must stay <= 15%."""
+    res = [drop_first_iis(r) for r in sample]
+    faithful = sum(r["faithful"] for r in res) / len(res)
+    assert faithful <= 0.15
+    summary = summarize(sample)
+    assert summary["drop_first_iis"]["faithful_rate"] == pytest.approx(faithful)
+    assert summary["n"] == len(sample)
+
+
+def test_opaque_ids_depend_only_on_seed_split_index():
+    assert problem_id(1, "train", 3) == problem_id(1, "train", 3)
+    assert problem_id(1, "train", 3) != problem_id(1, "test", 3)
+
+
+def test_bench_spec_rejects_unknown_names():
+    with pytest.raises(ValueError, match="'Z'"):
+        BenchSpec(error_types=["A", "Z"])
+    with pytest.raises(ValueError, match="warehouse"):
+        BenchSpec(families=["warehouse"])
+
+
+@pytest.fixture(scope="module")
+def probe_sets():
+    spec = BenchSpec(seed=5)
+    train = [generate_problem(spec, "train", i) for i in range(180)]
+    test = [generate_problem(spec, "test", i) for i in range(135)]
+    return train, test
+
+
+def test_name_probe_is_no_better_than_chance(probe_sets):
+    """A name-frequency model trained on train problems cannot pick the faulty IIS row
+    of test problems better than chance (within sampling noise)."""
+    result = probe(*probe_sets)
+    assert result["problems"] >= 40
+    assert result["accuracy"] <= result["chance"] + 0.08, result
+
+
+def test_name_probe_on_added_rules_only(probe_sets):
+    train, test = ([r for r in s if r["error_type"] == "D"] for s in probe_sets)
+    result = probe(train, test)
+    assert result["accuracy"] <= result["chance"] + 0.15, result
+
+
+def test_probe_detects_a_leaky_naming_scheme(probe_sets):
+    """The probe is not blind: rename every faulty row to a unique telltale name and it finds it."""
+    def leaky(recs):
+        out = []
+        for r in recs:
+            r = dict(r, ground_truth=dict(r["ground_truth"]), iis=dict(r["iis"]))
+            for root in r["ground_truth"]["root_cause"]:
+                if root["kind"] == "constraint" and root["name"] in r["iis"]["constraints"]:
+                    new = "_saboteur_conflict_c3"
+                    r["model"] = r["model"].replace(f" {root['name']}:", f" {new}:")
+                    r["iis"]["constraints"] = [new if c == root["name"] else c for c in r["iis"]["constraints"]]
+                    r["ground_truth"]["root_cause"] = [dict(root, name=new)]
+            out.append(r)
+        return out
+
+    train, test = probe_sets
+    result = probe(leaky(train), leaky(test))
+    assert result["accuracy"] >= result["chance"] + 0.3, result
