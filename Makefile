@@ -25,7 +25,7 @@ lint: install
 	$(VENV)/bin/snakemake --lint
 
 bench-perf: install  ## performance table for the README
-	$(PY) scripts/benchmark.py bench
+	$(PY) scripts/benchmark.py all
 
 clean:
 	rm -rf data/bench data/collect data/training logs benchmarks results .snakemake

@@ -7,6 +7,7 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/bench.smk"
+include: "rules/collect.smk"
 
 
 rule all:
@@ -15,3 +16,4 @@ rule all:
         get_bench_shards("train"),
         get_bench_shards("test"),
         "data/bench/summary.json",
+        expand("data/training/sft_{agent}.json", agent=get_agents()),

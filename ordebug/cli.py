@@ -1,4 +1,4 @@
-"""Command-line interface: ``ordebug iis | bench-shard | summary | export | check-config``."""
+"""Command-line interface: ``ordebug iis | bench-shard | summary | export | collect | check-config``."""
 
 from __future__ import annotations
 
@@ -50,6 +50,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from ordebug.collect.shard import CollectConfig, collect_shard
+    from ordebug.env.environment import EnvConfig
+    from ordebug.logs import setup_logging
+
+    setup_logging(args.log)
+    cfg = CollectConfig(args.agent, args.workers, args.success_level, args.max_think_chars)
+    env = EnvConfig(max_steps=args.max_steps, faithful_tol=args.faithful_tol)
+    res = collect_shard(args.problems, args.samples, args.outcomes, args.journal, cfg, env)
+    print(json.dumps(res))
+    return 0
+
+
 def _cmd_check_config(args: argparse.Namespace) -> int:
     from ordebug.config import load_config
 
@@ -79,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--format", choices=("lp", "mps"), default="lp")
     s.set_defaults(func=_cmd_export)
+    s = sub.add_parser("collect", help="run an agent over a bench shard and write SFT samples + outcomes")
+    s.add_argument("--agent", default="heuristic")
+    s.add_argument("--problems", type=Path, required=True, help="a bench shard (JSONL)")
+    s.add_argument("--samples", type=Path, required=True)
+    s.add_argument("--outcomes", type=Path, required=True)
+    s.add_argument("--journal", type=Path, required=True, help="resume journal (kept until the outputs exist)")
+    s.add_argument("--workers", type=int, default=1)
+    s.add_argument("--success-level", choices=("faithful", "feasible"), default="faithful")
+    s.add_argument("--max-think-chars", type=int, default=4000)
+    s.add_argument("--max-steps", type=int, default=10)
+    s.add_argument("--faithful-tol", type=float, default=1e-4)
+    s.add_argument("--log", type=Path, default=None)
+    s.set_defaults(func=_cmd_collect)
     s = sub.add_parser("check-config", help="validate a config file against the schema")
     s.add_argument("config", type=Path)
     s.set_defaults(func=_cmd_check_config)

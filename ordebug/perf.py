@@ -66,6 +66,36 @@ def bench_stage(cores: int = 2, config: Path | None = None, workdir: Path | None
     }
 
 
+def collect_stage(workdir: Path, cores: int = 2, agent: str = "heuristic") -> dict:
+    """Collect the agent over the train split of an already built benchmark, timed."""
+    work = Path(workdir)
+    for p in (work / "data" / "collect" / agent).glob("*.jsonl"):
+        p.unlink()
+    wall = _snakemake(work, cores, f"data/training/sft_{agent}.json", "--forcerun", "collect")
+    outcomes = list(read_problems(sorted((work / "data" / "collect" / agent).glob("*.outcomes.jsonl"))))
+    steps = sum(o.get("steps", 0) for o in outcomes)
+    stats = json.loads((work / "data" / "training" / f"stats_{agent}.json").read_text())
+    return {
+        "agent": agent,
+        "problems": len(outcomes),
+        "cores": cores,
+        "wall_s": round(wall, 1),
+        "problems_per_s": round(len(outcomes) / wall, 1),
+        "env_steps_per_s": round(steps / wall, 1),
+        "samples": stats["samples"],
+        "success_rate": round(stats["success_rate"], 3),
+    }
+
+
+def collect_rows(r: dict) -> list[tuple[str, str, str]]:
+    return [
+        ("collect", f"{r['agent']} over {r['problems']} train problems, `-j{r['cores']}` (wall, incl. merge)",
+         f"{r['wall_s']} s"),
+        ("collect", "throughput", f"{r['problems_per_s']} problems/s, {r['env_steps_per_s']} env steps/s"),
+        ("collect", "faithful success rate / SFT samples", f"{r['success_rate']:.3f} / {r['samples']}"),
+    ]
+
+
 def markdown(rows: list[tuple[str, str, str]]) -> str:
     out = ["| stage | figure | value |", "|---|---|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in rows]

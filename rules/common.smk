@@ -15,6 +15,7 @@ validate(config, "../config/config.schema.yaml")
 wildcard_constraints:
     split="train|test",
     shard=r"\d{3}",
+    agent="|".join(config["collect"]["agents"]),
 
 
 def get_bench_shards(split):
@@ -28,3 +29,27 @@ def get_bench_shards(split):
 def get_all_bench_shards(wildcards=None):
     """Train and test shards together."""
     return get_bench_shards("train") + get_bench_shards("test")
+
+
+def get_agents():
+    """Agents whose trajectories are collected."""
+    return config["collect"]["agents"]
+
+
+def get_journal(wildcards):
+    """Per-shard journal, outside the declared outputs (kept when a job fails)."""
+    return f"data/journal/collect/{wildcards.agent}/shard_{wildcards.shard}.jsonl"
+
+
+def get_collect_samples(wildcards):
+    return [
+        f"data/collect/{wildcards.agent}/shard_{i:03d}.jsonl"
+        for i in range(n_shards(config["bench"], "train"))
+    ]
+
+
+def get_collect_outcomes(wildcards):
+    return [
+        f"data/collect/{wildcards.agent}/shard_{i:03d}.outcomes.jsonl"
+        for i in range(n_shards(config["bench"], "train"))
+    ]

@@ -1,26 +1,33 @@
 #!/usr/bin/env python
 """Performance benchmark of the pipeline's stages; prints a Markdown table for the README.
 
-    python scripts/benchmark.py bench [--cores 2] [--config config/config.yaml] [--json out.json]
+    python scripts/benchmark.py all   [--cores 2] [--config config/config.yaml] [--json out.json]
+    python scripts/benchmark.py bench ...   (benchmark generation only)
+
+Stages run in a scratch directory (never in data/ of the checkout).
 """
 
 import argparse
 import json
 import sys
 
-from ordebug.perf import bench_rows, bench_stage, markdown
+from ordebug.perf import bench_rows, bench_stage, collect_rows, collect_stage, markdown
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["bench"])
+    p.add_argument("stage", choices=["all", "bench"])
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--config", default=None)
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="also write the raw figures here")
     args = p.parse_args()
-    result = bench_stage(args.cores, args.config, args.workdir)
-    print(markdown(bench_rows(result)))
+    result = {"bench": bench_stage(args.cores, args.config, args.workdir)}
+    rows = bench_rows(result["bench"])
+    if args.stage == "all":
+        result["collect"] = collect_stage(result["bench"]["workdir"], args.cores)
+        rows += collect_rows(result["collect"])
+    print(markdown(rows))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,47 @@ def test_bad_config_stops_with_the_key_named(workflow_dir, edit, key):
 def test_lint_is_clean(workflow_dir):
     r = subprocess.run([*SNAKEMAKE, "--lint"], cwd=workflow_dir, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_collection_builds_resumes_nothing_and_reruns_one_shard(workflow_dir):
+    cfg_path = workflow_dir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["bench"].update(n_train=18, shard_size=9)
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    r = smk(workflow_dir, "data/training/sft_heuristic.json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    sft = json.loads((workflow_dir / "data" / "training" / "sft_heuristic.json").read_text())
+    stats = json.loads((workflow_dir / "data" / "training" / "stats_heuristic.json").read_text())
+    assert len(sft) == stats["samples"] > 0 and stats["problems"] == 18
+    assert "problems/s" in (workflow_dir / "logs" / "collect" / "heuristic" / "shard_000.log").read_text()
+    r = smk(workflow_dir, "data/training/sft_heuristic.json")
+    assert "Nothing to be done" in r.stdout + r.stderr
+    # a changed bench shard reruns only that shard's collection and the merge. (Snakemake 9
+    # checksums small files, so a bare `touch` with unchanged content rightly reruns nothing.)
+    time.sleep(1)
+    shard = workflow_dir / "data" / "bench" / "train" / "shard_001.jsonl"
+    shard.touch()
+    r = smk(workflow_dir, "data/training/sft_heuristic.json", "--dry-run")
+    assert "Nothing to be done" in r.stdout + r.stderr
+    shard.write_text("".join(shard.read_text().splitlines(keepends=True)[:-1]))
+    r = smk(workflow_dir, "data/training/sft_heuristic.json", "--dry-run")
+    assert r.returncode == 0
+    plan = r.stdout + r.stderr
+    jobs = sorted(line.split("rule ")[1].rstrip(":") + ":" + w for line, w in _jobs(plan))
+    assert jobs == ["collect:agent=heuristic, shard=001", "merge:agent=heuristic"], plan[-2000:]
+    r = smk(workflow_dir, "data/training/sft_heuristic.json")
+    assert r.returncode == 0
+    assert json.loads((workflow_dir / "data" / "training" / "stats_heuristic.json").read_text())["problems"] == 17
+
+
+def _jobs(plan: str) -> list[tuple[str, str]]:
+    """(rule line, wildcards) pairs of a dry-run plan."""
+    out, rule = [], None
+    for line in plan.splitlines():
+        if line.startswith("rule ") or line.startswith("localrule "):
+            rule = line.replace("localrule ", "rule ")
+        elif rule and line.strip().startswith("wildcards:"):
+            out.append((rule, line.split("wildcards:")[1].strip()))
+            rule = None
+    return out

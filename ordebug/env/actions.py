@@ -195,9 +195,9 @@ def apply_edit(spec: ModelSpec, action: Action) -> str:
         _var(spec, a[1])  # type: ignore[arg-type]
         val = float(a[2])  # type: ignore[arg-type]
         if val == 0:
-            r.coefs.pop(a[1], None)  # type: ignore[arg-type]
-            if not r.coefs:
+            if set(r.coefs) <= {a[1]}:
                 raise ActionError(f"removing the last term would leave {r.name} empty")
+            r.coefs.pop(a[1], None)  # type: ignore[arg-type]
         else:
             r.coefs[a[1]] = val  # type: ignore[index]
         return f"coefficient of {a[1]} in {r.name} set to {fmt_num(val)}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pyscipopt as ps
 
-from ordebug.solver.spec import INF, ModelSpec
+from ordebug.solver.spec import INF, ModelSpec, Var
 
 SCIP_INF = 1e20
 TIME_LIMIT_S = 60.0
@@ -153,3 +153,28 @@ def same_objective(a: float | None, b: float | None, rel_tol: float) -> bool:
     if a is None or b is None:
         return False
     return abs(a - b) <= rel_tol * max(1.0, abs(b))
+
+
+def least_violation(spec: ModelSpec) -> dict[str, tuple[float, float]] | None:
+    """Row activities at a point that minimises the total row violation (bounds and
+    integrality kept): ``{row: (activity, violation)}``; None if even that fails."""
+    elastic = spec.copy()
+    for v in elastic.vars.values():
+        v.obj = 0.0
+    elastic.sense = "minimize"
+    names = list(spec.rows)
+    for i, name in enumerate(names):
+        up, down = f"__up{i}", f"__down{i}"
+        elastic.vars[up] = Var(up, 0.0, INF, "C", 1.0)
+        elastic.vars[down] = Var(down, 0.0, INF, "C", 1.0)
+        elastic.rows[name].coefs[up] = 1.0
+        elastic.rows[name].coefs[down] = -1.0
+    res = solve(elastic, with_values=True)
+    if not res.optimal:
+        return None
+    out = {}
+    for i, name in enumerate(names):
+        row = spec.rows[name]
+        act = sum(c * res.values.get(v, 0.0) for v, c in row.coefs.items())
+        out[name] = (act, res.values.get(f"__up{i}", 0.0) + res.values.get(f"__down{i}", 0.0))
+    return out

@@ -1,0 +1,1 @@
+"""Running agents in the environment and collecting verified trajectories."""

@@ -1,0 +1,1 @@
+"""SFT data formats and transformations."""

@@ -1,0 +1,32 @@
+"""The task text: one source of truth for the LLM system prompt and the SFT instruction."""
+
+from ordebug.env.actions import SIGNATURES
+
+ACTION_HELP = """\
+GET_IIS()                              show the current irreducible infeasible subsystem
+INSPECT(name)                          a constraint's full row, or a variable's type, bounds and rows
+CHECK_SLACK(name)                      a row's activity and violation at a least-violation point
+RELAX_CONSTRAINT(name, amount)         loosen a row's right-hand side(s) by amount > 0
+DROP_CONSTRAINT(name)                  delete a row (last resort: it changes the model)
+UPDATE_RHS(name, value)                set a row's right-hand side
+FLIP_SENSE(name)                       turn <= into >= or >= into <=
+SET_COEF(constraint, variable, value)  set one coefficient (0 removes the term)
+UPDATE_BOUNDS(variable, lb, ub)        set a variable's bounds (inf / -inf allowed)
+SET_VAR_TYPE(variable, C|I|B)          continuous, integer or binary
+RESET()                                undo every edit
+SUBMIT()                               finish: the solver checks the repaired model"""
+
+assert all(line.split("(")[0] in SIGNATURES for line in ACTION_HELP.splitlines())
+
+INSTRUCTION = f"""\
+Debug the infeasible optimization model. Find the modelling error that makes it infeasible \
+and repair it so that the model solves again with its original optimal objective: prefer \
+fixing the faulty coefficient, sense, bound, type or right-hand side over deleting rows. \
+Use one action per turn.
+
+Actions:
+{ACTION_HELP}
+
+Answer with your reasoning inside <think>...</think>, then one line: Action: NAME(args)"""
+
+SYSTEM_PROMPT = INSTRUCTION

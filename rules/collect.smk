@@ -1,0 +1,37 @@
+# Collection: one job per (agent, train shard); a journal outside the outputs makes it resumable.
+
+
+rule collect:
+    input:
+        "data/bench/train/shard_{shard}.jsonl",
+    output:
+        samples="data/collect/{agent}/shard_{shard}.jsonl",
+        outcomes="data/collect/{agent}/shard_{shard}.outcomes.jsonl",
+    log:
+        "logs/collect/{agent}/shard_{shard}.log",
+    benchmark:
+        "benchmarks/collect/{agent}/shard_{shard}.tsv"
+    conda:
+        "../envs/collect.yaml"
+    threads: config["collect"]["workers"]
+    params:
+        journal=get_journal,
+        collect=lambda wildcards: config["collect"],
+        env=lambda wildcards: config["env"],
+    script:
+        "../scripts/collect_shard.py"
+
+
+rule merge:
+    input:
+        samples=get_collect_samples,
+        outcomes=get_collect_outcomes,
+    output:
+        sft="data/training/sft_{agent}.json",
+        stats="data/training/stats_{agent}.json",
+    log:
+        "logs/merge/{agent}.log",
+    conda:
+        "../envs/collect.yaml"
+    script:
+        "../scripts/merge.py"

@@ -1,0 +1,20 @@
+"""Snakemake entry point of rule collect: one agent over one train shard."""
+
+import logging
+
+from ordebug.collect.shard import CollectConfig, collect_shard
+from ordebug.env.environment import EnvConfig
+from ordebug.logs import setup_logging
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+setup_logging(sm.log[0])
+c = sm.params.collect
+cfg = CollectConfig(
+    agent=sm.wildcards.agent,
+    workers=sm.threads,
+    success_level=c["success_level"],
+    max_think_chars=c["max_think_chars"],
+)
+env = EnvConfig(max_steps=sm.params.env["max_steps"], faithful_tol=sm.params.env["faithful_tol"])
+collect_shard(sm.input[0], sm.output.samples, sm.output.outcomes, sm.params.journal, cfg, env)
+logging.shutdown()

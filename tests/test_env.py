@@ -1,0 +1,169 @@
+"""The repair environment: ground-truth repairs, success levels, rewards, observations."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import ordebug.env.environment as envmod
+from ordebug.env import reward as rw
+from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
+from ordebug.errors.taxonomy import ERROR_TYPES
+from ordebug.models import build_family
+from ordebug.solver import Row, Var, write_lp
+
+
+def play(problem: dict, actions: list[str], config: EnvConfig | None = None):
+    env = RepairEnv(config)
+    obs, info = env.reset(problem)
+    out = None
+    for a in actions:
+        out = env.step(a)
+        if out[2] or out[3]:
+            break
+    return env, out
+
+
+@pytest.mark.parametrize("etype", sorted(ERROR_TYPES))
+def test_ground_truth_actions_solve_every_type_faithfully(sample_by_type, etype):
+    for rec in sample_by_type[etype]:
+        env, (obs, reward, term, trunc, info) = play(rec, [*rec["ground_truth"]["fixes"], "SUBMIT()"])
+        o = info["outcome"]
+        assert term and not trunc
+        assert o["feasible"] and o["faithful"] and o["root_cause_touched"]
+        assert o["objective_preservation"] == pytest.approx(1.0)
+        assert o["n_edits"] == len(rec["ground_truth"]["fixes"])
+
+
+def test_drop_gives_feasible_but_not_faithful(sample_by_type):
+    seen = 0
+    for rec in sample_by_type["H"] + sample_by_type["C"]:
+        for row in rec["iis"]["constraints"]:
+            env, (_, _, _, _, info) = play(rec, [f"DROP_CONSTRAINT({row})", "SUBMIT()"])
+            o = info["outcome"]
+            if o["feasible"]:
+                assert not o["faithful"]  # the benchmark guarantees it
+                assert 0 <= o["objective_preservation"] < 1
+                seen += 1
+    assert seen > 0
+
+
+def test_infeasible_submit_and_step_limit(sample):
+    rec = sample[0]
+    env, (_, r, term, trunc, info) = play(rec, ["SUBMIT()"])
+    assert term and not info["outcome"]["feasible"] and info["outcome"]["submitted"]
+    assert r == pytest.approx(-rw.STEP_COST + rw.INFEASIBLE)
+    env, (_, r, term, trunc, info) = play(rec, ["GET_IIS()"] * 3, EnvConfig(max_steps=3))
+    assert trunc and not term
+    assert info["outcome"]["steps"] == 3 and not info["outcome"]["submitted"]
+    with pytest.raises(RuntimeError, match="episode is over"):
+        env.step("SUBMIT()")
+
+
+def test_invalid_actions_do_not_crash_and_count_as_steps(sample):
+    rec = sample[0]
+    env = RepairEnv()
+    env.reset(rec)
+    for bad in ["", "nonsense", "FOO(x)", "DROP_CONSTRAINT(no_such_row)", "UPDATE_RHS(x, nan)",
+                "INSPECT(nobody)", "CHECK_SLACK(nobody)", "SET_COEF(a, b, inf)"]:
+        obs, r, term, trunc, info = env.step(bad)
+        assert not term and r == pytest.approx(-rw.STEP_COST - rw.INVALID_COST)
+        assert "invalid action" in obs.split("## History")[1]
+    assert info["step"] == 8 and info["edits"] == []
+
+
+def test_reset_after_edits_restores_the_given_model(sample_by_type):
+    rec = sample_by_type["C"][0]
+    env = RepairEnv()
+    obs0, _ = env.reset(rec)
+    env.step(rec["ground_truth"]["fixes"][0])
+    assert env.current_model != env.state.broken
+    obs, _, _, _, info = env.step("RESET()")
+    assert "undid 1 edit(s)" in obs and info["edits"] == [] and info["status"] == "INFEASIBLE"
+    assert env.current_model == env.state.broken
+    obs, *_ = env.step("RESET()")
+    assert "nothing to reset" in obs
+
+
+def test_inspect_and_check_slack(sample_by_type):
+    rec = sample_by_type["H"][0]
+    env = RepairEnv()
+    env.reset(rec)
+    row = rec["iis"]["constraints"][0]
+    obs, *_ = env.step(f"INSPECT({row})")
+    assert f"1. INSPECT({row}) -> {row}:" in obs
+    var = rec["iis"]["bounds"][0]["variable"]
+    obs, *_ = env.step(f"INSPECT({var})")
+    assert "objective coefficient" in obs and "<=" in obs
+    obs, *_ = env.step(f"CHECK_SLACK({row})")
+    assert "least-violation point" in obs
+
+
+def test_reward_worked_examples():
+    # faithful in one edit: -0.01 (edit step) + (-0.01 + 1.0) (submit)
+    assert rw.terminal_reward(True, True, 1.0, 1, 1) == pytest.approx(1.0)
+    # feasible, objective 20% off, one edit more than needed
+    assert rw.terminal_reward(True, False, 0.8, 2, 1) == pytest.approx(0.5 * 0.8 - 0.05)
+    # infeasible with many edits: penalty capped
+    assert rw.terminal_reward(False, False, 0.0, 20, 1) == pytest.approx(-0.5 - 0.25)
+    assert rw.objective_preservation(110.0, 100.0) == pytest.approx(0.9)
+    assert rw.objective_preservation(-50.0, 100.0) == 0.0
+    assert rw.objective_preservation(0.5, 0.0) == pytest.approx(0.5)  # absolute floor of 1
+    assert rw.clip_return(1.7) == 1.0 and rw.clip_return(-3) == -1.0
+
+
+def test_episode_return_matches_worked_example(sample_by_type):
+    rec = sample_by_type["B"][0]
+    _, (_, r, _, _, info) = play(rec, [*rec["ground_truth"]["fixes"], "SUBMIT()"])
+    assert info["return"] == pytest.approx(-0.01 + (-0.01 + 1.0))
+
+
+def test_observation_reveals_no_ground_truth(sample):
+    for rec in sample:
+        env = RepairEnv()
+        obs, _ = env.reset(rec)
+        lowered = obs.lower()
+        assert rec["error_type"] not in obs.split("## Problem")[1].split("\n")[1:2]
+        for secret in ["error type", "ground truth", "original", "fault", rec["family"]]:
+            assert secret not in lowered
+        assert f"{rec['original_objective']:.6g}" not in obs or rec["original_objective"] == 0
+        for fix in rec["ground_truth"]["fixes"]:
+            assert fix not in obs
+
+
+def test_observation_is_bounded_for_large_models():
+    base = build_family("transportation", random.Random(3), 3)
+    spec = base.spec
+    for i in range(400):  # a big infeasible model: many families and wide rows
+        spec.add_var(Var(f"x{i}(a)", 0, 1))
+        spec.add_row(Row.make(f"fam{i}(k)", {f"x{i}(a)": 1}, "<=", 1))
+    spec.add_row(Row.make("need(all)", dict.fromkeys(spec.vars, 1.0), ">=", 10**9))
+    problem = {"problem_id": "big", "model": write_lp(spec), "original_objective": 0.0}
+    env = RepairEnv()
+    obs, _ = env.reset(problem)
+    assert len(obs) < 8000
+    assert "more terms" in obs and "more families" in obs
+
+
+def test_iis_is_recomputed_only_when_the_model_changes(sample_by_type, monkeypatch):
+    calls = []
+    real = envmod.compute_iis
+    monkeypatch.setattr(envmod, "compute_iis", lambda spec: calls.append(1) or real(spec))
+    rec = sample_by_type["E"][0]
+    env = RepairEnv()
+    env.reset(rec)
+    assert len(calls) == 1
+    for a in ["GET_IIS()", f"INSPECT({rec['iis']['constraints'][0]})", "FOO()", "GET_IIS()"]:
+        env.step(a)
+    assert len(calls) == 1
+    env.step(rec["ground_truth"]["fixes"][0])
+    assert len(calls) == 2
+
+
+def test_bad_problem_records_are_clear_errors(sample):
+    env = RepairEnv()
+    with pytest.raises(ProblemError, match="lacks field"):
+        env.reset({"problem_id": "x"})
+    with pytest.raises(ProblemError, match="x"):
+        env.reset({"problem_id": "x", "model": "garbage", "original_objective": 1.0})
