@@ -1,4 +1,6 @@
 # Shared helpers: config validation and the file lists the rules depend on.
+import os
+
 from snakemake.utils import validate
 
 from ordebug.config import ConfigError, validate_config
@@ -15,7 +17,9 @@ validate(config, "../config/config.schema.yaml")
 wildcard_constraints:
     split="train|test",
     shard=r"\d{3}",
-    agent="|".join(config["collect"]["agents"]),
+    agent="|".join(
+        list(config["collect"]["agents"]) + list(config.get("teachers") or {})
+    ),
 
 
 def get_bench_shards(split):
@@ -31,9 +35,42 @@ def get_all_bench_shards(wildcards=None):
     return get_bench_shards("train") + get_bench_shards("test")
 
 
+def get_teachers():
+    """Configured LLM teachers by name."""
+    return config.get("teachers") or {}
+
+
+def get_active_teachers():
+    """Teachers whose API key is in the environment (the others are skipped, said once)."""
+    active = []
+    for name, t in get_teachers().items():
+        env_var = t.get("api_key_env", "OPENAI_API_KEY")
+        if os.environ.get(env_var, "").strip():
+            active.append(name)
+        elif not os.environ.get(f"_ORDEBUG_NOTICE_{name}"):
+            # Snakemake may parse the workflow twice in one process: say it once
+            os.environ[f"_ORDEBUG_NOTICE_{name}"] = "1"
+            logger.warning(
+                f"teacher '{name}' skipped: ${env_var} is not set. "
+                f"Export {env_var}=... (and OPENAI_BASE_URL or teachers.{name}.base_url "
+                "for a non-OpenAI endpoint) to collect its trajectories."
+            )
+    return active
+
+
 def get_agents():
-    """Agents whose trajectories are collected."""
-    return config["collect"]["agents"]
+    """Agents whose trajectories are collected: built-in agents plus active teachers."""
+    return list(config["collect"]["agents"]) + get_active_teachers()
+
+
+def get_teacher_api(wildcards):
+    """One unit of the `teacher_api` resource per teacher shard job."""
+    return 1 if wildcards.agent in get_teachers() else 0
+
+
+def get_teacher(wildcards):
+    """The teacher's settings, or None for a built-in agent."""
+    return get_teachers().get(wildcards.agent)
 
 
 def get_journal(wildcards):

@@ -16,5 +16,13 @@ cfg = CollectConfig(
     max_think_chars=c["max_think_chars"],
 )
 env = EnvConfig(max_steps=sm.params.env["max_steps"], faithful_tol=sm.params.env["faithful_tol"])
-collect_shard(sm.input[0], sm.output.samples, sm.output.outcomes, sm.params.journal, cfg, env)
+args = (sm.input[0], sm.output.samples, sm.output.outcomes, sm.params.journal)
+if sm.params.teacher is None:
+    collect_shard(*args, cfg, env)
+else:
+    from ordebug.collect.teacher import collect_teacher_shard
+    from ordebug.llm.config import TeacherConfig
+
+    teacher = TeacherConfig.from_dict(sm.wildcards.agent, sm.params.teacher)
+    collect_teacher_shard(*args, teacher, cfg, env)
 logging.shutdown()

@@ -84,7 +84,8 @@ class HeuristicAgent:
                         p.inverse,
                     )
             else:
-                lead += f" After {p.action}, {p.element} left the IIS, so that edit fixed one conflict; this is another."
+                lead += (f" After {p.action}, {p.element} left the IIS, so that edit fixed one conflict;"
+                         " this is another.")
         cands = [c for c in self._diagnose(v) if c.action not in self.tried]
         if not cands:
             return answer([lead, "No candidate edit is left to try; submit."], "SUBMIT()")

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 
 _SECTION = re.compile(r"^## (.+)$", re.M)
 _ROW = re.compile(r"^(?P<name>[^:\s]+): (?P<expr>.+?) (?P<sense><=|>=|=) (?P<rhs>\S+)$")
-_BOUND = re.compile(r"^(?P<side>lower|upper) bound of (?P<var>\S+): (?P<lb>\S+) <= \S+ <= (?P<ub>\S+) \((?P<type>\w+)\)$")
+_BOUND = re.compile(
+    r"^(?P<side>lower|upper) bound of (?P<var>\S+): (?P<lb>\S+) <= \S+ <= (?P<ub>\S+) \((?P<type>\w+)\)$"
+)
 _CFAM = re.compile(r"^- (?P<fam>[^:]+): (?P<n>\d+) rows; (?P<senses>[^;]+); rhs median (?P<med>\S+?)(?:, range \S+)?$")
 _VFAM = re.compile(r"^- (?P<fam>[^:]+): (?P<n>\d+) vars; (?P<types>[^;]+)(?P<rest>.*)$")
 _TERM = re.compile(r"([+-])\s*(?:([0-9.eE+-]+)\s+)?(\S+)")
 
 
 def num(text: str) -> float:
-    return float(text.replace("inf", "inf"))
+    return float(text)
 
 
 @dataclass
@@ -85,7 +87,9 @@ def parse_observation(obs: str) -> View:
             for part in c.group("senses").split(", "):
                 s, n = part.split(" x")
                 senses[s] = int(n)
-            v.row_families[c.group("fam")] = {"n": int(c.group("n")), "senses": senses, "rhs_median": num(c.group("med"))}
+            v.row_families[c.group("fam")] = {
+                "n": int(c.group("n")), "senses": senses, "rhs_median": num(c.group("med"))
+            }
             continue
         f = _VFAM.match(line)
         if f:

@@ -190,10 +190,11 @@ class RepairEnv:
             return "no least-violation point found"
         act, viol = st.slack[name]
         row = st.spec.rows[name]
+        head = f"{name}: activity {fmt_num(round(act, 6))} vs {row.sense} {fmt_num(row.bound)}"
         if viol > 1e-7:
-            return f"{name}: activity {fmt_num(round(act, 6))} vs {row.sense} {fmt_num(row.bound)}: violated by {fmt_num(round(viol, 6))} at the least-violation point"
+            return f"{head}: violated by {fmt_num(round(viol, 6))} at the least-violation point"
         gap = abs(act - row.bound) if row.sense != "range" else 0.0
-        return f"{name}: activity {fmt_num(round(act, 6))} vs {row.sense} {fmt_num(row.bound)}: satisfied (slack {fmt_num(round(gap, 6))})"
+        return f"{head}: satisfied (slack {fmt_num(round(gap, 6))})"
 
     # -- solver state ----------------------------------------------------------------
     def _refresh(self) -> None:

@@ -1,0 +1,75 @@
+"""The LLM agent: the same observation text and parser as every other agent, over any
+OpenAI-compatible endpoint. One single-turn request per step (system prompt + the
+observation), exactly the format of the SFT samples, so training and inference match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ordebug.env.actions import Action, ActionError, extract_action
+from ordebug.env.prompt import SYSTEM_PROMPT
+from ordebug.llm.client import LLMClient
+
+_THINK = re.compile(r"<think>\s*(.*?)\s*</think>", re.S)
+CORRECTION = (
+    "Your answer could not be used: {error}. Reply again with your reasoning inside "
+    "<think>...</think> and then exactly one line of the form: Action: NAME(args)"
+)
+
+
+@dataclass
+class LLMAnswer:
+    """One step's answer: the SFT-format text and the parsed action (None if it failed)."""
+
+    text: str
+    action: Action | None
+    reprompts: int
+    failure: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def think_text(content: str, reasoning: str) -> str:
+    """The teacher's own reasoning: a separate reasoning field if given, else its <think>."""
+    if reasoning.strip():
+        return reasoning.strip()
+    m = _THINK.search(content)
+    if m:
+        return m.group(1).strip()
+    return content.split("Action:")[0].strip()
+
+
+class LLMAgent:
+    def __init__(self, name: str, client: LLMClient, max_reprompts: int = 2, max_think_chars: int = 4000) -> None:
+        self.name = name
+        self.client = client
+        self.max_reprompts = max_reprompts
+        self.max_think_chars = max_think_chars
+
+    async def act(self, observation: str, sample: int = 0) -> LLMAnswer:
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": observation}]
+        tokens = [0, 0]
+        error = ""
+        for attempt in range(self.max_reprompts + 1):
+            res = await self.client.complete(messages, sample)
+            tokens[0] += res["prompt_tokens"]
+            tokens[1] += res["completion_tokens"]
+            content = res["content"]
+            if res["finish_reason"] == "length":
+                error = "the answer was cut off (finish_reason=length) before its Action line"
+            else:
+                try:
+                    action = extract_action(content)
+                    think = think_text(content, res["reasoning"])
+                    if len(think) > self.max_think_chars:
+                        think = think[: self.max_think_chars].rsplit(" ", 1)[0] + " ..."
+                    text = f"<think>\n{think}\n</think>\n\nAction: {action.text}"
+                    return LLMAnswer(text, action, attempt, None, *tokens)
+                except ActionError as exc:
+                    error = str(exc)
+            messages = [*messages, {"role": "assistant", "content": content},
+                        {"role": "user", "content": CORRECTION.format(error=error)}]
+        return LLMAnswer("", None, self.max_reprompts, f"malformed answer after {self.max_reprompts} re-prompts: "
+                         f"{error}", *tokens)

@@ -1,0 +1,1 @@
+"""Request layer for OpenAI-compatible endpoints: cache, rate limits, retries, usage."""

@@ -1,0 +1,85 @@
+"""Teacher (LLM endpoint) configuration and the API key, read from the environment only."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from ordebug.solver.errors import OrDebugError
+
+
+class MissingKeyError(OrDebugError):
+    """The environment variable that should hold the API key is unset or empty."""
+
+
+@dataclass
+class TeacherConfig:
+    name: str
+    model: str
+    base_url: str | None = None  # None: OPENAI_BASE_URL, else the OpenAI default
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 0.7
+    max_tokens: int = 4096
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    max_concurrency: int = 64
+    requests_per_minute: float = 500
+    tokens_per_minute: float = 2_000_000
+    timeout_s: float = 300.0
+    max_retries: int = 8
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    price_input_per_mtok: float = 0.0
+    price_output_per_mtok: float = 0.0
+    budget_usd: float | None = None
+    attempts_per_problem: int = 1
+    max_reprompts: int = 2
+    max_think_chars: int = 4000
+    cache_path: str = "data/cache/llm_responses.sqlite"
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> TeacherConfig:
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"teacher {name!r}: unknown key(s) {sorted(unknown)}")
+        return cls(name=name, **data)
+
+    @property
+    def endpoint(self) -> str:
+        return (self.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+
+    def api_key(self) -> str:
+        key = os.environ.get(self.api_key_env, "")
+        if not key.strip():
+            raise MissingKeyError(
+                f"teacher {self.name!r}: environment variable {self.api_key_env} is not set; "
+                f"export {self.api_key_env}=... to enable it"
+            )
+        return key.strip()
+
+    def has_key(self) -> bool:
+        return bool(os.environ.get(self.api_key_env, "").strip())
+
+
+class RedactFilter(logging.Filter):
+    """Replaces secret values in every log record (defence in depth)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        for s in self.secrets:
+            msg = msg.replace(s, "***")
+        record.msg, record.args = msg, ()
+        return True
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return text

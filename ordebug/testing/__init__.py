@@ -1,0 +1,1 @@
+"""Test helpers that speak real protocols (a local OpenAI-compatible teacher server)."""

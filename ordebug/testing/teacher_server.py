@@ -1,0 +1,254 @@
+"""A local OpenAI-compatible chat-completions server that plays a teacher.
+
+It answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) from a scripted policy:
+the HeuristicAgent reading the observation in the user message, right with probability
+``skill`` and otherwise answering with a deletion. Latency and faults are configurable:
+429 with ``Retry-After``, 500/502/503, timeouts, truncated answers
+(``finish_reason: "length"``), malformed actions and non-JSON bodies. It enforces a
+requests-per-minute limit over a sliding 60 s window with ``x-ratelimit-*`` headers and
+counts every request per prompt, so tests can prove nothing was asked twice.
+
+    python -m ordebug.testing.teacher_server --port 8765 --latency 0.05 --skill 0.9
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import hashlib
+import json
+import random
+import re
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ordebug.agents.heuristic import HeuristicAgent
+
+FAULTS = ("429", "500", "502", "503", "timeout", "length", "malformed", "nonjson")
+
+
+@dataclass
+class ServerConfig:
+    api_key: str = "sk-test-local"
+    models: tuple[str, ...] = ("teacher-sim",)
+    skill: float = 1.0
+    latency_s: float = 0.0
+    rpm_limit: int | None = None
+    fault_rate: dict[str, float] = field(default_factory=dict)  # fault -> probability per request
+    fault_first: dict[str, int] = field(default_factory=dict)  # fault -> on the first N requests
+    retry_after_s: float = 0.2
+    timeout_sleep_s: float = 30.0
+    reasoning_field: bool = False  # put the reasoning in message.reasoning_content
+    seed: int = 0
+
+
+def prompt_key(body: dict) -> str:
+    msgs = json.dumps(body.get("messages", []), sort_keys=True)
+    return hashlib.sha256(f"{body.get('model')}|{body.get('seed')}|{msgs}".encode()).hexdigest()[:16]
+
+
+class TeacherServer:
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.requests = 0
+        self.by_prompt: collections.Counter[str] = collections.Counter()
+        self.answered: collections.Counter[str] = collections.Counter()  # 200 answers per prompt
+        self.status: collections.Counter[int] = collections.Counter()
+        self.window: collections.deque[float] = collections.deque()
+        self.agents: dict[tuple, HeuristicAgent] = {}
+        self.answers: dict[str, str] = {}
+        self.rng = random.Random(self.config.seed)
+        self.app = web.Application()
+        self.app.router.add_post("/v1/chat/completions", self.chat)
+        self.app.router.add_get("/v1/models", self.list_models)
+        self.app.router.add_get("/stats", self.stats)
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self.runner = web.AppRunner(self.app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, host, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.port
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    # -- handlers ---------------------------------------------------------------------
+    def _auth(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization", "") == f"Bearer {self.config.api_key}"
+
+    async def list_models(self, request: web.Request) -> web.Response:
+        if not self._auth(request):
+            return self._error(401, "invalid_api_key", "Incorrect API key provided")
+        return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in self.config.models]})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        return web.json_response({"requests": self.requests, "by_prompt": dict(self.by_prompt),
+                                  "answered": dict(self.answered), "status": dict(self.status)})
+
+    def _error(self, status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
+        self.status[status] += 1
+        body = {"error": {"message": message, "type": code, "code": code}}
+        return web.json_response(body, status=status, headers=headers or {})
+
+    def _rate_headers(self) -> dict[str, str]:
+        limit = self.config.rpm_limit
+        if not limit:
+            return {}
+        remaining = max(0, limit - len(self.window))
+        reset = 60.0 - (time.monotonic() - self.window[0]) if self.window else 0.0
+        return {"x-ratelimit-limit-requests": str(limit), "x-ratelimit-remaining-requests": str(remaining),
+                "x-ratelimit-reset-requests": f"{max(0.0, reset):.3f}s"}
+
+    def _fault(self) -> str | None:
+        for fault, n in self.config.fault_first.items():
+            if self.requests <= n:
+                return fault
+        for fault, p in self.config.fault_rate.items():
+            if self.rng.random() < p:
+                return fault
+        return None
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        self.requests += 1
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return self._error(400, "invalid_request_error", "body is not JSON")
+        key = prompt_key(body)
+        self.by_prompt[key] += 1
+        if not self._auth(request):
+            return self._error(401, "invalid_api_key", "Incorrect API key provided")
+        if body.get("model") not in self.config.models:
+            return self._error(404, "model_not_found", f"The model {body.get('model')!r} does not exist")
+        now = time.monotonic()
+        while self.window and now - self.window[0] >= 60.0:
+            self.window.popleft()
+        if self.config.rpm_limit and len(self.window) >= self.config.rpm_limit:
+            wait = 60.0 - (now - self.window[0])
+            return self._error(429, "rate_limit_exceeded", "Rate limit reached for requests",
+                               {"Retry-After": f"{wait:.3f}", **self._rate_headers()})
+        self.window.append(now)
+        fault = self._fault()
+        if fault == "429":
+            return self._error(429, "rate_limit_exceeded", "Rate limit reached",
+                               {"Retry-After": str(self.config.retry_after_s), **self._rate_headers()})
+        if fault in ("500", "502", "503"):
+            return self._error(int(fault), "server_error", "The server had an error")
+        if fault == "timeout":
+            await asyncio.sleep(self.config.timeout_sleep_s)
+        if self.config.latency_s:
+            await asyncio.sleep(self.config.latency_s)
+        if fault == "nonjson":
+            self.status[200] += 1
+            return web.Response(text="<html>upstream gateway hiccup</html>", content_type="text/html")
+        answer = self._answer(body, key)
+        finish = "stop"
+        if fault == "length":
+            answer, finish = answer[: max(10, len(answer) // 3)], "length"
+        elif fault == "malformed":
+            answer = "<think>\nI think the capacity is wrong.\n</think>\n\nI would increase the capacity."
+        message: dict = {"role": "assistant", "content": answer}
+        if self.config.reasoning_field and "</think>" in answer:
+            think, rest = answer.split("</think>", 1)
+            reasoning = think.replace("<think>", "").strip()
+            message = {"role": "assistant", "content": rest.strip(), "reasoning_content": reasoning}
+        prompt_text = json.dumps(body.get("messages", []))
+        usage = {"prompt_tokens": len(prompt_text) // 4, "completion_tokens": max(1, len(answer) // 4)}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        self.status[200] += 1
+        if finish == "stop":
+            self.answered[key] += 1
+        return web.json_response(
+            {"id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
+             "model": body["model"], "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+             "usage": usage},
+            headers=self._rate_headers(),
+        )
+
+    # -- the scripted teacher ---------------------------------------------------------
+    def _answer(self, body: dict, key: str) -> str:
+        if key in self.answers:
+            return self.answers[key]
+        msgs = body.get("messages", [])
+        user = [m["content"] for m in msgs if m.get("role") == "user"]
+        obs = user[0] if user else ""
+        pid = re.search(r"^ID: (\S+)$", obs, re.M)
+        step = re.search(r"\(step (\d+) of", obs)
+        state_key = (pid.group(1) if pid else "", body.get("seed"))
+        if step and step.group(1) == "0" or state_key not in self.agents:
+            self.agents[state_key] = HeuristicAgent()
+        agent = self.agents[state_key]
+        skilled = random.Random(f"{key}:{self.config.seed}").random() < self.config.skill
+        text = agent.act(obs)
+        if not skilled and "Action: SUBMIT()" not in text:
+            first = re.search(r"^(\S+): .* (?:<=|>=|=) \S+$", obs.split("## IIS", 1)[-1], re.M)
+            if first:
+                action = f"DROP_CONSTRAINT({first.group(1)})"
+                text = f"<think>\nStep 1: Delete the first IIS row.\n</think>\n\nAction: {action}"
+        self.answers[key] = text
+        return text
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--latency", type=float, default=0.0)
+    p.add_argument("--skill", type=float, default=1.0)
+    p.add_argument("--rpm", type=int, default=None)
+    p.add_argument("--api-key", default="sk-test-local")
+    args = p.parse_args()
+    server = TeacherServer(ServerConfig(api_key=args.api_key, skill=args.skill, latency_s=args.latency,
+                                        rpm_limit=args.rpm))
+
+    async def run() -> None:
+        port = await server.start(port=args.port)
+        print(f"teacher server on http://127.0.0.1:{port}/v1", flush=True)
+        while True:
+            await asyncio.sleep(3600)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
+
+
+class ServerThread:
+    """Run a TeacherServer on its own event loop in a background thread (for tests/benchmarks)."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        import threading
+
+        self.server = TeacherServer(config)
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self.server.start())
+        self._ready.set()
+        self.loop.run_forever()
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}/v1"

@@ -1,0 +1,270 @@
+"""The teacher request layer and LLM agent against a real local HTTP server (real openai client)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from conftest import small_config
+
+from ordebug.agents.llm import LLMAgent
+from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.collect.shard import CollectConfig
+from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
+from ordebug.env.environment import EnvConfig
+from ordebug.llm.client import FatalAPIError, LLMClient, RequestFailed
+from ordebug.llm.config import MissingKeyError, TeacherConfig
+from ordebug.llm.ratelimit import RateLimiter, TokenBucket, parse_duration
+from ordebug.llm.usage import BudgetExceeded
+from ordebug.testing.teacher_server import ServerConfig, ServerThread
+
+KEY = "sk-test-9f8e7d6c5b4a-SECRET"
+OBS = ("## Problem\nID: odb_000000000000\n## Status\nINFEASIBLE (step 0 of 10; 10 left)\n## IIS\n"
+       "2 constraints, 0 bounds\nplant_capacity(p1): out(p1) <= 140\ndock_limit(p1): out(p1) >= 184\n"
+       "## Model structure\nObjective: minimize; 2 variables (0 integer/binary), 2 constraints\n"
+       "Constraint families:\n- plant_capacity: 1 rows; <= x1; rhs median 140\n"
+       "- dock_limit: 3 rows; <= x2, >= x1; rhs median 184\nVariable families:\n"
+       "- out: 1 vars; continuous x1\n## History\n(none)")
+
+
+def teacher(tmp_path: Path, base_url: str, **kw) -> TeacherConfig:
+    defaults = dict(base_url=base_url, api_key_env="ORDEBUG_TEST_KEY", cache_path=str(tmp_path / "cache.sqlite"),
+                    backoff_base_s=0.01, backoff_max_s=0.05, requests_per_minute=60000, timeout_s=5)
+    defaults.update(kw)
+    return TeacherConfig("sim", "teacher-sim", **defaults)
+
+
+@pytest.fixture(autouse=True)
+def key_env(monkeypatch):
+    monkeypatch.setenv("ORDEBUG_TEST_KEY", KEY)
+
+
+def ask(cfg: TeacherConfig, obs: str = OBS, sample: int = 0):
+    async def go():
+        client = LLMClient(cfg)
+        agent = LLMAgent("sim", client, cfg.max_reprompts, cfg.max_think_chars)
+        try:
+            return await agent.act(obs, sample), client.usage.summary()
+        finally:
+            await client.close()
+            client.cache.close()
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "502", "503", "nonjson"])
+def test_transient_faults_are_retried(tmp_path, fault):
+    with ServerThread(ServerConfig(api_key=KEY, fault_first={fault: 2}, retry_after_s=0.3)) as srv:
+        start = time.monotonic()
+        ans, usage = ask(teacher(tmp_path, srv.base_url))
+        took = time.monotonic() - start
+        assert ans.action is not None and ans.action.text == "FLIP_SENSE(dock_limit(p1))"
+        assert usage["retries"] == 2 and srv.server.requests == 3
+        if fault == "429":
+            assert took >= 0.6  # Retry-After honoured twice
+
+
+def test_timeouts_are_retried(tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, fault_first={"timeout": 1}, timeout_sleep_s=3)) as srv:
+        ans, usage = ask(teacher(tmp_path, srv.base_url, timeout_s=0.5))
+        assert ans.action is not None and usage["retries"] == 1
+
+
+def test_retries_are_bounded(tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, fault_rate={"503": 1.0})) as srv:
+        with pytest.raises(RequestFailed, match="gave up after 3 attempts"):
+            ask(teacher(tmp_path, srv.base_url, max_retries=2))
+        assert srv.server.requests == 3
+
+
+@pytest.mark.parametrize("fault", ["length", "malformed"])
+def test_bad_answers_get_a_corrective_reprompt(tmp_path, fault):
+    with ServerThread(ServerConfig(api_key=KEY, fault_first={fault: 1})) as srv:
+        ans, _ = ask(teacher(tmp_path, srv.base_url))
+        assert ans.reprompts == 1 and ans.action is not None
+        assert ans.text.startswith("<think>\n") and ans.text.endswith("Action: FLIP_SENSE(dock_limit(p1))")
+
+
+def test_malformed_after_every_reprompt_fails_with_a_reason(tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, fault_rate={"malformed": 1.0})) as srv:
+        ans, _ = ask(teacher(tmp_path, srv.base_url, max_reprompts=2))
+        assert ans.action is None and ans.reprompts == 2
+        assert "malformed answer after 2 re-prompts" in ans.failure
+        assert srv.server.requests == 3
+
+
+def test_separate_reasoning_field_becomes_the_think_text(tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, reasoning_field=True)) as srv:
+        ans, _ = ask(teacher(tmp_path, srv.base_url, max_think_chars=120))
+        think = ans.text.split("</think>")[0]
+        assert "dock_limit" in think and "Step 1" in think
+        assert len(think) <= len("<think>\n") + 124  # trimmed to max_think_chars
+
+
+@pytest.mark.parametrize(("status", "kind"), [(401, "key"), (404, "model")])
+def test_fail_fast_on_401_and_404(tmp_path, monkeypatch, status, kind):
+    with ServerThread(ServerConfig(api_key="sk-other")) as srv:
+        cfg = teacher(tmp_path, srv.base_url)
+        if kind == "model":
+            monkeypatch.setenv("ORDEBUG_TEST_KEY", "sk-other")
+            cfg.model = "no-such-model"
+        with pytest.raises(FatalAPIError, match=f"HTTP {status}") as info:
+            ask(cfg)
+        assert srv.server.requests == 1
+        assert KEY not in str(info.value) and "sk-other" not in str(info.value)
+
+
+def test_missing_key_is_one_clear_error_before_any_request(tmp_path, monkeypatch):
+    monkeypatch.delenv("ORDEBUG_TEST_KEY")
+    with ServerThread(ServerConfig(api_key=KEY)) as srv:
+        with pytest.raises(MissingKeyError, match="ORDEBUG_TEST_KEY is not set"):
+            ask(teacher(tmp_path, srv.base_url))
+        assert srv.server.requests == 0
+
+
+def test_cache_replays_without_http(tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY)) as srv:
+        cfg = teacher(tmp_path, srv.base_url)
+        a, _ = ask(cfg)
+        b, usage = ask(cfg)
+        assert a.text == b.text and usage["requests"] == 0 and usage["cached"] == 1
+        assert srv.server.requests == 1
+        # another sample index is another request
+        ask(cfg, sample=1)
+        assert srv.server.requests == 2
+    rows = sqlite3.connect(tmp_path / "cache.sqlite").execute("PRAGMA journal_mode").fetchone()
+    assert rows[0] == "wal"
+
+
+def test_token_bucket_never_exceeds_the_rate():
+    async def go():
+        limiter = RateLimiter(requests_per_minute=1200, tokens_per_minute=10**9)  # 20/s
+        stamps = []
+        start = time.monotonic()
+        for _ in range(60):
+            await limiter.acquire(1)
+            stamps.append(time.monotonic() - start)
+        return stamps
+
+    stamps = asyncio.run(go())
+    for i, t in enumerate(stamps):
+        assert i + 1 <= 20 * t + 20 + 1e-6  # at most the rate plus one second's burst
+    assert stamps[-1] >= (60 - 20) / 20 * 0.95
+
+
+def test_rate_limit_headers_pause_everyone():
+    limiter = RateLimiter(6000, 10**9)
+    limiter.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "250ms"})
+    assert 0.2 < limiter.paused_until - time.monotonic() <= 0.25
+    assert parse_duration("6m0s") == 360 and parse_duration("1.5") == 1.5 and parse_duration("20ms") == 0.02
+    b = TokenBucket(60)
+    assert b.wait_time(1) > 0.9  # starts empty: no burst at start
+
+
+def test_client_stays_under_a_server_enforced_limit(tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, rpm_limit=600, latency_s=0.01)) as srv:
+        cfg = teacher(tmp_path, srv.base_url, requests_per_minute=600)
+
+        async def go():
+            client = LLMClient(cfg)
+            msgs = [[{"role": "user", "content": f"{OBS}\n{i}"}] for i in range(25)]
+            await asyncio.gather(*(client.complete(m) for m in msgs))
+            await client.close()
+            return client.usage.summary()
+
+        usage = asyncio.run(go())
+        assert usage["requests"] == 25 and usage["retries"] == 0
+        assert srv.server.status.get(429, 0) == 0
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bench") / "shard_000.jsonl"
+    write_jsonl_atomic(path, generate_shard(small_config(n_train=18, shard_size=18, seed=3)["bench"], "train", 0))
+    return path
+
+
+def run_shard(shard: Path, out: Path, cfg: TeacherConfig, **kw) -> dict:
+    return collect_teacher_shard(shard, out / "s.jsonl", out / "o.jsonl", out / "j.jsonl", cfg,
+                                 CollectConfig("sim", **kw), EnvConfig())
+
+
+def test_teacher_shard_collects_verified_samples_and_reruns_free(shard, tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, skill=0.8, fault_rate={"500": 0.1, "malformed": 0.05})) as srv:
+        cfg = teacher(tmp_path, srv.base_url, price_input_per_mtok=1.0, price_output_per_mtok=4.0)
+        res = run_shard(shard, tmp_path / "a", cfg)
+        assert res["problems"] == 18 and 0 < res["successful"] <= 18
+        assert res["usage"]["cost_usd"] > 0
+        outcomes = [json.loads(x) for x in (tmp_path / "a" / "o.jsonl").read_text().splitlines()]
+        assert all(o["faithful"] for o in outcomes if o["success"])
+        assert all("prompt_tokens" in o for o in outcomes)
+        first = srv.server.requests
+        res2 = run_shard(shard, tmp_path / "b", cfg, max_think_chars=200)  # a formatting change
+        assert srv.server.requests == first and res2["usage"]["requests"] == 0
+        assert (tmp_path / "a" / "o.jsonl").read_text() == (tmp_path / "b" / "o.jsonl").read_text()
+        assert max(srv.server.answered.values()) == 1
+
+
+def test_rejection_sampling_keeps_the_best(shard, tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, skill=0.4)) as srv:
+        one = run_shard(shard, tmp_path / "one", teacher(tmp_path / "c1", srv.base_url))
+        three = run_shard(shard, tmp_path / "three", teacher(tmp_path / "c3", srv.base_url, attempts_per_problem=3))
+        assert three["successful"] >= one["successful"]
+        outs = [json.loads(x) for x in (tmp_path / "three" / "o.jsonl").read_text().splitlines()]
+        assert all(o["attempts"] == 3 for o in outs)
+
+
+def test_budget_cap_stops_cleanly_and_keeps_finished_work(shard, tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, latency_s=0.02)) as srv:
+        cfg = teacher(tmp_path, srv.base_url, price_input_per_mtok=1000.0, budget_usd=1.0, max_concurrency=2)
+        with pytest.raises(BudgetExceeded, match="budget of \\$1.00 reached"):
+            run_shard(shard, tmp_path / "a", cfg)
+        assert not (tmp_path / "a" / "s.jsonl").exists()
+        kept = (tmp_path / "a" / "j.jsonl").read_text().count("\n")
+        assert 0 < kept < 18
+        sent = srv.server.requests
+        cfg.budget_usd = None  # rerun with a larger budget resumes: finished problems are not redone
+        res = run_shard(shard, tmp_path / "a", cfg)
+        assert res["problems"] == 18
+        assert max(srv.server.answered.values()) == 1 and srv.server.requests > sent
+
+
+def test_fatal_error_stops_the_shard_at_once(shard, tmp_path):
+    with ServerThread(ServerConfig(api_key="sk-other")) as srv:
+        with pytest.raises(FatalAPIError):
+            run_shard(shard, tmp_path / "a", teacher(tmp_path, srv.base_url, max_concurrency=4))
+        assert srv.server.requests <= 4
+
+
+def test_the_key_never_leaks(shard, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    with ServerThread(ServerConfig(api_key=KEY, fault_rate={"429": 0.2, "500": 0.1}, retry_after_s=0.01)) as srv:
+        run_shard(shard, tmp_path / "ok", teacher(tmp_path, srv.base_url))
+    with ServerThread(ServerConfig(api_key="sk-other")) as srv, pytest.raises(FatalAPIError) as info:
+        run_shard(shard, tmp_path / "bad", teacher(tmp_path / "bad", srv.base_url))
+    assert KEY not in str(info.value) and KEY not in repr(info.value)
+    assert KEY not in caplog.text
+    for f in [*tmp_path.rglob("*")]:
+        if f.is_file():
+            assert KEY.encode() not in f.read_bytes(), f
+
+
+def test_episode_failure_reason_is_recorded(shard, tmp_path):
+    problem = json.loads(shard.read_text().splitlines()[0])
+    with ServerThread(ServerConfig(api_key=KEY, fault_rate={"malformed": 1.0})) as srv:
+        cfg = teacher(tmp_path, srv.base_url, max_reprompts=1)
+
+        async def go():
+            client = LLMClient(cfg)
+            ep = await run_episode_async(LLMAgent("sim", client, 1), problem, EnvConfig(), 0)
+            await client.close()
+            return ep
+
+        ep = asyncio.run(go())
+        assert not ep.outcome["feasible"] and ep.outcome["reprompts"] == 1
+        assert ep.outcome["failure_reason"].startswith("malformed answer")
