@@ -14,10 +14,13 @@ rule collect:
     conda:
         "../envs/collect.yaml"
     threads: config["collect"]["workers"]
+    resources:
+        teacher_api=get_teacher_api,
     params:
         journal=get_journal,
         collect=lambda wildcards: config["collect"],
         env=lambda wildcards: config["env"],
+        teacher=get_teacher,
     script:
         "../scripts/collect_shard.py"
 

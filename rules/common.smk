@@ -69,8 +69,8 @@ def get_teacher_api(wildcards):
 
 
 def get_teacher(wildcards):
-    """The teacher's settings, or None for a built-in agent."""
-    return get_teachers().get(wildcards.agent)
+    """The teacher's settings, or {} for a built-in agent."""
+    return get_teachers().get(wildcards.agent) or {}
 
 
 def get_journal(wildcards):

@@ -17,7 +17,7 @@ cfg = CollectConfig(
 )
 env = EnvConfig(max_steps=sm.params.env["max_steps"], faithful_tol=sm.params.env["faithful_tol"])
 args = (sm.input[0], sm.output.samples, sm.output.outcomes, sm.params.journal)
-if sm.params.teacher is None:
+if not sm.params.teacher:
     collect_shard(*args, cfg, env)
 else:
     from ordebug.collect.teacher import collect_teacher_shard

@@ -113,3 +113,95 @@ def _jobs(plan: str) -> list[tuple[str, str]]:
             out.append((rule, line.split("wildcards:")[1].strip()))
             rule = None
     return out
+
+
+def _start_server(*args: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "ordebug.testing.teacher_server", "--port", "0",
+                             "--api-key", "sk-wf-test", *args], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert "teacher server on" in line, line
+    return proc, line.split(" on ")[1].strip()
+
+
+def _server_stats(url: str) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(url.replace("/v1", "/stats"), timeout=10) as r:
+        return json.loads(r.read())
+
+
+def _teacher_workflow(workflow_dir, base_url: str) -> None:
+    cfg_path = workflow_dir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["bench"].update(n_train=18, shard_size=9)
+    cfg["teachers"] = {"sim": {"model": "teacher-sim", "base_url": base_url, "api_key_env": "ORDEBUG_WF_KEY",
+                               "max_concurrency": 3, "backoff_base_s": 0.01, "price_input_per_mtok": 1.0,
+                               "price_output_per_mtok": 2.0}}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+
+
+@pytest.mark.slow
+def test_teacher_collection_survives_kill_9_without_paying_twice(workflow_dir, tmp_path, monkeypatch):
+    import signal
+    import sqlite3
+
+    monkeypatch.setenv("ORDEBUG_WF_KEY", "sk-wf-test")
+    # reference: an uninterrupted run in another directory against its own server
+    ref_dir = tmp_path / "ref"
+    import shutil
+
+    shutil.copytree(workflow_dir, ref_dir)
+    ref_server, ref_url = _start_server("--latency", "0.02", "--skill", "0.9", "--fault-rate", "500=0.05")
+    try:
+        _teacher_workflow(ref_dir, ref_url)
+        r = smk(ref_dir, "data/training/sft_sim.json")
+        assert r.returncode == 0, r.stderr[-3000:]
+    finally:
+        ref_server.kill()
+    server, url = _start_server("--latency", "0.02", "--skill", "0.9", "--fault-rate", "500=0.05")
+    try:
+        _teacher_workflow(workflow_dir, url)
+        proc = subprocess.Popen([*SNAKEMAKE, "--cores", "2", "data/training/sft_sim.json"], cwd=workflow_dir,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        journal_dir = workflow_dir / "data" / "journal" / "collect" / "sim"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            lines = sum(p.read_text().count("\n") for p in journal_dir.glob("*.jsonl")) if journal_dir.exists() else 0
+            if lines >= 4:
+                break
+            time.sleep(0.01)
+        import os
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.3)
+        before = _server_stats(url)
+        db = sqlite3.connect(workflow_dir / "data" / "cache" / "llm_responses.sqlite")
+        cached_ids = {json.loads(row[0]).get("id") for row in db.execute("SELECT response FROM responses")}
+        db.close()
+        assert not (workflow_dir / "data" / "training" / "sft_sim.json").exists()
+        assert smk(workflow_dir, "--unlock").returncode == 0  # a kill -9 leaves Snakemake's lock behind
+        r = smk(workflow_dir, "data/training/sft_sim.json")
+        assert r.returncode == 0, r.stderr[-3000:]
+        after = _server_stats(url)
+        # a full rerun after completion makes zero HTTP requests (everything comes from the cache)
+        r = smk(workflow_dir, "data/training/sft_sim.json", "--forcerun", "collect")
+        assert r.returncode == 0
+        assert _server_stats(url)["requests"] == after["requests"]
+    finally:
+        server.kill()
+    answered_prompts = {before["ids"][i] for i in cached_ids if i in before["ids"]}
+    assert answered_prompts, "the kill should land after some answers were cached"
+    for key in answered_prompts:
+        assert after["by_prompt"][key] == before["by_prompt"][key], "an answered prompt was sent again"
+    assert (workflow_dir / "data" / "training" / "sft_sim.json").read_text() == (
+        ref_dir / "data" / "training" / "sft_sim.json").read_text()
+
+
+def test_no_key_skips_the_teacher_with_one_notice(workflow_dir, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    r = smk(workflow_dir, "-n")
+    text = r.stdout + r.stderr
+    assert r.returncode == 0
+    assert text.count("teacher 'gpt52chat' skipped: $OPENAI_API_KEY is not set") == 1
+    assert "sft_gpt52chat" not in text

@@ -139,6 +139,7 @@ class LLMClient:
         reasoning = extra.get("reasoning_content") or extra.get("reasoning") or getattr(msg, "reasoning_content", None)
         usage = completion.usage
         return {
+            "id": getattr(completion, "id", None),
             "content": msg.content or "",
             "reasoning": reasoning or "",
             "finish_reason": choice.finish_reason or "stop",

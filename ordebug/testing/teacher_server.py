@@ -60,6 +60,7 @@ class TeacherServer:
         self.window: collections.deque[float] = collections.deque()
         self.agents: dict[tuple, HeuristicAgent] = {}
         self.answers: dict[str, str] = {}
+        self.ids: dict[str, str] = {}  # response id -> prompt key
         self.rng = random.Random(self.config.seed)
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
@@ -92,7 +93,7 @@ class TeacherServer:
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": self.requests, "by_prompt": dict(self.by_prompt),
-                                  "answered": dict(self.answered), "status": dict(self.status)})
+                                  "answered": dict(self.answered), "status": dict(self.status), "ids": self.ids})
 
     def _error(self, status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
         self.status[status] += 1
@@ -167,8 +168,10 @@ class TeacherServer:
         self.status[200] += 1
         if finish == "stop":
             self.answered[key] += 1
+        rid = f"chatcmpl-{self.requests}"
+        self.ids[rid] = key
         return web.json_response(
-            {"id": f"chatcmpl-{self.requests}", "object": "chat.completion", "created": int(time.time()),
+            {"id": rid, "object": "chat.completion", "created": int(time.time()),
              "model": body["model"], "choices": [{"index": 0, "message": message, "finish_reason": finish}],
              "usage": usage},
             headers=self._rate_headers(),
@@ -205,9 +208,12 @@ def main() -> None:
     p.add_argument("--skill", type=float, default=1.0)
     p.add_argument("--rpm", type=int, default=None)
     p.add_argument("--api-key", default="sk-test-local")
+    p.add_argument("--fault-rate", action="append", default=[], metavar="FAULT=P",
+                   help=f"inject a fault with probability P per request; faults: {', '.join(FAULTS)}")
     args = p.parse_args()
+    faults = {f: float(v) for f, v in (x.split("=", 1) for x in args.fault_rate)}
     server = TeacherServer(ServerConfig(api_key=args.api_key, skill=args.skill, latency_s=args.latency,
-                                        rpm_limit=args.rpm))
+                                        rpm_limit=args.rpm, fault_rate=faults))
 
     async def run() -> None:
         port = await server.start(port=args.port)
