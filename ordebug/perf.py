@@ -113,3 +113,132 @@ def bench_rows(r: dict) -> list[tuple[str, str, str]]:
         ("bench", "name-only leak probe accuracy (chance)",
          f"{r['leak_probe_accuracy']:.3f} ({r['leak_probe_chance']:.3f})"),
     ]
+
+
+def _server(latency: float, rpm: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "ordebug.testing.teacher_server", "--port", "0", "--latency",
+                             str(latency), "--rpm", str(rpm), "--api-key", "sk-bench"], stdout=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    return proc, line.split(" on ")[1].strip()
+
+
+def _stats(url: str) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(url.replace("/v1", "/stats"), timeout=10) as r:
+        return json.loads(r.read())
+
+
+def sync_baseline(url: str, problems: list[dict], workers: int = 4, duration: float = 20.0) -> float:
+    """The seed's design: ``workers`` threads, each a blocking request loop. Requests/min."""
+    import threading
+
+    import openai
+
+    from ordebug.env.actions import ActionError, extract_action
+    from ordebug.env.environment import RepairEnv
+    from ordebug.env.prompt import SYSTEM_PROMPT
+
+    client = openai.OpenAI(api_key="sk-bench", base_url=url, max_retries=3)
+    stop = time.monotonic() + duration
+    count = [0]
+    lock = threading.Lock()
+    queue = list(problems)
+
+    def worker() -> None:
+        while time.monotonic() < stop:
+            with lock:
+                if not queue:
+                    return
+                p = queue.pop()
+            env = RepairEnv()
+            obs, _ = env.reset(p)
+            while time.monotonic() < stop:
+                r = client.chat.completions.create(model="teacher-sim", messages=[
+                    {"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": obs}])
+                with lock:
+                    count[0] += 1
+                try:
+                    action = extract_action(r.choices[0].message.content or "").text
+                except ActionError:
+                    break
+                obs, _, term, trunc, _ = env.step(action)
+                if term or trunc:
+                    break
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count[0] / (time.monotonic() - start) * 60
+
+
+def teacher_stage(bench_dir: Path, latency: float = 2.0, rpm: int = 3000, n_shards: int = 8) -> dict:
+    """Teacher throughput against the local server: ours vs the 4-worker synchronous design."""
+    import asyncio
+    import os
+
+    from ordebug.collect.shard import CollectConfig
+    from ordebug.collect.teacher import collect_teacher_shard_async
+    from ordebug.env.environment import EnvConfig
+    from ordebug.llm.config import TeacherConfig
+
+    work = Path(tempfile.mkdtemp(prefix="ordebug-teacher-"))
+    shards = sorted((Path(bench_dir) / "data" / "bench" / "train").glob("shard_*.jsonl"))[:n_shards]
+    problems = list(read_problems(shards))
+    joined = work / "problems.jsonl"
+    joined.write_text("".join(json.dumps(p) + "\n" for p in problems))
+    os.environ["ORDEBUG_BENCH_KEY"] = "sk-bench"
+    proc, url = _server(latency, rpm)
+    try:
+        cfg = TeacherConfig("sim", "teacher-sim", base_url=url, api_key_env="ORDEBUG_BENCH_KEY",
+                            requests_per_minute=rpm, tokens_per_minute=1e9,  # the request limit is under test
+                            max_concurrency=int(rpm / 60 * latency * 3) + 8,
+                            cache_path=str(work / "cache.sqlite"), timeout_s=60)
+        args = (joined, work / "s.jsonl", work / "o.jsonl", work / "j.jsonl", cfg, CollectConfig("sim"), EnvConfig())
+        start, cpu = time.monotonic(), time.process_time()
+        asyncio.run(collect_teacher_shard_async(*args))
+        wall, cpu = time.monotonic() - start, time.process_time() - cpu
+        first = _stats(url)
+        rerun_start = time.monotonic()
+        asyncio.run(collect_teacher_shard_async(*args))
+        rerun = time.monotonic() - rerun_start
+        second = _stats(url)
+        ours = first["requests"] / wall * 60
+        theirs = sync_baseline(url, problems[::-1], workers=4, duration=20.0)
+    finally:
+        proc.kill()
+    return {
+        "latency_s": latency,
+        "limit_rpm": rpm,
+        "problems": len(problems),
+        "requests": first["requests"],
+        "http_429": first["status"].get("429", 0),
+        "wall_s": round(wall, 1),
+        "collector_cpu_s": round(cpu, 1),
+        "achieved_rpm": round(ours, 0),
+        "ratio_to_limit": round(ours / rpm, 3),
+        "peak_60s_window": first["peak_60s"],
+        "peak_ratio_to_limit": round(first["peak_60s"] / rpm, 3),
+        "sync_4_workers_rpm": round(theirs, 0),
+        "speedup": round(ours / theirs, 1),
+        "rerun_http_requests": second["requests"] - first["requests"],
+        "rerun_s": round(rerun, 1),
+    }
+
+
+def teacher_rows(r: dict) -> list[tuple[str, str, str]]:
+    return [
+        ("teacher", f"{r['requests']} requests, {r['latency_s']:g} s latency, limit {r['limit_rpm']}/min "
+                    f"({r['problems']} problems)", f"{r['wall_s']} s"),
+        ("teacher", "achieved requests/min over the whole run (ratio to limit; 429s)",
+         f"{r['achieved_rpm']:.0f} ({r['ratio_to_limit']:.3f}; {r['http_429']})"),
+        ("teacher", "busiest 60 s window at the server (ratio to limit)",
+         f"{r['peak_60s_window']} ({r['peak_ratio_to_limit']:.3f})"),
+        ("teacher", "4-worker synchronous collector (seed design)", f"{r['sync_4_workers_rpm']:.0f} requests/min"),
+        ("teacher", "speed-up over it", f"{r['speedup']}x"),
+        ("teacher", "full rerun after completion: HTTP requests (wall)", f"{r['rerun_http_requests']} ({r['rerun_s']} s)"),
+    ]

@@ -11,22 +11,40 @@ import argparse
 import json
 import sys
 
-from ordebug.perf import bench_rows, bench_stage, collect_rows, collect_stage, markdown
+from ordebug.perf import (
+    bench_rows,
+    bench_stage,
+    collect_rows,
+    collect_stage,
+    markdown,
+    teacher_rows,
+    teacher_stage,
+)
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["all", "bench"])
+    p.add_argument("stage", choices=["all", "bench", "teacher"])
+    p.add_argument("--bench-dir", default=None, help="teacher: reuse a built benchmark (a workdir of `bench`)")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--config", default=None)
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="also write the raw figures here")
     args = p.parse_args()
+    if args.stage == "teacher":
+        result = {"teacher": teacher_stage(args.bench_dir)}
+        print(markdown(teacher_rows(result["teacher"])))
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=2)
+        return 0
     result = {"bench": bench_stage(args.cores, args.config, args.workdir)}
     rows = bench_rows(result["bench"])
     if args.stage == "all":
         result["collect"] = collect_stage(result["bench"]["workdir"], args.cores)
         rows += collect_rows(result["collect"])
+        result["teacher"] = teacher_stage(result["bench"]["workdir"])
+        rows += teacher_rows(result["teacher"])
     print(markdown(rows))
     if args.json:
         with open(args.json, "w") as fh:

@@ -114,6 +114,7 @@ class LLMClient:
                 raise RequestFailed(f"gave up after {attempt} attempts (last: {reason})")
             log.info("retry %d in %.2f s after %s", attempt, wait, reason)
             await asyncio.sleep(wait)
+        self.limiter.refund(estimate - result["prompt_tokens"] - result["completion_tokens"])
         self.usage.add(result["prompt_tokens"], result["completion_tokens"], cached=False)
         if result["finish_reason"] == "stop":
             self.cache.put(key, self.config.model, result)  # a truncated answer is not worth keeping

@@ -13,9 +13,12 @@ import time
 
 
 class TokenBucket:
+    """Refills at ``per_minute / 61`` per second with one second's burst, so that
+    burst + 60 s of refill never exceeds ``per_minute`` in any 60-second window."""
+
     def __init__(self, per_minute: float, burst: float | None = None) -> None:
-        self.rate = per_minute / 60.0
-        self.capacity = burst if burst is not None else max(1.0, self.rate)  # about one second's worth
+        self.rate = per_minute / 61.0
+        self.capacity = burst if burst is not None else max(1.0, self.rate)
         self.level = 0.0
         self.stamp = time.monotonic()
 
@@ -70,6 +73,11 @@ class RateLimiter:
                 await asyncio.sleep(wait)
             self.requests.take(1)
             self.tokens.take(tokens)
+
+    def refund(self, tokens: float) -> None:
+        """Give back the part of a token estimate that the answer did not use."""
+        if tokens > 0:
+            self.tokens.level = min(self.tokens.capacity, self.tokens.level + tokens)
 
     def pause(self, seconds: float) -> None:
         self.paused_until = max(self.paused_until, time.monotonic() + seconds)

@@ -61,6 +61,7 @@ class TeacherServer:
         self.agents: dict[tuple, HeuristicAgent] = {}
         self.answers: dict[str, str] = {}
         self.ids: dict[str, str] = {}  # response id -> prompt key
+        self.arrivals: list[float] = []  # monotonic arrival time of every request
         self.rng = random.Random(self.config.seed)
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
@@ -93,7 +94,17 @@ class TeacherServer:
 
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": self.requests, "by_prompt": dict(self.by_prompt),
-                                  "answered": dict(self.answered), "status": dict(self.status), "ids": self.ids})
+                                  "answered": dict(self.answered), "status": dict(self.status), "ids": self.ids,
+                                  "peak_60s": self.peak_window(60.0)})
+
+    def peak_window(self, width: float) -> int:
+        """Most requests that arrived within any ``width``-second window."""
+        best, j = 0, 0
+        for i, t in enumerate(self.arrivals):
+            while t - self.arrivals[j] >= width:
+                j += 1
+            best = max(best, i - j + 1)
+        return best
 
     def _error(self, status: int, code: str, message: str, headers: dict | None = None) -> web.Response:
         self.status[status] += 1
@@ -120,6 +131,7 @@ class TeacherServer:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        self.arrivals.append(time.monotonic())
         try:
             body = await request.json()
         except json.JSONDecodeError:
