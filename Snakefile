@@ -8,6 +8,23 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/bench.smk"
 include: "rules/collect.smk"
+include: "rules/dataset.smk"
+include: "rules/train.smk"
+
+
+localrules:
+    bench_shard,
+    bench_summary,
+    bench,
+    collect,
+    merge,
+    convert,
+    split,
+    combine,
+    dataset_info,
+    tiny_model,
+    train_config,
+    train_all,
 
 
 rule all:
@@ -17,3 +34,5 @@ rule all:
         get_bench_shards("test"),
         "data/bench/summary.json",
         expand("data/training/sft_{agent}.json", agent=get_agents()),
+        "data/training/dataset_info.json",
+        expand("results/train/{run}/train_config.yaml", run=get_runs()),

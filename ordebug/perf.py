@@ -196,7 +196,7 @@ def teacher_stage(bench_dir: Path, latency: float = 2.0, rpm: int = 3000, n_shar
     try:
         cfg = TeacherConfig("sim", "teacher-sim", base_url=url, api_key_env="ORDEBUG_BENCH_KEY",
                             requests_per_minute=rpm, tokens_per_minute=1e9,  # the request limit is under test
-                            max_concurrency=int(rpm / 60 * latency * 3) + 8,
+                            max_concurrency=int(rpm / 60 * latency * 1.6) + 8,
                             cache_path=str(work / "cache.sqlite"), timeout_s=60)
         args = (joined, work / "s.jsonl", work / "o.jsonl", work / "j.jsonl", cfg, CollectConfig("sim"), EnvConfig())
         start, cpu = time.monotonic(), time.process_time()

@@ -90,3 +90,48 @@ def get_collect_outcomes(wildcards):
         f"data/collect/{wildcards.agent}/shard_{i:03d}.outcomes.jsonl"
         for i in range(n_shards(config["bench"], "train"))
     ]
+
+
+def get_combine_agents():
+    """Sources of the combined set: configured in dataset.combine and active here."""
+    active = set(get_agents())
+    return [a for a in config["dataset"]["combine"] if a in active]
+
+
+def get_combine_inputs(part):
+    return [
+        f"data/training/sft_qwen_chat_{a}.{part}.jsonl" for a in get_combine_agents()
+    ]
+
+
+def get_combine_weights(wildcards):
+    return {a: config["dataset"]["combine"][a] for a in get_combine_agents()}
+
+
+def get_dataset_files(wildcards=None):
+    """Every chat file registered in dataset_info.json."""
+    files = []
+    for a in get_agents():
+        files += [
+            f"data/training/sft_qwen_chat_{a}.train.jsonl",
+            f"data/training/sft_qwen_chat_{a}.val.jsonl",
+        ]
+    return files + [
+        "data/training/sft_combined.train.jsonl",
+        "data/training/sft_combined.val.jsonl",
+    ]
+
+
+def get_runs():
+    return list(config["training"]["runs"])
+
+
+def get_run_settings(wildcards):
+    from ordebug.training.llamafactory import run_settings
+
+    return run_settings(config["training"], wildcards.run)
+
+
+def get_local_model(wildcards):
+    """The tiny model directory when the smoke config builds one, else nothing."""
+    return [config["training"]["model"]] if config["training"].get("tiny_model") else []

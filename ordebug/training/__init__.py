@@ -1,0 +1,1 @@
+"""Training: tiny local models, length checks, LLaMA-Factory config and runs."""

@@ -1,0 +1,63 @@
+# Training data: Qwen chat conversion, grouped split, combination, LLaMA-Factory registration.
+
+
+rule convert:
+    input:
+        "data/training/sft_{agent}.json",
+    output:
+        "data/training/sft_qwen_chat_{agent}.jsonl",
+    log:
+        "logs/dataset/convert_{agent}.log",
+    conda:
+        "../envs/collect.yaml"
+    script:
+        "../scripts/convert.py"
+
+
+rule split:
+    input:
+        "data/training/sft_qwen_chat_{agent}.jsonl",
+    output:
+        train="data/training/sft_qwen_chat_{agent}.train.jsonl",
+        val="data/training/sft_qwen_chat_{agent}.val.jsonl",
+    log:
+        "logs/dataset/split_{agent}.log",
+    conda:
+        "../envs/collect.yaml"
+    params:
+        ratio=1 - config["dataset"]["val_ratio"],
+        seed=config["dataset"]["seed"],
+    script:
+        "../scripts/split.py"
+
+
+rule combine:
+    input:
+        train=get_combine_inputs("train"),
+        val=get_combine_inputs("val"),
+    output:
+        train="data/training/sft_combined.train.jsonl",
+        val="data/training/sft_combined.val.jsonl",
+        stats="data/training/sft_combined.stats.json",
+    log:
+        "logs/dataset/combine.log",
+    conda:
+        "../envs/collect.yaml"
+    params:
+        weights=get_combine_weights,
+        seed=config["dataset"]["seed"],
+    script:
+        "../scripts/combine.py"
+
+
+rule dataset_info:
+    input:
+        get_dataset_files,
+    output:
+        "data/training/dataset_info.json",
+    log:
+        "logs/dataset/dataset_info.log",
+    conda:
+        "../envs/collect.yaml"
+    script:
+        "../scripts/dataset_info.py"

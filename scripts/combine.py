@@ -1,0 +1,24 @@
+"""Snakemake entry point of rule combine: teacher + heuristic sets, deduplicated."""
+
+import json
+import logging
+
+from ordebug.atomic import write_text_atomic
+from ordebug.data.chat import check_train_only, check_usable, combine, jsonl_text, read_jsonl
+from ordebug.logs import setup_logging
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = setup_logging(sm.log[0])
+weights = sm.params.weights
+stats = {}
+for part in ("train", "val"):
+    files = getattr(sm.input, part)
+    sources = {agent: (read_jsonl(f), weights[agent]) for agent, f in zip(weights, files, strict=True)}
+    records, stats[part] = combine(sources, sm.params.seed)
+    check_train_only(records, f"sft_combined.{part}")
+    if part == "train":
+        check_usable(records, "sft_combined.train")
+    write_text_atomic(getattr(sm.output, part), jsonl_text(records))
+    log.info("combined %s: %d samples from %s", part, len(records), stats[part])
+write_text_atomic(sm.output.stats, json.dumps(stats, indent=2, sort_keys=True) + "\n")
+logging.shutdown()
