@@ -3,20 +3,28 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 4
 
-.PHONY: install run test lint bench-perf clean
+.PHONY: install install-train run test lint bench-perf smoke clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-train: pyproject.toml | $(VENV)/bin/python
+	DS_BUILD_OPS=0 $(PY) -m pip install --quiet -e '.[dev,train]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed          ## collection only (light)
+
+install-train: $(VENV)/.installed-train  ## + LLaMA-Factory, torch, DeepSpeed
 
 run: install  ## the whole workflow on the default config
 	$(VENV)/bin/snakemake -j$(JOBS)
 
-test: install  ## unit + workflow tests
+test: install-train  ## every test, training and Slurm included
 	$(PY) -m pytest -q
 
 lint: install
@@ -24,8 +32,11 @@ lint: install
 	$(VENV)/bin/snakefmt --check Snakefile rules
 	$(VENV)/bin/snakemake --lint
 
+smoke: install-train  ## the whole DAG up to training, tiny model, CPU
+	$(VENV)/bin/snakemake train_all -j2 --configfile config/smoke.yaml --replace-workflow-config
+
 bench-perf: install  ## performance table for the README
 	$(PY) scripts/benchmark.py all
 
 clean:
-	rm -rf data/bench data/collect data/training logs benchmarks results .snakemake
+	rm -rf data/bench data/collect data/journal data/training data/cache data/models logs benchmarks results .snakemake

@@ -14,4 +14,18 @@ def setup_logging(path: str | Path | None = None, level: int = logging.INFO) -> 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(path, mode="w"))
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
-    return logging.getLogger("ordebug")
+    log = logging.getLogger("ordebug")
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: object) -> None:
+        # an expected error (bad input) is one clear line in the rule's log; others keep the trace
+        from ordebug.solver.errors import OrDebugError
+
+        if isinstance(exc, OrDebugError):
+            log.error("%s", exc)
+        else:
+            log.error("unexpected error", exc_info=(kind, exc, tb))  # type: ignore[arg-type]
+        logging.shutdown()
+        sys.__excepthook__(kind, exc, tb)  # type: ignore[arg-type]
+
+    sys.excepthook = excepthook
+    return log

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import statistics
-from pathlib import Path
 
 from ordebug.solver.errors import OrDebugError
 

@@ -96,7 +96,7 @@ def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_nam
 
 
 def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | Path, job_json: str | Path,
-          gpus: int, offline: bool = False) -> dict:
+          gpus: int, offline: bool = False, log_path: str | Path | None = None) -> dict:
     """Run ``llamafactory-cli train``; copy ``train_results.json`` out; record where it ran."""
     cfg = yaml.safe_load(Path(config_yaml).read_text())
     check_model(cfg["model_name_or_path"])
@@ -113,6 +113,7 @@ def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | 
     if not Path(exe).exists():
         raise TrainingError("llamafactory-cli not found: install the training extra (pip install -e '.[train]')")
     env = dict(os.environ)
+    env["PATH"] = f"{Path(exe).parent}{os.pathsep}{env.get('PATH', '')}"  # torchrun beside llamafactory-cli
     if gpus > 1 or cfg.get("deepspeed"):
         env["FORCE_TORCHRUN"] = "1"
         env.setdefault("NPROC_PER_NODE", str(max(1, gpus)))
@@ -123,7 +124,11 @@ def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | 
            "slurm_partition": os.environ.get("SLURM_JOB_PARTITION"), "gpus": gpus,
            "force_torchrun": env.get("FORCE_TORCHRUN") == "1", "deepspeed": bool(cfg.get("deepspeed"))}
     log.info("llamafactory-cli train %s (%s)", config_yaml, job)
-    proc = subprocess.run([exe, "train", str(config_yaml)], env=env)
+    if log_path:
+        with open(log_path, "a") as fh:
+            proc = subprocess.run([exe, "train", str(config_yaml)], env=env, stdout=fh, stderr=subprocess.STDOUT)
+    else:
+        proc = subprocess.run([exe, "train", str(config_yaml)], env=env)
     if proc.returncode != 0:
         raise TrainingError(f"llamafactory-cli train exited with {proc.returncode}; see the log above")
     out = Path(cfg["output_dir"])

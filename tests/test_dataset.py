@@ -1,0 +1,91 @@
+"""Training data: chat conversion, grouped split, combination, registration, bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ordebug.data.chat import (
+    DataError,
+    check_train_only,
+    check_usable,
+    combine,
+    convert,
+    dataset_info,
+    split_by_problem,
+    to_chat,
+)
+from ordebug.env.prompt import INSTRUCTION, SYSTEM_PROMPT
+
+
+def sample(pid: str, step: int, split: str = "train", agent: str = "heuristic", out: str = "x") -> dict:
+    return {"instruction": INSTRUCTION, "input": f"obs {pid} {step}", "output": f"<think>\n{out}\n</think>\n\nAction: SUBMIT()",
+            "metadata": {"problem_id": pid, "step": step, "split": split, "agent": agent}}
+
+
+def test_chat_uses_the_inference_system_prompt():
+    chat = to_chat(sample("p1", 1))
+    assert [m["role"] for m in chat["messages"]] == ["system", "user", "assistant"]
+    assert chat["messages"][0]["content"] == SYSTEM_PROMPT
+    bad = dict(sample("p1", 1), instruction="something else")
+    with pytest.raises(DataError, match="another instruction"):
+        to_chat(bad)
+
+
+def test_split_keeps_every_problem_on_one_side_and_is_deterministic():
+    recs = [to_chat(sample(f"p{i}", s)) for i in range(40) for s in range(1, 4)]
+    train, val = split_by_problem(recs, 0.9, seed=3)
+    ids_t = {r["metadata"]["problem_id"] for r in train}
+    ids_v = {r["metadata"]["problem_id"] for r in val}
+    assert not ids_t & ids_v and len(ids_t) == 36 and len(ids_v) == 4
+    assert len(train) == 108 and len(val) == 12
+    again = split_by_problem(recs, 0.9, seed=3)
+    assert again == (train, val)
+    assert split_by_problem(recs, 0.9, seed=4) != (train, val)
+
+
+def test_test_problems_never_enter_sft_data(tmp_path):
+    f = tmp_path / "sft.json"
+    f.write_text(json.dumps([sample("p1", 1), sample("p2", 1, split="test")]))
+    with pytest.raises(DataError, match="1 samples come from non-train problems"):
+        convert(f)
+    check_train_only([to_chat(sample("p1", 1))], "ok")
+
+
+def test_combine_dedupes_and_weights():
+    a = [to_chat(sample(f"p{i}", 1, agent="teacher")) for i in range(10)]
+    b = [to_chat(sample(f"p{i}", 1, agent="heuristic")) for i in range(10)]  # identical texts
+    c = [to_chat(sample(f"q{i}", 1, agent="heuristic", out="y")) for i in range(10)]
+    out, stats = combine({"teacher": (a, 1.0), "heuristic": (b + c, 0.5)}, seed=1)
+    assert stats["teacher"]["samples"] == 10
+    assert stats["heuristic"]["problems_kept"] == 10
+    # half of the 20 heuristic problems are kept; the p* ones duplicate the teacher's and are dropped
+    assert stats["heuristic"]["duplicates_dropped"] + stats["heuristic"]["samples"] == 10
+    assert all(r["metadata"]["problem_id"].startswith("q") for r in out if r["metadata"]["agent"] == "heuristic")
+    kept_q = [r for r in out if r["metadata"]["problem_id"].startswith("q")]
+    assert len(kept_q) == stats["heuristic"]["samples"]
+    texts = [json.dumps(r["messages"]) for r in out]
+    assert len(texts) == len(set(texts))
+    assert len(out) == 10 + stats["heuristic"]["samples"]
+
+
+def test_dataset_info_uses_sharegpt_role_tags():
+    info = dataset_info({"sft_combined_train": "sft_combined.train.jsonl"})
+    entry = info["sft_combined_train"]
+    assert entry["formatting"] == "sharegpt" and entry["columns"] == {"messages": "messages"}
+    assert entry["tags"] == {"role_tag": "role", "content_tag": "content", "user_tag": "user",
+                             "assistant_tag": "assistant", "system_tag": "system"}
+
+
+def test_unusable_data_is_reported_before_training():
+    with pytest.raises(DataError, match="no samples"):
+        check_usable([], "sft_combined.train")
+    broken = to_chat(sample("p1", 1))
+    broken["messages"] = broken["messages"][1:]
+    with pytest.raises(DataError, match="not system/user/assistant"):
+        check_usable([broken], "x")
+    empty = to_chat(sample("p1", 1))
+    empty["messages"][2]["content"] = " "
+    with pytest.raises(DataError, match="empty assistant answer"):
+        check_usable([empty], "x")
