@@ -10,6 +10,7 @@ include: "rules/bench.smk"
 include: "rules/collect.smk"
 include: "rules/dataset.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
 
 
 localrules:
@@ -25,6 +26,9 @@ localrules:
     tiny_model,
     train_config,
     train_all,
+    evaluate,
+    eval_summary,
+    report,
 
 
 rule all:
@@ -36,3 +40,4 @@ rule all:
         expand("data/training/sft_{agent}.json", agent=get_agents()),
         "data/training/dataset_info.json",
         expand("results/train/{run}/train_config.yaml", run=get_runs()),
+        "results/report/comparison.md",

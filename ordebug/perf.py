@@ -240,5 +240,6 @@ def teacher_rows(r: dict) -> list[tuple[str, str, str]]:
          f"{r['peak_60s_window']} ({r['peak_ratio_to_limit']:.3f})"),
         ("teacher", "4-worker synchronous collector (seed design)", f"{r['sync_4_workers_rpm']:.0f} requests/min"),
         ("teacher", "speed-up over it", f"{r['speedup']}x"),
-        ("teacher", "full rerun after completion: HTTP requests (wall)", f"{r['rerun_http_requests']} ({r['rerun_s']} s)"),
+        ("teacher", "full rerun after completion: HTTP requests (wall)",
+         f"{r['rerun_http_requests']} ({r['rerun_s']} s)"),
     ]

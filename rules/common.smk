@@ -18,7 +18,10 @@ wildcard_constraints:
     split="train|test",
     shard=r"\d{3}",
     agent="|".join(
-        list(config["collect"]["agents"]) + list(config.get("teachers") or {})
+        list(config["collect"]["agents"])
+        + list(config["eval"]["agents"])
+        + list(config.get("teachers") or {})
+        + [f"ft_{r}" for r in config["eval"].get("finetuned", [])]
     ),
 
 
@@ -135,3 +138,52 @@ def get_run_settings(wildcards):
 def get_local_model(wildcards):
     """The tiny model directory when the smoke config builds one, else nothing."""
     return [config["training"]["model"]] if config["training"].get("tiny_model") else []
+
+
+def get_eval_agents():
+    """Built-in agents, active teachers (if enabled) and served fine-tuned runs."""
+    e = config["eval"]
+    agents = list(e["agents"])
+    if e.get("teachers"):
+        agents += get_active_teachers()
+    return agents + [f"ft_{run}" for run in e.get("finetuned", [])]
+
+
+def get_test_shard_ids():
+    return [f"{i:03d}" for i in range(n_shards(config["bench"], "test"))]
+
+
+def get_eval_outcomes(wildcards):
+    return [
+        f"results/eval/{wildcards.agent}/shard_{s}.outcomes.jsonl"
+        for s in get_test_shard_ids()
+    ]
+
+
+def get_eval_kind(wildcards):
+    if wildcards.agent.startswith("ft_"):
+        return "finetuned"
+    return "teacher" if wildcards.agent in get_teachers() else "builtin"
+
+
+def get_eval_model_inputs(wildcards):
+    """A fine-tuned agent needs its trained adapter (and a locally built base model)."""
+    if not wildcards.agent.startswith("ft_"):
+        return []
+    run = wildcards.agent[3:]
+    return [f"results/train/{run}/train_results.json", *get_local_model(wildcards)]
+
+
+def get_finetuned_settings(wildcards):
+    if not wildcards.agent.startswith("ft_"):
+        return {}
+    run = wildcards.agent[3:]
+    s = get_run_settings(type("W", (), {"run": run})())
+    return {
+        **config["eval"].get("serve", {}),
+        "base_model": s["model"],
+        "adapter": f"results/train/{run}/adapter",
+        "template": s["template"],
+        "enable_thinking": s.get("enable_thinking", True),
+        "offline": s.get("offline", False),
+    }

@@ -20,7 +20,8 @@ from ordebug.env.prompt import INSTRUCTION, SYSTEM_PROMPT
 
 
 def sample(pid: str, step: int, split: str = "train", agent: str = "heuristic", out: str = "x") -> dict:
-    return {"instruction": INSTRUCTION, "input": f"obs {pid} {step}", "output": f"<think>\n{out}\n</think>\n\nAction: SUBMIT()",
+    return {"instruction": INSTRUCTION, "input": f"obs {pid} {step}",
+            "output": f"<think>\n{out}\n</think>\n\nAction: SUBMIT()",
             "metadata": {"problem_id": pid, "step": step, "split": split, "agent": agent}}
 
 

@@ -268,3 +268,32 @@ def test_episode_failure_reason_is_recorded(shard, tmp_path):
         ep = asyncio.run(go())
         assert not ep.outcome["feasible"] and ep.outcome["reprompts"] == 1
         assert ep.outcome["failure_reason"].startswith("malformed answer")
+
+
+def test_server_dying_mid_run_keeps_finished_problems(shard, tmp_path):
+    """The endpoint disappears mid-shard: finished problems stay, the rest fail with a reason."""
+    import threading
+
+    from ordebug.collect.journal import Journal  # noqa: F401  (journal format used below)
+
+    srv = ServerThread(ServerConfig(api_key=KEY, latency_s=0.05))
+    srv.__enter__()
+    cfg = teacher(tmp_path, srv.base_url, max_concurrency=2, max_retries=1, timeout_s=2)
+    journal = tmp_path / "a" / "j.jsonl"
+    result: dict = {}
+
+    def run():
+        result["res"] = run_shard(shard, tmp_path / "a", cfg)
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.time() + 60
+    while time.time() < deadline and (not journal.exists() or journal.read_text().count("\n") < 4):
+        time.sleep(0.01)
+    srv.__exit__(None, None, None)  # the endpoint dies
+    t.join(120)
+    outcomes = [json.loads(x) for x in (tmp_path / "a" / "o.jsonl").read_text().splitlines()]
+    assert len(outcomes) == 18
+    finished = [o for o in outcomes if not str(o.get("failure_reason") or "").startswith("request failed")]
+    failed = [o for o in outcomes if str(o.get("failure_reason") or "").startswith("request failed")]
+    assert len(finished) >= 4 and failed

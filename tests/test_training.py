@@ -177,3 +177,39 @@ def test_train_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
     assert any(line.startswith("localrule dataset_info") for line in rules)
     assert all(not line.startswith("rule ") or line.startswith("rule train") for line in rules)
     assert submitted
+
+
+def _api_servers() -> list[str]:
+    r = subprocess.run(["pgrep", "-af", "llamafactory-cli api"], capture_output=True, text=True)
+    return [line for line in r.stdout.splitlines() if "pgrep" not in line]
+
+
+def test_finetuned_model_is_served_evaluated_and_reported(smoke):
+    r = smk(smoke, "report", "--cores", "2", *SMOKE)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    summary = json.loads((smoke / "results" / "eval" / "ft_smoke_plain" / "summary.json").read_text())
+    assert summary["overall"]["problems"] == 27
+    outcomes = [json.loads(x) for x in
+                (smoke / "results" / "eval" / "ft_smoke_plain" / "shard_000.outcomes.jsonl").read_text().splitlines()]
+    assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0  # it really answered over HTTP
+    log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "shard_000.log").read_text()
+    assert "model server healthy" in log and "model server stopped" in log
+    assert "| ft_smoke_plain | 27 |" in (smoke / "results" / "report" / "comparison.md").read_text()
+    assert _api_servers() == []
+
+
+def test_server_that_never_becomes_healthy_is_stopped(tmp_path):
+    from ordebug.eval.serve import ServedModel, ServeError
+
+    with pytest.raises(ServeError, match="exited with code"), ServedModel(str(tmp_path / "no-model"), None,
+                                                                        startup_timeout=120):
+        pass
+    assert _api_servers() == []
+
+
+def test_missing_adapter_is_a_clear_error(tmp_path, smoke):
+    from ordebug.eval.serve import ServedModel, ServeError
+
+    with pytest.raises(ServeError, match="does not exist"), ServedModel(
+            str(smoke / "data" / "models" / "tiny-qwen3"), tmp_path / "nope"):
+        pass

@@ -205,3 +205,21 @@ def test_no_key_skips_the_teacher_with_one_notice(workflow_dir, monkeypatch):
     assert r.returncode == 0
     assert text.count("teacher 'gpt52chat' skipped: $OPENAI_API_KEY is not set") == 1
     assert "sft_gpt52chat" not in text
+
+
+@pytest.mark.slow
+def test_report_builds_with_plots_and_html(workflow_dir):
+    r = smk(workflow_dir, "report")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rep = workflow_dir / "results" / "report"
+    table = (rep / "comparison.md").read_text()
+    for agent in ("heuristic", "random", "drop_first_iis"):
+        assert f"| {agent} | 9 |" in table
+    assert (rep / "comparison.csv").read_text().splitlines()[0].startswith("agent,problems,rr@1")
+    for png in ("success_by_type.png", "rr_at_k.png", "steps_hist.png"):
+        assert (rep / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = smk(workflow_dir, "--report", "report.html")
+    assert r.returncode == 0, r.stderr[-3000:]
+    html = (workflow_dir / "report.html").read_text()
+    for png in ("success_by_type.png", "rr_at_k.png", "steps_hist.png", "comparison.md"):
+        assert png in html

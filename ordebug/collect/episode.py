@@ -75,8 +75,10 @@ def episode_samples(ep: Episode, agent_name: str, max_think_chars: int | None = 
 
 
 def outcome_record(ep: Episode, agent_name: str, level: str) -> dict:
+    from ordebug.eval.metrics import annotate
+
     p = ep.problem
-    return {
+    return annotate({
         "problem_id": p.get("problem_id"),
         "agent": agent_name,
         "error_type": p.get("error_type"),
@@ -84,4 +86,4 @@ def outcome_record(ep: Episode, agent_name: str, level: str) -> dict:
         "difficulty": p.get("difficulty"),
         "success": ep.succeeded(level),
         **ep.outcome,
-    }
+    }, p)

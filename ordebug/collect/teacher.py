@@ -21,6 +21,7 @@ from ordebug.collect.journal import Journal
 from ordebug.collect.shard import CollectConfig, _key
 from ordebug.data.sft import step_sample
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
+from ordebug.eval.metrics import annotate
 from ordebug.llm.client import FatalAPIError, LLMClient, RequestFailed
 from ordebug.llm.config import RedactFilter, TeacherConfig
 from ordebug.llm.usage import BudgetExceeded
@@ -81,6 +82,7 @@ async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: Collec
                "difficulty": problem.get("difficulty"), "success": success, "attempts": attempts, **ep.outcome,
                "prompt_tokens": sum(e.outcome.get("prompt_tokens", 0) for e in episodes),
                "completion_tokens": sum(e.outcome.get("completion_tokens", 0) for e in episodes)}
+    annotate(outcome, problem)
     samples = []
     if success:
         n = len(ep.steps)

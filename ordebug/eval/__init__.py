@@ -1,0 +1,1 @@
+"""Evaluation: metrics, serving a fine-tuned model, report tables and plots."""

@@ -1,0 +1,123 @@
+"""Metrics over per-problem outcomes (definitions in the README, worked examples in tests).
+
+- steps: the actions an agent took before its final SUBMIT() (a one-edit repair is 1 step).
+- RR@k: share of problems whose submitted model is feasible within k steps.
+- faithful RR@k: same, with the optimum within tolerance of the original.
+- diagnosis accuracy: per problem, the share of distinct elements the agent edited that
+  belong to the initial IIS (its rows, or variables with a listed bound or in an IIS row);
+  averaged over problems with at least one edit.
+- root-cause accuracy: share of problems whose edits touched the injected element.
+- objective preservation: mean of max(0, 1 - |obj - orig| / max(1, |orig|)) over feasible outcomes.
+- steps / edits: means over faithfully solved problems.
+- invalid-action rate: invalid actions / all actions.
+- tokens and cost per solved problem: totals divided by faithfully solved problems.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from ordebug.env.actions import ActionError, parse_action
+
+KS = (1, 3, 5, 10)
+
+
+def edited_elements(actions: Iterable[str]) -> set[str]:
+    """Distinct rows/variables the edit actions act on."""
+    out: set[str] = set()
+    for text in actions:
+        try:
+            a = parse_action(text)
+        except ActionError:
+            continue
+        if a.is_edit:
+            out.add(str(a.args[0]))
+    return out
+
+
+def diagnosis_accuracy(actions: Iterable[str], iis: dict, row_vars: set[str] | None = None) -> float | None:
+    """Share of edited elements that belong to the initial IIS; None without edits.
+
+    ``row_vars``: variables of the IIS rows (a type or bound edit on them counts)."""
+    edited = edited_elements(actions)
+    if not edited:
+        return None
+    members = set(iis.get("constraints", [])) | {b["variable"] for b in iis.get("bounds", [])} | (row_vars or set())
+    return len(edited & members) / len(edited)
+
+
+def steps_before_submit(outcome: dict) -> int:
+    steps = int(outcome.get("steps") or 0)
+    return steps - 1 if outcome.get("submitted") and steps > 0 else steps
+
+
+def iis_row_vars(problem: dict) -> set[str]:
+    """Variables of the initial IIS rows."""
+    from ordebug.solver.lpformat import read_model_text
+
+    rows = problem.get("iis", {}).get("constraints", [])
+    if not rows or "model" not in problem:
+        return set()
+    spec = read_model_text(problem["model"], name=str(problem.get("problem_id", "model")))
+    return {v for r in rows if r in spec.rows for v in spec.rows[r].coefs}
+
+
+def annotate(outcome: dict, problem: dict) -> dict:
+    """Add the diagnosis fields that need the problem record."""
+    outcome["diagnosis_accuracy"] = diagnosis_accuracy(outcome.get("actions", []), problem.get("iis", {}),
+                                                       iis_row_vars(problem))
+    return outcome
+
+
+def _mean(xs: list[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def summarize(outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.0) -> dict:
+    """Every metric over a list of outcomes."""
+    n = len(outcomes)
+    if n == 0:
+        return {"problems": 0}
+    steps = [steps_before_submit(o) for o in outcomes]
+    out: dict = {"problems": n}
+    for k in KS:
+        out[f"rr@{k}"] = sum(1 for o, s in zip(outcomes, steps, strict=True) if o.get("feasible") and s <= k) / n
+        out[f"faithful_rr@{k}"] = sum(
+            1 for o, s in zip(outcomes, steps, strict=True) if o.get("faithful") and s <= k) / n
+    out["feasible"] = sum(bool(o.get("feasible")) for o in outcomes) / n
+    out["faithful"] = sum(bool(o.get("faithful")) for o in outcomes) / n
+    diag = [o["diagnosis_accuracy"] for o in outcomes if o.get("diagnosis_accuracy") is not None]
+    out["diagnosis_accuracy"] = _mean(diag)
+    out["root_cause_accuracy"] = sum(bool(o.get("root_cause_touched")) for o in outcomes) / n
+    out["objective_preservation"] = _mean(
+        [float(o.get("objective_preservation") or 0.0) for o in outcomes if o.get("feasible")])
+    solved = [o for o in outcomes if o.get("faithful")]
+    out["avg_steps_solved"] = _mean([float(steps_before_submit(o)) for o in solved])
+    out["avg_edits_solved"] = _mean([float(o.get("n_edits") or 0) for o in solved])
+    actions = sum(len(o.get("actions") or []) for o in outcomes)
+    out["invalid_action_rate"] = sum(int(o.get("invalid_actions") or 0) for o in outcomes) / max(1, actions)
+    tin = sum(int(o.get("prompt_tokens") or 0) for o in outcomes)
+    tout = sum(int(o.get("completion_tokens") or 0) for o in outcomes)
+    out["tokens_per_solved"] = (tin + tout) / len(solved) if solved and (tin + tout) else None
+    cost = (tin * price_in + tout * price_out) / 1e6
+    out["cost_per_solved_usd"] = cost / len(solved) if solved and cost else None
+    return out
+
+
+def summarize_by(outcomes: list[dict], key: str, **prices: float) -> dict[str, dict]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for o in outcomes:
+        groups[str(o.get(key))].append(o)
+    return {k: summarize(v, **prices) for k, v in sorted(groups.items())}
+
+
+def full_summary(agent: str, outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.0) -> dict:
+    prices = {"price_in": price_in, "price_out": price_out}
+    return {
+        "agent": agent,
+        "overall": summarize(outcomes, **prices),
+        "by_error_type": summarize_by(outcomes, "error_type", **prices),
+        "by_family": summarize_by(outcomes, "family", **prices),
+        "by_difficulty": summarize_by(outcomes, "difficulty", **prices),
+    }

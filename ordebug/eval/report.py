@@ -1,0 +1,116 @@
+"""Comparison table (Markdown + CSV) and plots (PNG) of every evaluated agent."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ordebug.eval.metrics import KS, steps_before_submit
+
+COLUMNS = [
+    ("agent", "agent"),
+    ("problems", "problems"),
+    ("rr@1", "RR@1"), ("rr@3", "RR@3"), ("rr@5", "RR@5"), ("rr@10", "RR@10"),
+    ("faithful_rr@1", "fRR@1"), ("faithful_rr@3", "fRR@3"), ("faithful_rr@5", "fRR@5"), ("faithful_rr@10", "fRR@10"),
+    ("diagnosis_accuracy", "diagnosis acc."),
+    ("root_cause_accuracy", "root-cause acc."),
+    ("objective_preservation", "obj. preservation"),
+    ("avg_steps_solved", "steps (solved)"),
+    ("avg_edits_solved", "edits (solved)"),
+    ("invalid_action_rate", "invalid actions"),
+    ("tokens_per_solved", "tokens/solved"),
+    ("cost_per_solved_usd", "$/solved"),
+]
+
+
+def _fmt(v: object) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 100 else f"{v:.0f}"
+    return str(v)
+
+
+def rows(summaries: list[dict]) -> list[dict]:
+    return [{"agent": s["agent"], **s["overall"]} for s in summaries]
+
+
+def markdown_table(summaries: list[dict]) -> str:
+    head = "| " + " | ".join(h for _, h in COLUMNS) + " |"
+    sep = "|" + "|".join("---" for _ in COLUMNS) + "|"
+    body = ["| " + " | ".join(_fmt(r.get(k)) for k, _ in COLUMNS) + " |" for r in rows(summaries)]
+    return "\n".join([head, sep, *body])
+
+
+def type_table(summaries: list[dict]) -> str:
+    types = sorted({t for s in summaries for t in s["by_error_type"]})
+    head = "| agent | " + " | ".join(types) + " |"
+    sep = "|---|" + "|".join("---" for _ in types) + "|"
+    body = ["| " + s["agent"] + " | " + " | ".join(
+        _fmt(s["by_error_type"].get(t, {}).get("faithful")) for t in types) + " |" for s in summaries]
+    return "\n".join([head, sep, *body])
+
+
+def csv_text(summaries: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=[k for k, _ in COLUMNS], extrasaction="ignore")
+    w.writeheader()
+    for r in rows(summaries):
+        w.writerow(r)
+    return buf.getvalue()
+
+
+def plots(summaries: list[dict], outcomes: dict[str, list[dict]], out_dir: str | Path) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    types = sorted({t for s in summaries for t in s["by_error_type"]})
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(1, len(summaries))
+    for i, s in enumerate(summaries):
+        vals = [s["by_error_type"].get(t, {}).get("faithful", 0.0) for t in types]
+        ax.bar([x + i * width for x in range(len(types))], vals, width, label=s["agent"])
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(types))], types)
+    ax.set_ylabel("faithful repairs")
+    ax.set_xlabel("error type")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title("Faithful recovery by error type")
+    paths["success_by_type"] = out / "success_by_type.png"
+    fig.tight_layout()
+    fig.savefig(paths["success_by_type"], dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for s in summaries:
+        ax.plot(KS, [s["overall"].get(f"faithful_rr@{k}", 0) for k in KS], marker="o", label=f"{s['agent']} faithful")
+        ax.plot(KS, [s["overall"].get(f"rr@{k}", 0) for k in KS], marker=".", linestyle="--", alpha=0.6,
+                label=f"{s['agent']} feasible")
+    ax.set_xlabel("k (steps)")
+    ax.set_ylabel("recovery rate")
+    ax.set_ylim(0, 1)
+    ax.set_xticks(KS)
+    ax.legend(fontsize=7)
+    ax.set_title("RR@k")
+    paths["rr_at_k"] = out / "rr_at_k.png"
+    fig.tight_layout()
+    fig.savefig(paths["rr_at_k"], dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, outs in outcomes.items():
+        steps = [steps_before_submit(o) for o in outs]
+        ax.hist(steps, bins=range(0, 13), alpha=0.5, label=name)
+    ax.set_xlabel("steps per episode")
+    ax.set_ylabel("problems")
+    ax.legend(fontsize=8)
+    ax.set_title("Steps per episode")
+    paths["steps_hist"] = out / "steps_hist.png"
+    fig.tight_layout()
+    fig.savefig(paths["steps_hist"], dpi=110)
+    plt.close(fig)
+    return paths

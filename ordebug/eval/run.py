@@ -1,0 +1,37 @@
+"""Evaluate one agent on one test shard: built-in agents, teachers, or a served fine-tuned adapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ordebug.collect.shard import CollectConfig, collect_shard
+from ordebug.env.environment import EnvConfig
+from ordebug.llm.config import TeacherConfig
+
+
+def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Path, trajectories: str | Path,
+                   journal: str | Path, env: EnvConfig, workers: int = 1, teacher: dict | None = None,
+                   finetuned: dict | None = None, log_path: str | None = None) -> dict[str, Any]:
+    cfg = CollectConfig(agent, workers, "faithful")
+    if kind == "builtin":
+        return collect_shard(shard, trajectories, outcomes, journal, cfg, env)
+    from ordebug.collect.teacher import collect_teacher_shard
+
+    if kind == "teacher":
+        return collect_teacher_shard(shard, trajectories, outcomes, journal, TeacherConfig.from_dict(agent, teacher),
+                                     cfg, env)
+    from ordebug.eval.serve import SERVE_KEY_ENV, ServedModel
+
+    ft = finetuned or {}
+    with ServedModel(ft["base_model"], ft["adapter"], ft.get("template", "qwen3"), ft.get("enable_thinking", True),
+                     startup_timeout=ft.get("startup_timeout_s", 600), log_path=log_path,
+                     offline=ft.get("offline", False)) as srv:
+        tcfg = TeacherConfig(
+            name=agent, model=srv.model_name, base_url=srv.base_url, api_key_env=SERVE_KEY_ENV,
+            temperature=1.0, max_tokens=ft.get("max_tokens", 1024), extra_body={"do_sample": False},
+            max_concurrency=ft.get("max_concurrency", 4), requests_per_minute=1e6, tokens_per_minute=1e12,
+            timeout_s=ft.get("timeout_s", 600), max_retries=2, max_reprompts=ft.get("max_reprompts", 1),
+            cache_path=ft.get("cache_path", "results/eval/.cache/responses.sqlite"),
+        )
+        return collect_teacher_shard(shard, trajectories, outcomes, journal, tcfg, cfg, env)

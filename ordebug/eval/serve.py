@@ -1,0 +1,125 @@
+"""Serve base model + LoRA adapter behind an OpenAI-compatible endpoint for evaluation.
+
+``llamafactory-cli api`` (CPU or GPU) is started on 127.0.0.1 with a random port, polled
+until ``/v1/models`` answers, and always stopped afterwards (its whole process group),
+even when the evaluation fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from ordebug.solver.errors import OrDebugError
+
+log = logging.getLogger("ordebug")
+SERVE_KEY_ENV = "ORDEBUG_SERVE_KEY"
+
+
+class ServeError(OrDebugError):
+    """The model server could not be started or did not become healthy."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServedModel:
+    def __init__(self, base_model: str, adapter: str | Path | None, template: str = "qwen3",
+                 enable_thinking: bool = True, model_name: str = "ordebug-ft", startup_timeout: float = 600.0,
+                 log_path: str | Path | None = None, offline: bool = False) -> None:
+        self.base_model, self.adapter = base_model, adapter
+        self.template, self.enable_thinking = template, enable_thinking
+        self.model_name, self.startup_timeout = model_name, startup_timeout
+        self.log_path, self.offline = log_path, offline
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.key = "sk-local-" + secrets.token_hex(8)
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> ServedModel:
+        if self.adapter is not None and not (Path(self.adapter) / "adapter_config.json").is_file():
+            raise ServeError(f"adapter {self.adapter} does not exist (no adapter_config.json)")
+        exe = shutil.which("llamafactory-cli") or str(Path(sys.executable).with_name("llamafactory-cli"))
+        if not Path(exe).exists():
+            raise ServeError("llamafactory-cli not found: install the training extra (pip install -e '.[train]')")
+        self._tmp = tempfile.TemporaryDirectory(prefix="ordebug-serve-")
+        cfg = {"model_name_or_path": self.base_model, "template": self.template, "infer_backend": "huggingface",
+               "trust_remote_code": True, "enable_thinking": self.enable_thinking}
+        if self.adapter is not None:
+            cfg.update(adapter_name_or_path=str(self.adapter), finetuning_type="lora")
+        cfg_path = Path(self._tmp.name) / "serve.yaml"
+        cfg_path.write_text(yaml.safe_dump(cfg))
+        self.port = free_port()
+        env = dict(os.environ, API_HOST="127.0.0.1", API_PORT=str(self.port), API_KEY=self.key,
+                   API_MODEL_NAME=self.model_name)
+        env["PATH"] = f"{Path(exe).parent}{os.pathsep}{env.get('PATH', '')}"
+        if self.offline:
+            env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        out = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log.info("starting llamafactory-cli api on 127.0.0.1:%d (%s + %s)", self.port, self.base_model, self.adapter)
+        self.proc = subprocess.Popen([exe, "api", str(cfg_path)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.stop()
+            raise
+        os.environ[SERVE_KEY_ENV] = self.key
+        return self
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        req = urllib.request.Request(f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.key}"})
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServeError(f"model server exited with code {self.proc.returncode} before it was healthy"
+                                 + (f"; see {self.log_path}" if self.log_path else ""))
+            try:
+                with urllib.request.urlopen(req, timeout=2) as r:
+                    if r.status == 200:
+                        waited = self.startup_timeout - (deadline - time.monotonic())
+                        log.info("model server healthy after %.0f s", waited)
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.5)
+        raise ServeError(f"model server not healthy after {self.startup_timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=15)
+        log.info("model server stopped")
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        os.environ.pop(SERVE_KEY_ENV, None)
+        if self._tmp is not None:
+            self._tmp.cleanup()

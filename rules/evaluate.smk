@@ -1,0 +1,82 @@
+# Evaluation on the held-out test split: every agent, sharded; then metrics and the report.
+
+
+rule evaluate:
+    input:
+        shard="data/bench/test/shard_{shard}.jsonl",
+        model=get_eval_model_inputs,
+    output:
+        outcomes="results/eval/{agent}/shard_{shard}.outcomes.jsonl",
+        trajectories="results/eval/{agent}/shard_{shard}.trajectories.jsonl",
+    log:
+        "logs/eval/{agent}/shard_{shard}.log",
+    benchmark:
+        "benchmarks/eval/{agent}/shard_{shard}.tsv"
+    conda:
+        "../envs/training.yaml"
+    threads: config["eval"]["workers"]
+    resources:
+        teacher_api=get_teacher_api,
+    params:
+        journal=lambda wildcards: f"data/journal/eval/{wildcards.agent}/shard_{wildcards.shard}.jsonl",
+        kind=get_eval_kind,
+        env=lambda wildcards: config["env"],
+        teacher=get_teacher,
+        finetuned=get_finetuned_settings,
+    script:
+        "../scripts/evaluate.py"
+
+
+rule eval_summary:
+    input:
+        outcomes=get_eval_outcomes,
+    output:
+        "results/eval/{agent}/summary.json",
+    log:
+        "logs/eval/{agent}/summary.log",
+    conda:
+        "../envs/collect.yaml"
+    params:
+        teacher=get_teacher,
+    script:
+        "../scripts/eval_summary.py"
+
+
+rule report:
+    input:
+        summaries=expand("results/eval/{agent}/summary.json", agent=get_eval_agents()),
+        outcomes=expand(
+            "results/eval/{agent}/shard_{shard}.outcomes.jsonl",
+            agent=get_eval_agents(),
+            shard=get_test_shard_ids(),
+        ),
+    output:
+        table=report(
+            "results/report/comparison.md",
+            category="Evaluation",
+            labels={"figure": "comparison table"},
+        ),
+        csv="results/report/comparison.csv",
+        by_type=report(
+            "results/report/success_by_type.png",
+            category="Evaluation",
+            labels={"figure": "faithful recovery by error type"},
+        ),
+        rr=report(
+            "results/report/rr_at_k.png",
+            category="Evaluation",
+            labels={"figure": "RR@k curves"},
+        ),
+        steps=report(
+            "results/report/steps_hist.png",
+            category="Evaluation",
+            labels={"figure": "steps histogram"},
+        ),
+    log:
+        "logs/report/report.log",
+    conda:
+        "../envs/collect.yaml"
+    params:
+        agents=get_eval_agents(),
+    script:
+        "../scripts/report.py"

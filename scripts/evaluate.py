@@ -1,0 +1,15 @@
+"""Snakemake entry point of rule evaluate: one agent on one test shard."""
+
+import logging
+
+from ordebug.env.environment import EnvConfig
+from ordebug.eval.run import evaluate_shard
+from ordebug.logs import setup_logging
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+setup_logging(sm.log[0])
+env = EnvConfig(max_steps=sm.params.env["max_steps"], faithful_tol=sm.params.env["faithful_tol"])
+evaluate_shard(sm.wildcards.agent, sm.params.kind, sm.input.shard, sm.output.outcomes, sm.output.trajectories,
+               sm.params.journal, env, workers=sm.threads, teacher=sm.params.teacher or None,
+               finetuned=sm.params.finetuned or None, log_path=sm.log[0])
+logging.shutdown()

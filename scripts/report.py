@@ -1,0 +1,21 @@
+"""Snakemake entry point of rule report: comparison table (Markdown, CSV) and plots."""
+
+import json
+import logging
+from pathlib import Path
+
+from ordebug.atomic import write_text_atomic
+from ordebug.bench.shards import read_problems
+from ordebug.eval.report import csv_text, markdown_table, plots, type_table
+from ordebug.logs import setup_logging
+
+sm = snakemake  # noqa: F821  (injected by Snakemake)
+log = setup_logging(sm.log[0])
+summaries = [json.loads(Path(p).read_text()) for p in sm.input.summaries]
+outcomes = {a: list(read_problems([p for p in sm.input.outcomes if f"/eval/{a}/" in p])) for a in sm.params.agents}
+text = (f"{markdown_table(summaries)}\n\nFaithful recovery by error type:\n\n{type_table(summaries)}\n")
+write_text_atomic(sm.output.table, text)
+write_text_atomic(sm.output.csv, csv_text(summaries))
+paths = plots(summaries, outcomes, Path(sm.output.by_type).parent)
+log.info("report for %s: %s", ", ".join(sm.params.agents), ", ".join(str(p) for p in paths.values()))
+logging.shutdown()
