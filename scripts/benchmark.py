@@ -16,6 +16,8 @@ from ordebug.perf import (
     bench_stage,
     collect_rows,
     collect_stage,
+    default_rows,
+    default_stage,
     markdown,
     teacher_rows,
     teacher_stage,
@@ -43,6 +45,8 @@ def main() -> int:
     if args.stage == "all":
         result["collect"] = collect_stage(result["bench"]["workdir"], args.cores)
         rows += collect_rows(result["collect"])
+        result["default"] = default_stage(result["bench"]["workdir"])
+        rows += default_rows(result["default"])
         result["teacher"] = teacher_stage(result["bench"]["workdir"])
         rows += teacher_rows(result["teacher"])
     print(markdown(rows))

@@ -221,7 +221,8 @@ def test_rejection_sampling_keeps_the_best(shard, tmp_path):
 
 def test_budget_cap_stops_cleanly_and_keeps_finished_work(shard, tmp_path):
     with ServerThread(ServerConfig(api_key=KEY, latency_s=0.02)) as srv:
-        cfg = teacher(tmp_path, srv.base_url, price_input_per_mtok=1000.0, budget_usd=1.0, max_concurrency=2)
+        # one request at a time, ~$0.1 each: about ten requests fit, so a few problems finish
+        cfg = teacher(tmp_path, srv.base_url, price_input_per_mtok=100.0, budget_usd=1.0, max_concurrency=1)
         with pytest.raises(BudgetExceeded, match="budget of \\$1.00 reached"):
             run_shard(shard, tmp_path / "a", cfg)
         assert not (tmp_path / "a" / "s.jsonl").exists()
