@@ -58,6 +58,8 @@ def compute_iis(
     integer bounds can make a MILP hard) keeps that bound and marks the IIS uncertain;
     with ``stop_when_uncertain`` the filter stops right there (callers that reject
     uncertain results need not pay for the rest)."""
+    # a fresh SCIP instance: a pooled one finds history-dependent IISs (tested: the recorded
+    # IIS must be what the environment computes again)
     m = to_scip(spec, objective=False)
     iis = m.generateIIS()
     found = {c.name for c in iis.getSubscip().getConss()}
