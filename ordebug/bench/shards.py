@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonlines
 
+from ordebug.atomic import atomic_open
 from ordebug.bench.generate import BenchSpec, generate_problem
 
 SPLIT_SIZE_KEY = {"train": "n_train", "test": "n_test"}
@@ -41,22 +40,12 @@ def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int) -> range:
 
 
 def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) -> int:
-    """Write records to a temporary file in the same folder, then rename into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write records as JSON lines, atomically (see :func:`ordebug.atomic.atomic_open`)."""
     n = 0
-    try:
-        with os.fdopen(fd, "w") as fh, jsonlines.Writer(fh, sort_keys=True, compact=True) as w:
-            for rec in records:
-                w.write(rec)
-                n += 1
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as fh, jsonlines.Writer(fh, sort_keys=True, compact=True) as w:
+        for rec in records:
+            w.write(rec)
+            n += 1
     return n
 
 

@@ -110,6 +110,12 @@ def collect_shard(
             futures = [pool.submit(solve_problem, cfg.agent, p, env, cfg) for p in todo]
             for fut in as_completed(futures):
                 record(fut.result())
+    return finish_shard(problems, done, samples_out, outcomes_out, journal)
+
+
+def finish_shard(problems: list[dict], done: dict[str, dict], samples_out: str | Path, outcomes_out: str | Path,
+                 journal: Journal) -> dict[str, Any]:
+    """Write both outputs in problem order, atomically, then drop the journal."""
     ordered = [done[p["problem_id"]] for p in problems if p.get("problem_id") in done]
     n_samples = write_jsonl_atomic(samples_out, (s for e in ordered for s in e["samples"]))
     write_jsonl_atomic(outcomes_out, (e["outcome"] for e in ordered))

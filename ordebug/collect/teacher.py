@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ordebug.agents.llm import LLMAgent
-from ordebug.bench.shards import read_problems, write_jsonl_atomic
+from ordebug.bench.shards import read_problems
 from ordebug.collect.episode import Episode
 from ordebug.collect.journal import Journal
-from ordebug.collect.shard import CollectConfig, _key
+from ordebug.collect.shard import CollectConfig, _key, finish_shard
 from ordebug.data.sft import step_sample
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 from ordebug.eval.metrics import annotate
@@ -149,13 +149,7 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
     log.info("usage: %s", client.usage.summary())
     if stop:
         raise stop[0]
-    ordered = [done[p["problem_id"]] for p in problems if p.get("problem_id") in done]
-    n_samples = write_jsonl_atomic(samples_out, (s for e in ordered for s in e["samples"]))
-    write_jsonl_atomic(outcomes_out, (e["outcome"] for e in ordered))
-    journal.remove()
-    ok = sum(e["outcome"]["success"] for e in ordered)
-    log.info("wrote %d samples from %d/%d successful problems", n_samples, ok, len(ordered))
-    return {"problems": len(ordered), "successful": ok, "samples": n_samples, "usage": client.usage.summary()}
+    return {**finish_shard(problems, done, samples_out, outcomes_out, journal), "usage": client.usage.summary()}
 
 
 def _progress(done: int, total: int, state: dict, start: float, client: LLMClient) -> None:
