@@ -96,7 +96,8 @@ def _bound_filter(
     A bound is kept only when freeing it alone, given everything freed before, makes the
     rows feasible; later frees only weaken the system, so the result is irreducible."""
     # create variables with free bounds and set them afterwards: SCIP would otherwise turn
-    # a [0, 1] integer into a binary whose bounds can no longer be widened
+    # a [0, 1] integer into a binary whose bounds can no longer be widened. A fresh SCIP
+    # instance: emptying a pooled one after these bound changes crashed SCIP (segfault).
     freed_all = [(v, side) for v in support for side in ("lower", "upper")]
     m = to_scip(spec, objective=False, rows=rows, time_limit=limit, free_bounds=freed_all)
     svars = {v.name: v for v in m.getVars()}
