@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -121,10 +121,3 @@ def check_usable(records: list[dict], source: str) -> None:
     empty = sum(1 for r in records if not r["messages"][2]["content"].strip())
     if empty:
         raise DataError(f"{source}: {empty} samples have an empty assistant answer")
-
-
-def per_source(records: list[dict]) -> dict[str, int]:
-    c: dict[str, int] = defaultdict(int)
-    for r in records:
-        c[r["metadata"].get("agent", "?")] += 1
-    return dict(c)

@@ -24,7 +24,7 @@ from ordebug.errors.faults import (
     sense_faults,
     vtype_faults,
 )
-from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES
+from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES, SINGLE_FAULT_KINDS
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text, write_lp
 from ordebug.solver.solve import SolverTimeout, is_feasible, same_objective, solve
@@ -224,8 +224,7 @@ def candidates(etype: str, ctx: Context) -> Iterator[list[Fault]]:
     if etype in PAIR_KINDS:
         yield from _pairs(etype, ctx)
         return
-    kinds = {"A": ("sense",), "B": ("vtype",), "C": ("coef",), "D": ("rule",),
-             "F": ("coef_def", "rhs_def"), "H": ("bound",), "I": ("rhs",)}[etype]
+    kinds = SINGLE_FAULT_KINDS[etype]
     streams = [fault_stream(k, ctx) for k in kinds]
     for group in itertools.zip_longest(*streams):
         for f in group:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator
-
 ERROR_TYPES: dict[str, str] = {
     "A": "a constraint's sense flipped (<= vs >=)",
     "B": "a continuous variable declared integer",
@@ -42,11 +39,3 @@ def check_types(types: list[str]) -> None:
     for t in types:
         if t not in ERROR_TYPES:
             raise ValueError(f"unknown error type {t!r}; known: {', '.join(ERROR_TYPES)}")
-
-
-def interleave(*streams: Iterator) -> Iterator:
-    """Round-robin over several candidate streams."""
-    for group in itertools.zip_longest(*streams):
-        for item in group:
-            if item is not None:
-                yield item

@@ -59,9 +59,6 @@ class TeacherConfig:
             )
         return key.strip()
 
-    def has_key(self) -> bool:
-        return bool(os.environ.get(self.api_key_env, "").strip())
-
 
 class RedactFilter(logging.Filter):
     """Replaces secret values in every log record (defence in depth)."""

@@ -148,13 +148,6 @@ def render_row(row: Row) -> str:
     return f"{row.name}: {expr} {s} {fmt_num(row.bound)}"
 
 
-def render_bounds(spec: ModelSpec, name: str) -> str:
-    """``0 <= x <= 40`` with the variable's type."""
-    lb, ub = spec.var_bounds(name)
-    kind = {"C": "continuous", "I": "integer", "B": "binary"}[spec.vars[name].vtype]
-    return f"{fmt_num(lb)} <= {name} <= {fmt_num(ub)} ({kind})"
-
-
 def satisfies(spec: ModelSpec, values: dict[str, float], tol: float = 1e-6) -> bool:
     """Whether the point ``values`` meets every bound, integrality and row of ``spec``."""
     for name, v in spec.vars.items():
