@@ -16,6 +16,7 @@ from typing import Any
 
 from ordebug.agents.llm import LLMAgent
 from ordebug.bench.shards import read_problems
+from ordebug.collect.envpool import EnvPool
 from ordebug.collect.episode import Episode
 from ordebug.collect.journal import Journal
 from ordebug.collect.shard import CollectConfig, _key, finish_shard
@@ -29,38 +30,52 @@ from ordebug.llm.usage import BudgetExceeded
 log = logging.getLogger("ordebug")
 
 
-async def run_episode_async(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, sample: int) -> Episode:
-    env = RepairEnv(env_cfg)
+async def run_episode_async(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, sample: int,
+                            pool: EnvPool | None = None) -> Episode:
+    """One episode; the environment runs in ``pool`` (worker processes) or in a thread."""
+    key = f"{problem.get('problem_id')}#{sample}"
+    env = RepairEnv(env_cfg) if pool is None else None
+
+    async def call(name: str, *args: Any) -> Any:
+        if pool is not None:
+            return await getattr(pool, name)(key, *args)
+        fn = {"reset": env.reset, "step": env.step, "evaluate": lambda: env.evaluate(submitted=False).to_json()}
+        return await asyncio.to_thread(fn[name], *args)
+
     ep = Episode(problem)
     try:
-        obs, _ = await asyncio.to_thread(env.reset, problem)
+        obs, _ = await call("reset", problem)
     except ProblemError as exc:
         ep.outcome = {"feasible": False, "faithful": False, "failure_reason": f"bad problem record: {exc}"}
         return ep
     reprompts = tokens_in = tokens_out = 0
     failure = None
     info: dict = {}
-    while True:
-        ans = await agent.act(obs, sample)
-        reprompts += ans.reprompts
-        tokens_in += ans.prompt_tokens
-        tokens_out += ans.completion_tokens
-        if ans.action is None:
-            failure = ans.failure
-            break
-        ep.steps.append({"observation": obs, "answer": ans.text, "action": ans.action.text, "valid": True,
-                         "parsed": ans.action})
-        obs, _, terminated, truncated, info = await asyncio.to_thread(env.step, ans.action.text)
-        if terminated or truncated:
-            break
-    if failure is not None:
-        outcome = env.evaluate(submitted=False).to_json()
-        outcome.update(feasible=False, faithful=False, failure_reason=failure)
-    else:
-        outcome = dict(info["outcome"])
-        outcome["failure_reason"] = (None if outcome["faithful"] else
-                                     "feasible but the objective changed" if outcome["feasible"] else
-                                     "still infeasible")
+    try:
+        while True:
+            ans = await agent.act(obs, sample)
+            reprompts += ans.reprompts
+            tokens_in += ans.prompt_tokens
+            tokens_out += ans.completion_tokens
+            if ans.action is None:
+                failure = ans.failure
+                break
+            ep.steps.append({"observation": obs, "answer": ans.text, "action": ans.action.text, "valid": True,
+                             "parsed": ans.action})
+            obs, _, terminated, truncated, info = await call("step", ans.action.text)
+            if terminated or truncated:
+                break
+        if failure is not None:
+            outcome = await call("evaluate")
+            outcome.update(feasible=False, faithful=False, failure_reason=failure)
+        else:
+            outcome = dict(info["outcome"])
+            outcome["failure_reason"] = (None if outcome["faithful"] else
+                                         "feasible but the objective changed" if outcome["feasible"] else
+                                         "still infeasible")
+    finally:
+        if pool is not None:
+            await pool.close(key)
     outcome.update(actions=[s["action"] for s in ep.steps], reprompts=reprompts, sample=sample,
                    prompt_tokens=tokens_in, completion_tokens=tokens_out)
     ep.outcome = outcome
@@ -73,8 +88,9 @@ def best_episode(episodes: list[Episode]) -> Episode:
                                         len(e.steps), e.outcome.get("sample", 0)))
 
 
-async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: CollectConfig, attempts: int) -> dict:
-    episodes = [await run_episode_async(agent, problem, env_cfg, s) for s in range(attempts)]
+async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: CollectConfig, attempts: int,
+                 pool: EnvPool | None = None) -> dict:
+    episodes = [await run_episode_async(agent, problem, env_cfg, s, pool) for s in range(attempts)]
     ep = best_episode(episodes)
     success = bool(ep.outcome.get(cfg.success_level))
     outcome = {"problem_id": problem.get("problem_id"), "agent": agent.name,
@@ -93,7 +109,8 @@ async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: Collec
 
 async def collect_teacher_shard_async(problems_path: str | Path, samples_out: str | Path, outcomes_out: str | Path,
                                       journal_path: str | Path, teacher: TeacherConfig,
-                                      cfg: CollectConfig, env_cfg: EnvConfig) -> dict[str, Any]:
+                                      cfg: CollectConfig, env_cfg: EnvConfig,
+                                      pool: EnvPool | None = None) -> dict[str, Any]:
     problems_path = Path(problems_path)
     client = LLMClient(teacher)  # a missing key fails here, before any work
     logging.getLogger().addFilter(RedactFilter([client._key]))
@@ -117,7 +134,7 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
             if stop:
                 return
             try:
-                entry = await _solve(agent, p, env_cfg, cfg, teacher.attempts_per_problem)
+                entry = await _solve(agent, p, env_cfg, cfg, teacher.attempts_per_problem, pool)
             except RequestFailed as exc:
                 entry = {"problem_id": p["problem_id"], "samples": [],
                          "outcome": {"problem_id": p["problem_id"], "agent": teacher.name, "success": False,
@@ -161,5 +178,15 @@ def _progress(done: int, total: int, state: dict, start: float, client: LLMClien
              u["cost_usd"], (total - done) / max(rate, 1e-9))
 
 
-def collect_teacher_shard(*args: Any, **kwargs: Any) -> dict[str, Any]:
-    return asyncio.run(collect_teacher_shard_async(*args, **kwargs))
+def collect_teacher_shard(problems_path: str | Path, samples_out: str | Path, outcomes_out: str | Path,
+                          journal_path: str | Path, teacher: TeacherConfig, cfg: CollectConfig,
+                          env_cfg: EnvConfig) -> dict[str, Any]:
+    """Run a teacher shard; the environments live in ``cfg.workers`` worker processes,
+    forked before the event loop starts, so solver work never stalls the requests."""
+    teacher.api_key()  # a missing key is one clear error before any process starts
+    pool = EnvPool(cfg.workers, env_cfg)
+    try:
+        return asyncio.run(collect_teacher_shard_async(problems_path, samples_out, outcomes_out, journal_path,
+                                                       teacher, cfg, env_cfg, pool))
+    finally:
+        pool.shutdown()

@@ -95,7 +95,8 @@ class TeacherServer:
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": self.requests, "by_prompt": dict(self.by_prompt),
                                   "answered": dict(self.answered), "status": dict(self.status), "ids": self.ids,
-                                  "peak_60s": self.peak_window(60.0), "peak_10s": self.peak_window(10.0)})
+                                  "peak_60s": self.peak_window(60.0), "peak_10s": self.peak_window(10.0),
+                                  "arrivals_s": [round(t - self.arrivals[0], 3) for t in self.arrivals]})
 
     def peak_window(self, width: float) -> int:
         """Most requests that arrived within any ``width``-second window."""
