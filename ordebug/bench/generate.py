@@ -67,7 +67,7 @@ def generate_problem(spec: BenchSpec, split: str, index: int) -> dict:
         optimum = solve(base.spec, with_values=True)
         if not optimum.optimal:
             continue
-        inj = inject(etype, Context(base, optimum, rng), target)
+        inj = inject(etype, Context(base, optimum, rng))
         if inj is not None:
             return make_record(spec, split, index, base.family, base.spec, optimum.objective, inj)
     raise GenerationError(f"no verified type-{etype} problem for {split}[{index}] after {MAX_ATTEMPTS} attempts")
