@@ -61,6 +61,13 @@ def csv_text(summaries: list[dict]) -> str:
     return buf.getvalue()
 
 
+def _save(plt: object, fig: object, path: Path) -> Path:
+    fig.tight_layout()  # type: ignore[attr-defined]
+    fig.savefig(path, dpi=110)  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[attr-defined]
+    return path
+
+
 def plots(summaries: list[dict], outcomes: dict[str, list[dict]], out_dir: str | Path) -> dict[str, Path]:
     import matplotlib
 
@@ -82,10 +89,7 @@ def plots(summaries: list[dict], outcomes: dict[str, list[dict]], out_dir: str |
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     ax.set_title("Faithful recovery by error type")
-    paths["success_by_type"] = out / "success_by_type.png"
-    fig.tight_layout()
-    fig.savefig(paths["success_by_type"], dpi=110)
-    plt.close(fig)
+    paths["success_by_type"] = _save(plt, fig, out / "success_by_type.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     for s in summaries:
         ax.plot(KS, [s["overall"].get(f"faithful_rr@{k}", 0) for k in KS], marker="o", label=f"{s['agent']} faithful")
@@ -97,10 +101,7 @@ def plots(summaries: list[dict], outcomes: dict[str, list[dict]], out_dir: str |
     ax.set_xticks(KS)
     ax.legend(fontsize=7)
     ax.set_title("RR@k")
-    paths["rr_at_k"] = out / "rr_at_k.png"
-    fig.tight_layout()
-    fig.savefig(paths["rr_at_k"], dpi=110)
-    plt.close(fig)
+    paths["rr_at_k"] = _save(plt, fig, out / "rr_at_k.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, outs in outcomes.items():
         steps = [steps_before_submit(o) for o in outs]
@@ -109,8 +110,5 @@ def plots(summaries: list[dict], outcomes: dict[str, list[dict]], out_dir: str |
     ax.set_ylabel("problems")
     ax.legend(fontsize=8)
     ax.set_title("Steps per episode")
-    paths["steps_hist"] = out / "steps_hist.png"
-    fig.tight_layout()
-    fig.savefig(paths["steps_hist"], dpi=110)
-    plt.close(fig)
+    paths["steps_hist"] = _save(plt, fig, out / "steps_hist.png")
     return paths

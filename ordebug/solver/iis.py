@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ordebug.solver.errors import FeasibleModelError
-from ordebug.solver.solve import SCIP_INF, is_feasible, to_scip
+from ordebug.solver.solve import SCIP_INF, feasibility_of, is_feasible, to_scip
 from ordebug.solver.spec import INF, ModelSpec
 
 
@@ -122,12 +122,7 @@ def _bound_filter(
                 x = val
             (m.chgVarLb if side == "lower" else m.chgVarUb)(svars[v], x)
         m.optimize()
-        status = m.getStatus()
-        if status in ("optimal", "unbounded"):
-            return True
-        if status == "infeasible":
-            return False
-        return None
+        return feasibility_of(m.getStatus())
 
     def visit(chunk: list[tuple[str, str]]) -> None:
         nonlocal uncertain

@@ -132,6 +132,15 @@ class SolverTimeout(RuntimeError):
     """A feasibility check hit its time limit."""
 
 
+def feasibility_of(status: str) -> bool | None:
+    """SCIP status of a zero-objective solve -> feasible (True), infeasible (False), undecided (None)."""
+    if status in ("optimal", "unbounded"):
+        return True
+    if status == "infeasible":
+        return False
+    return None
+
+
 def is_feasible(spec: ModelSpec, **kwargs: object) -> bool:
     """Whether any point satisfies every row, bound and integrality (zero objective).
 
@@ -141,11 +150,10 @@ def is_feasible(spec: ModelSpec, **kwargs: object) -> bool:
         m = to_scip(spec, objective=False, model=pm, **kwargs)  # type: ignore[arg-type]
         m.optimize()
         status = m.getStatus()
-    if status in ("optimal", "unbounded"):
-        return True
-    if status == "infeasible":
-        return False
-    raise SolverTimeout(f"feasibility check of {spec.name!r} ended with status {status!r}")
+    feasible = feasibility_of(status)
+    if feasible is None:
+        raise SolverTimeout(f"feasibility check of {spec.name!r} ended with status {status!r}")
+    return feasible
 
 
 def same_objective(a: float | None, b: float | None, rel_tol: float) -> bool:
