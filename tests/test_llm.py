@@ -275,8 +275,6 @@ def test_server_dying_mid_run_keeps_finished_problems(shard, tmp_path):
     """The endpoint disappears mid-shard: finished problems stay, the rest fail with a reason."""
     import threading
 
-    from ordebug.collect.journal import Journal  # noqa: F401  (journal format used below)
-
     srv = ServerThread(ServerConfig(api_key=KEY, latency_s=0.05))
     srv.__enter__()
     cfg = teacher(tmp_path, srv.base_url, max_concurrency=2, max_retries=1, timeout_s=2)
