@@ -136,7 +136,7 @@ def sync_baseline(url: str, problems: list[dict], workers: int = 4, duration: fl
 
     import openai
 
-    from ordebug.env.actions import ActionError, extract_action
+    from ordebug.actions import ActionError, extract_action
     from ordebug.env.environment import RepairEnv
     from ordebug.env.prompt import SYSTEM_PROMPT
 

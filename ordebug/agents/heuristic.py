@@ -1,53 +1,65 @@
-"""HeuristicAgent: a deterministic diagnosis policy that reads only the observation.
+"""HeuristicAgent: diagnoses like a careful modeller, against the problem's specification.
 
-Policy, in order of preference (edits that keep the model first, deletion last):
+It reads only the observation text. For each member of the IIS it compares the model with
+what the specification says: a row's terms, sense and right-hand side with the rule and data
+they come from, a bound with its data entry, an integer variable with the rule that declares
+its type. The first disagreement is repaired with the specification's own value; a row the
+specification does not contain is deleted. It never guesses by statistics (no "odd one out",
+no powers of ten) and never deletes or loosens a rule the specification has.
 
-1. **Sense**: an IIS row whose sense is the minority in its family (``dock_limit: <= x2,
-   >= x1``) is flipped back.
-2. **Type**: if a variable family mixes types and an IIS row uses one of its variables,
-   ``INSPECT`` reveals which one is of the odd type; it is set back to the majority type.
-3. **Coefficient**: within an IIS row, variables of one family that share a coefficient
-   except one (``-1, -1, -10``) get the shared value back.
-4. **Constant**: an equality row with a non-zero right-hand side in a family whose
-   right-hand sides are 0 gets 0 back.
-5. **Right-hand side / bound**: a value off its family's median by a power of ten
-   (a unit slip) is scaled back by that power.
-6. **Drop**: otherwise, delete the IIS row from the smallest family (most rule-like).
-
-After each edit: if the model is feasible it submits; if the edited element has left the
-IIS it keeps the edit (the next conflict may be a second error); otherwise it undoes the
-edit with its inverse and tries the next candidate. Its ``<think>`` text states what it
-saw and why it chose the action.
+Where the data sheet is printed (small problems) it works out what each IIS row should be
+from the printed tables, with the standard formulation of the family; where it is not
+(large problems) it asks ``SPEC(name)`` for each member it has not checked yet. Rows cut
+short in the IIS are read whole with ``INSPECT`` first. If the IIS holds no disagreement,
+it submits rather than guess.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter
+import hashlib
+import re
 from dataclasses import dataclass
 
+from ordebug import actions as act
 from ordebug.agents.base import answer
-from ordebug.agents.view import RowView, View, parse_observation
-from ordebug.solver.spec import fmt_num
+from ordebug.agents.view import RowView, View, parse_observation, parse_row
+from ordebug.models import FAMILIES, build_from_sheet
+from ordebug.models.base import BaseModel
+from ordebug.models.datasheet import DataSheet, parse_tables
+from ordebug.solver.spec import INF, fmt_num, natural_key
 
 TYPE_LETTER = {"continuous": "C", "integer": "I", "binary": "B"}
+TOL = 1e-9
 
 
 @dataclass
-class Candidate:
-    score: float
+class Expected:
+    """What the specification says one element must be, and where it says so."""
+
+    row: RowView | None = None  # None with absent=True: the specification has no such row
+    absent: bool = False
+    bounds: tuple[float, float, str] | None = None  # lb, ub, type letter
+    rule: str = ""  # "R4: machine_hours(m,t): ..."
+    data: dict[str, str] | None = None  # element ("rhs", var name, "ub", "lb") -> "table[key] = v unit"
+
+
+@dataclass
+class Fix:
     action: str
-    inverse: str | None
-    element: str  # the row or variable the edit acts on
-    reason: str
+    element: str
+    thoughts: list[str]
 
 
-def _family(name: str) -> str:
-    return name.split("(")[0]
+def _same(a: float, b: float) -> bool:
+    if INF in (abs(a), abs(b)):
+        return a == b
+    return abs(a - b) <= TOL * max(1.0, abs(b))
 
 
-def _power_of_ten(ratio: float) -> int:
-    return round(math.log10(ratio)) if ratio > 0 else 0
+def _pick(options: list[str], *key: str) -> str:
+    """A wording chosen by a stable hash of the situation (varied, reproducible)."""
+    h = int(hashlib.sha256("|".join(key).encode()).hexdigest()[:8], 16)
+    return options[h % len(options)]
 
 
 class HeuristicAgent:
@@ -57,182 +69,262 @@ class HeuristicAgent:
         self.reset()
 
     def reset(self, seed: int = 0) -> None:
-        self.tried: set[str] = set()
-        self.pending: Candidate | None = None
-        self.types: dict[str, str] = {}
-        self.inspecting: str | None = None
+        self.expected: dict[str, Expected] = {}
+        self.model: BaseModel | None = None
+        self.sheet_read = False
+        self.inspected: dict[str, RowView] = {}
+        self.asked: set[str] = set()
+        self.fixed: list[str] = []
 
     # ---------------------------------------------------------------------------------
     def act(self, observation: str) -> str:
         v = parse_observation(observation)
-        if self.inspecting is not None:
-            self._read_inspect(v)
+        self._read_history(v)
         if v.status in ("FEASIBLE", "UNBOUNDED"):
-            done = f"after {self.pending.action}" if self.pending else "as it stands"
-            return answer([f"The model is {v.status.lower()} {done}.", "Submit the repaired model."], "SUBMIT()")
+            done = (f"after {len(self.fixed)} correction(s) ({', '.join(self.fixed)})" if self.fixed
+                    else "as it stands")
+            return answer([f"The solver reports the model {v.status.lower()} {done}.",
+                           "Every element I changed now says what the specification says, so I submit."],
+                          act.submit())
         if v.steps_left <= 1:
-            return answer(["Only one step is left; submit what I have."], "SUBMIT()")
-        lead = self._describe_iis(v)
-        if self.pending is not None:
-            p, self.pending = self.pending, None
-            if self._still_in_iis(p.element, v):
-                self.tried.add(p.action)
-                if p.inverse:
-                    return answer(
-                        [lead, f"{p.action} did not remove the conflict: {p.element} is still in the IIS.",
-                         "Undo that edit before trying the next candidate."],
-                        p.inverse,
-                    )
-            else:
-                lead += (f" After {p.action}, {p.element} left the IIS, so that edit fixed one conflict;"
-                         " this is another.")
-        cands = [c for c in self._diagnose(v) if c.action not in self.tried]
-        if not cands:
-            return answer([lead, "No candidate edit is left to try; submit."], "SUBMIT()")
-        best = cands[0]
-        if best.action.startswith("INSPECT("):
-            self.inspecting = best.element
-            return answer([lead, best.reason], best.action)
-        self.pending = best
-        if best.action.startswith("DROP_CONSTRAINT("):
-            self.tried.add(best.action)
-        return answer([lead, best.reason, "This edit keeps the rest of the model unchanged."], best.action)
+            return answer(["Only one step is left; I submit what I have."], act.submit())
+        if not v.has_spec:
+            return answer(["This model came without a specification, so I cannot tell which member of the IIS "
+                           "disagrees with what was intended; I will not delete or loosen rows blindly.",
+                           "I submit it unchanged."], act.submit())
+        self._read_sheet(v)
+        lead = self._lead(v)
+        # 1. learn what the specification says about each row and bound (SPEC where not printed)
+        ask = self._to_ask(v, [r.name for r in v.iis_rows] + [b["var"] for b in v.iis_bounds])
+        if ask:
+            return ask
+        fixes = self._fixes(v)
+        if not fixes:  # integer variables last: asking about each costs a step
+            ask = self._to_ask(v, list(v.int_vars))
+            if ask:
+                return ask
+        # 2. read rows whose terms are cut off
+        for row in v.iis_rows:
+            if row.truncated and row.name not in self.inspected and not self._row_fixes(row, v):
+                self.inspected[row.name] = row
+                return answer([lead, f"{row.name} is shown cut short; I read it whole before comparing it "
+                                     "with the specification."], act.inspect(row.name))
+        # 3. the first disagreement, repaired with the specification's value
+        for fix in self._fixes(v):
+            self.fixed.append(fix.action)
+            return answer([lead, *fix.thoughts], fix.action)
+        return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "
+                             "have no correction I can justify; I submit rather than delete a rule."], act.submit())
 
-    # ---------------------------------------------------------------------------------
-    def _read_inspect(self, v: View) -> None:
-        var, self.inspecting = self.inspecting, None
+    # -- reading -------------------------------------------------------------------------
+    def _read_sheet(self, v: View) -> None:
+        if self.sheet_read:
+            return
+        self.sheet_read = True
+        tables = parse_tables(v.spec_text)
+        if v.family not in FAMILIES or not tables or "see SPEC(" in v.spec_text:
+            return
+        lines = v.spec_text.splitlines()
+        rules = dict(re.findall(r"^(R\d+)\. (.*)$", v.spec_text, re.M))
+        sheet = DataSheet(v.family, lines[0].split(" (family:")[0], lines[1] if len(lines) > 1 else "",
+                          tables, rules)
+        try:
+            self.model = build_from_sheet(sheet)
+        except (KeyError, ValueError, IndexError):
+            self.model = None
+            return
+        for name, row in self.model.spec.rows.items():
+            self.expected[name] = Expected(row=RowView(name, dict(row.coefs), row.sense, row.bound),
+                                           rule=self._rule_text(rules, self.model.sources.get(f"sense:{name}", "")),
+                                           data=self._row_data(name))
+        for name in self.model.spec.vars:
+            lb, ub = self.model.spec.var_bounds(name)
+            self.expected[name] = Expected(bounds=(lb, ub, self.model.spec.vars[name].vtype),
+                                           rule=self._rule_text(rules, self.model.sources.get(f"type:{name}", "")),
+                                           data=self._var_data(name))
+
+    @staticmethod
+    def _rule_text(rules: dict[str, str], rid: str) -> str:
+        return f"{rid}: {rules[rid]}" if rid in rules else rid
+
+    def _cite(self, ref: str) -> str | None:
+        if self.model is None or "[" not in ref:
+            return None
+        tname, _, key = ref.partition("[")
+        t = self.model.sheet.tables[tname]
+        return f"{ref} = {fmt_num(t.num(*key.rstrip(']').split(',')))} {t.unit}"
+
+    def _row_data(self, name: str) -> dict[str, str]:
+        assert self.model is not None
+        out = {}
+        rhs = self._cite(self.model.sources.get(f"rhs:{name}", ""))
+        if rhs:
+            out["rhs"] = rhs
+        for var in self.model.spec.rows[name].coefs:
+            c = self._cite(self.model.sources.get(f"coef:{name}:{var}", ""))
+            if c:
+                out[var] = c
+        return out
+
+    def _var_data(self, name: str) -> dict[str, str]:
+        assert self.model is not None
+        out = {}
+        for side in ("lb", "ub"):
+            c = self._cite(self.model.sources.get(f"{side}:{name}", ""))
+            if c:
+                out[side] = c
+        return out
+
+    def _read_history(self, v: View) -> None:
+        """Take in the answer to the last SPEC or INSPECT."""
         if not v.history:
             return
         last = v.history[-1]
-        for word, letter in TYPE_LETTER.items():
-            if f"({word})" in last:
-                self.types[var] = letter
+        m = re.match(r"^\d+\. (SPEC|INSPECT)\((.+?)\) -> (.*)$", last, re.S)
+        if not m:
+            return
+        kind, name, body = m.group(1), m.group(2), m.group(3)
+        if kind == "INSPECT":
+            row = parse_row(body.splitlines()[0])
+            if row is not None and row.name == name:
+                self.inspected[name] = row
+            return
+        if body.startswith("the specification has no rule"):
+            self.expected[name] = Expected(absent=True, rule=body)
+            return
+        rule = body.splitlines()[0].split(" follows ", 1)[-1]
+        data = {}
+        dm = re.search(r"^data: (.*)$", body, re.M)
+        if dm:
+            for part in dm.group(1).split("; "):
+                data.setdefault("rhs" if "rhs" not in data else part.split(" =")[0], part)
+        sm = re.search(r"^specified: (.*)$", body, re.M)
+        if not sm:
+            return
+        spec_line = sm.group(1)
+        bm = re.match(r"^(\S+) <= (\S+) <= (\S+) \((\w+)\)$", spec_line)
+        if bm and bm.group(2) == name:
+            self.expected[name] = Expected(bounds=(float(bm.group(1)), float(bm.group(3)),
+                                                   TYPE_LETTER[bm.group(4)]), rule=rule, data=data)
+            return
+        row = parse_row(spec_line)
+        if row is not None:
+            self.expected[name] = Expected(row=row, rule=rule, data={"rhs": data.get("rhs", "")} if data else {})
+
+    def _to_ask(self, v: View, names: list[str]) -> str | None:
+        if self.model is not None:
+            return None
+        for name in sorted(dict.fromkeys(names), key=natural_key):
+            if name not in self.expected and name not in self.asked:
+                self.asked.add(name)
+                return answer([self._lead(v), _pick([
+                    f"The data sheet is not printed in full, so I look up what the specification says about {name}.",
+                    f"Before judging {name} I need its specification entry; I ask for it.",
+                    f"I check {name} against the specification first.",
+                ], v.problem_id, name)], act.spec(name))
+        return None
 
     @staticmethod
-    def _still_in_iis(element: str, v: View) -> bool:
-        """Whether a row or variable is still part of the conflict."""
-        return (
-            any(r.name == element for r in v.iis_rows)
-            or any(b["var"] == element for b in v.iis_bounds)
-            or any(element in r.coefs for r in v.iis_rows)
-        )
-
-    @staticmethod
-    def _describe_iis(v: View) -> str:
+    def _lead(v: View) -> str:
         names = [r.name for r in v.iis_rows] + [f"{b['side']} bound of {b['var']}" for b in v.iis_bounds]
-        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-        return f"The model is infeasible; the IIS has {len(v.iis_rows)} rows and {len(v.iis_bounds)} bounds: {shown}."
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        return _pick([
+            f"The model is infeasible; the conflict (IIS) is {shown}.",
+            f"Infeasible. The irreducible conflict has {len(v.iis_rows)} rows and {len(v.iis_bounds)} bounds: {shown}.",
+            f"SCIP cannot satisfy {shown} together.",
+        ], v.problem_id, str(len(v.history)))
 
-    def _diagnose(self, v: View) -> list[Candidate]:
-        out: list[Candidate] = []
-        for row in v.iis_rows:
-            out += self._sense(row, v) + self._coef(row) + self._rhs(row, v)
-        out += self._types(v) + self._bounds(v)
-        drops = sorted(v.iis_rows, key=lambda r: (v.row_families.get(r.family, {}).get("n", 0), r.name))
-        for r in drops:
-            out.append(Candidate(0.1, f"DROP_CONSTRAINT({r.name})", None, r.name,
-                                 f"No repair that keeps {r.name} is left; its family is the smallest in the IIS, "
-                                 "so it looks like an added rule: delete it as a last resort."))
-        out.sort(key=lambda c: -c.score)
-        return out
-
-    @staticmethod
-    def _sense(row: RowView, v: View) -> list[Candidate]:
-        fam = v.row_families.get(row.family)
-        if not fam or len(fam["senses"]) < 2 or row.sense == "=":
-            return []
-        mine = fam["senses"].get(row.sense, 0)
-        if mine >= max(fam["senses"].values()):
-            return []
-        counts = ", ".join(f"{n} rows {s}" for s, n in fam["senses"].items())
-        return [Candidate(0.95, f"FLIP_SENSE({row.name})", f"FLIP_SENSE({row.name})", row.name,
-                          f"Family {row.family} has {counts}; {row.name} is the odd one with {row.sense}, "
-                          "so its sense is probably flipped.")]
-
-    @staticmethod
-    def _coef(row: RowView) -> list[Candidate]:
-        if row.truncated:
-            return []
-        groups: dict[str, list[tuple[str, float]]] = {}
-        for var, c in row.coefs.items():
-            groups.setdefault(_family(var), []).append((var, c))
-        out = []
-        for fam, members in groups.items():
-            if len(members) < 3:
-                continue
-            common, count = Counter(c for _, c in members).most_common(1)[0]
-            odd = [(var, c) for var, c in members if c != common]
-            if count >= 2 and len(odd) == 1:
-                var, c = odd[0]
-                out.append(Candidate(0.85, f"SET_COEF({row.name}, {var}, {fmt_num(common)})",
-                                     f"SET_COEF({row.name}, {var}, {fmt_num(c)})", row.name,
-                                     f"In {row.name} the {fam} terms have coefficient {fmt_num(common)} "
-                                     f"except {var} with {fmt_num(c)}: a slipped coefficient."))
-        return out
-
-    @staticmethod
-    def _rhs(row: RowView, v: View) -> list[Candidate]:
-        fam = v.row_families.get(row.family)
-        if not fam or fam["n"] < 2:
-            return []
-        med = fam["rhs_median"]
-        inv = f"UPDATE_RHS({row.name}, {fmt_num(row.rhs)})"
-        if med == 0 and row.rhs != 0 and row.sense == "=":
-            return [Candidate(0.8, f"UPDATE_RHS({row.name}, 0)", inv, row.name,
-                              f"The {row.family} rows have right-hand side 0 but {row.name} has {fmt_num(row.rhs)}: "
-                              "a stray constant in a definition row.")]
-        if med == 0 or row.rhs == 0 or fam["n"] < 3:
-            return []
-        k = _power_of_ten(row.rhs / med)
-        if k == 0:
-            return []
-        new = row.rhs / 10**k
-        return [Candidate(0.7, f"UPDATE_RHS({row.name}, {fmt_num(round(new, 6))})", inv, row.name,
-                          f"{row.name} has right-hand side {fmt_num(row.rhs)}, about 10^{k} times its family's "
-                          f"median {fmt_num(med)}: a unit slip.")]
-
-    def _types(self, v: View) -> list[Candidate]:
-        out = []
-        for row in v.iis_rows:
-            for var in row.coefs:
-                fam = v.var_families.get(_family(var))
-                if not fam or len(fam["types"]) < 2:
-                    continue
-                majority = max(fam["types"], key=fam["types"].get)
-                if var not in self.types:
-                    out.append(Candidate(0.9, f"INSPECT({var})", None, var,
-                                         f"Family {_family(var)} mixes types ({fam['types']}) and {var} is in "
-                                         f"{row.name}; inspect it to see its type."))
-                elif self.types[var] != TYPE_LETTER[majority]:
-                    out.append(Candidate(0.92, f"SET_VAR_TYPE({var}, {TYPE_LETTER[majority]})",
-                                         f"SET_VAR_TYPE({var}, {self.types[var]})", var,
-                                         f"{var} is of a different type than the rest of {_family(var)} "
-                                         f"({majority}); integrality can make {row.name} impossible."))
-        return out
-
-    @staticmethod
-    def _bounds(v: View) -> list[Candidate]:
-        out = []
+    # -- diagnosis -----------------------------------------------------------------------
+    def _fixes(self, v: View) -> list[Fix]:
+        out: list[Fix] = []
+        for row in sorted(v.iis_rows, key=lambda r: natural_key(r.name)):
+            out += self._row_fixes(self.inspected.get(row.name, row), v)
         for b in v.iis_bounds:
-            fam = v.var_families.get(_family(b["var"]))
-            if not fam:
-                continue
-            inv = f"UPDATE_BOUNDS({b['var']}, {fmt_num(b['lb'])}, {fmt_num(b['ub'])})"
-            if b["side"] == "upper" and fam["ub_median"] and b["ub"] > 0:
-                k = _power_of_ten(fam["ub_median"] / b["ub"])
-                if k >= 1:
-                    new = b["ub"] * 10**k
-                    out.append(Candidate(0.75, f"UPDATE_BOUNDS({b['var']}, {fmt_num(b['lb'])}, {fmt_num(new)})",
-                                         inv, b["var"],
-                                         f"The upper bound {fmt_num(b['ub'])} of {b['var']} is about 10^{k} below its "
-                                         f"family's median {fmt_num(fam['ub_median'])}: a unit slip."))
-            if b["side"] == "lower" and fam["lb_median"] and b["lb"] > 0:
-                k = _power_of_ten(b["lb"] / fam["lb_median"])
-                if k >= 1:
-                    new = b["lb"] / 10**k
-                    out.append(Candidate(0.75, f"UPDATE_BOUNDS({b['var']}, {fmt_num(new)}, {fmt_num(b['ub'])})",
-                                         inv, b["var"],
-                                         f"The lower bound {fmt_num(b['lb'])} of {b['var']} is about 10^{k} above its "
-                                         f"family's median {fmt_num(fam['lb_median'])}: a unit slip."))
+            out += self._bound_fixes(b["var"], b["lb"], b["ub"], TYPE_LETTER.get(b["type"], "C"), v)
+        for var in v.int_vars:
+            exp = self.expected.get(var)
+            if exp and exp.bounds and exp.bounds[2] == "C":
+                out.append(Fix(act.set_var_type(var, "C"), var, [
+                    f"{var} is declared integer, but {exp.rule} calls it continuous.",
+                    _pick([f"Integrality the specification does not ask for can make {var}'s rows impossible; "
+                           "I declare it continuous again.",
+                           f"I give {var} back the continuous type the specification states."], v.problem_id, var),
+                ]))
         return out
 
+    def _row_fixes(self, row: RowView, v: View) -> list[Fix]:
+        exp = self.expected.get(row.name)
+        if exp is None and self.model is not None:
+            exp = Expected(absent=True)
+        if exp is None:
+            return []
+        if exp.absent:
+            return [Fix(act.drop(row.name), row.name, [
+                _pick([f"The specification has no rule that gives {row.name}: none of its rules describes it.",
+                       f"{row.name} is not part of the specification; it is a rule nobody asked for.",
+                       f"I find no rule and no data entry for {row.name} in the specification."],
+                      v.problem_id, row.name),
+                "Deleting it is the repair here, because the specification does not contain it.",
+            ])]
+        want = exp.row
+        if want is None:
+            return []
+        data = exp.data or {}
+        if want.sense != row.sense:
+            return [Fix(act.flip_sense(row.name), row.name, [
+                f"{row.name} reads '{row.sense} {fmt_num(row.rhs)}', but {exp.rule} states it with '{want.sense}'.",
+                _pick(["The sense is the wrong way round; I flip it back.",
+                       "A reversed inequality: flipping it restores the rule as written.",
+                       f"I flip {row.name} to {want.sense} as the specification says."], v.problem_id, row.name),
+            ])]
+        fixes: list[Fix] = []
+        if not row.truncated or row.name in self.inspected:
+            for var in sorted(set(row.coefs) | set(want.coefs), key=natural_key):
+                have, should = row.coefs.get(var, 0.0), want.coefs.get(var, 0.0)
+                if _same(have, should):
+                    continue
+                where = data.get(var)
+                src = f" ({where})" if where else ""
+                if have == 0:
+                    rid = exp.rule.split(":")[0]
+                    why = f"{row.name} lacks the term {fmt_num(should)} {var} that {rid} requires{src}."
+                elif should == 0:
+                    why = f"{row.name} has a term in {var}, which its rule ({exp.rule.split(':')[0]}) does not include."
+                else:
+                    why = (f"In {row.name} the coefficient of {var} is {fmt_num(have)}, but the specification gives "
+                           f"{fmt_num(should)}{src}.")
+                fixes.append(Fix(act.set_coef(row.name, var, should), row.name, [why, _pick([
+                    "I set it to the specified value.", "I correct the coefficient to match the data sheet.",
+                    "That term is what disagrees with the specification; I put the specified value back."],
+                    v.problem_id, row.name, var)]))
+        if not _same(row.rhs, want.rhs):
+            src = data.get("rhs")
+            fixes.append(Fix(act.update_rhs(row.name, want.rhs), row.name, [
+                f"{row.name} has right-hand side {fmt_num(row.rhs)}, but the specification says "
+                f"{fmt_num(want.rhs)}" + (f" ({src})." if src else "."),
+                _pick(["I restore the specified value.", "The right-hand side was typed wrong; I correct it.",
+                       f"I set {row.name}'s right-hand side back to {fmt_num(want.rhs)}."], v.problem_id, row.name),
+            ]))
+        return fixes
+
+    def _bound_fixes(self, var: str, lb: float, ub: float, vtype: str, v: View) -> list[Fix]:
+        exp = self.expected.get(var)
+        if exp is None or exp.bounds is None:
+            return []
+        wlb, wub, wtype = exp.bounds
+        out = []
+        if not (_same(lb, wlb) and _same(ub, wub)):
+            data = exp.data or {}
+            src = data.get("ub") if not _same(ub, wub) else data.get("lb")
+            out.append(Fix(act.update_bounds(var, wlb, wub), var, [
+                f"{var} has bounds [{fmt_num(lb)}, {fmt_num(ub)}] in the model, but the specification gives "
+                f"[{fmt_num(wlb)}, {fmt_num(wub)}]" + (f" ({src})." if src else "."),
+                _pick(["I restore the specified bounds.", "The bound was typed wrong; I correct it.",
+                       "I set the bounds the data sheet states."], v.problem_id, var),
+            ]))
+        if vtype != wtype and wtype == "C":
+            out.append(Fix(act.set_var_type(var, "C"), var, [
+                f"{var} is declared integer, but {exp.rule} calls it continuous.",
+                "I declare it continuous again, as specified.",
+            ]))
+        return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ordebug.env.actions import Action, ActionError, extract_action
+from ordebug.actions import Action, ActionError, extract_action
 from ordebug.env.prompt import SYSTEM_PROMPT
 from ordebug.llm.client import LLMClient
 

@@ -10,8 +10,6 @@ _ROW = re.compile(r"^(?P<name>[^:\s]+): (?P<expr>.+?) (?P<sense><=|>=|=) (?P<rhs
 _BOUND = re.compile(
     r"^(?P<side>lower|upper) bound of (?P<var>\S+): (?P<lb>\S+) <= \S+ <= (?P<ub>\S+) \((?P<type>\w+)\)$"
 )
-_CFAM = re.compile(r"^- (?P<fam>[^:]+): (?P<n>\d+) rows; (?P<senses>[^;]+); rhs median (?P<med>\S+?)(?:, range \S+)?$")
-_VFAM = re.compile(r"^- (?P<fam>[^:]+): (?P<n>\d+) vars; (?P<types>[^;]+)(?P<rest>.*)$")
 _TERM = re.compile(r"([+-])\s*(?:([0-9.eE+-]+)\s+)?(\S+)")
 
 
@@ -38,11 +36,17 @@ class View:
 
     status: str = ""
     steps_left: int = 0
+    problem_id: str = ""
+    spec_text: str = ""
+    family: str | None = None  # the model family the specification names
     iis_rows: list[RowView] = field(default_factory=list)
     iis_bounds: list[dict] = field(default_factory=list)
-    row_families: dict[str, dict] = field(default_factory=dict)
-    var_families: dict[str, dict] = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)
+    int_vars: list[str] = field(default_factory=list)
+    history: list[str] = field(default_factory=list)  # one entry per step, continuation lines joined
+
+    @property
+    def has_spec(self) -> bool:
+        return self.family is not None
 
 
 def parse_row(text: str) -> RowView | None:
@@ -70,6 +74,10 @@ def parse_observation(obs: str) -> View:
     m = re.search(r"; (\d+) left\)", status)
     v.steps_left = int(m.group(1)) if m else 0
     for line in sections.get("IIS", "").splitlines()[1:]:
+        if line.startswith("Integer or binary variables in these rows: "):
+            rest = line.split(": ", 1)[1]
+            v.int_vars = [] if rest == "none" else [x for x in re.split(r", (?![^()]*\))", rest) if x]
+            continue
         b = _BOUND.match(line)
         if b:
             v.iis_bounds.append(
@@ -80,29 +88,19 @@ def parse_observation(obs: str) -> View:
         row = parse_row(line)
         if row:
             v.iis_rows.append(row)
-    for line in sections.get("Model structure", "").splitlines():
-        c = _CFAM.match(line)
-        if c:
-            senses = {}
-            for part in c.group("senses").split(", "):
-                s, n = part.split(" x")
-                senses[s] = int(n)
-            v.row_families[c.group("fam")] = {
-                "n": int(c.group("n")), "senses": senses, "rhs_median": num(c.group("med"))
-            }
-            continue
-        f = _VFAM.match(line)
-        if f:
-            types = {}
-            for part in f.group("types").split(", "):
-                t, n = part.split(" x")
-                types[t] = int(n)
-            ub = re.search(r"ub median (\S+?)(?:,|$| \()", f.group("rest"))
-            lb = re.search(r"lb median (\S+?)(?:,|;|$)", f.group("rest"))
-            v.var_families[f.group("fam")] = {
-                "n": int(f.group("n")), "types": types,
-                "ub_median": num(ub.group(1)) if ub else None,
-                "lb_median": num(lb.group(1)) if lb else None,
-            }
-    v.history = [h for h in sections.get("History", "").splitlines() if re.match(r"^\d+\. ", h)]
+    v.history = _history(sections.get("History", ""))
+    v.problem_id = sections.get("Problem", "").replace("ID:", "").strip()
+    v.spec_text = sections.get("Specification", "")
+    fam = re.search(r"\(family: (\w+)\)", v.spec_text.splitlines()[0] if v.spec_text else "")
+    v.family = fam.group(1) if fam else None
     return v
+
+
+def _history(text: str) -> list[str]:
+    entries: list[str] = []
+    for line in text.splitlines():
+        if re.match(r"^\d+\. ", line):
+            entries.append(line)
+        elif entries and line.startswith("   "):
+            entries[-1] += "\n" + line[3:]
+    return entries

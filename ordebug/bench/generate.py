@@ -1,4 +1,9 @@
-"""Generate verified benchmark problems, deterministically from explicit seeds."""
+"""Generate verified benchmark problems, deterministically from explicit seeds.
+
+Each slot of a split gets an (error type, family) cell from a seeded permutation of all
+cells (so every type meets every family, and the type of problem i is not ``i % 9``) and a
+target difficulty drawn so that the split's mix follows ``difficulty_weights``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,18 @@ from dataclasses import dataclass, field
 
 from ordebug.errors.faults import Context
 from ordebug.errors.inject import Injection, inject
-from ordebug.errors.taxonomy import ERROR_TYPES, check_types
+from ordebug.errors.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
 from ordebug.models import FAMILIES, build_family
 from ordebug.solver.lpformat import write_lp
 from ordebug.solver.solve import solve
+from ordebug.solver.spec import ModelSpec, canonical_order
 
 DIFFICULTIES = ("easy", "medium", "hard")
-SCALE_FOR = {"easy": 1, "medium": 2, "hard": 3}
-MAX_ATTEMPTS = 40
+SIZE_FOR = {"easy": (1,), "medium": (1, 2), "hard": (2, 3)}
+LARGE_SIZES = (14, 16, 18)
+TIERS = ("small", "large")
+MAX_ATTEMPTS = 30
+BENCH_VERSION = "2"
 
 
 @dataclass
@@ -38,10 +47,40 @@ class BenchSpec:
             if d not in DIFFICULTIES:
                 raise ValueError(f"unknown difficulty {d!r}; known: {', '.join(DIFFICULTIES)}")
 
+    def cells(self) -> list[tuple[str, str]]:
+        return [(t, f) for t in self.error_types for f in self.families]
 
-def problem_id(seed: int, split: str, index: int) -> str:
-    """Opaque id: a hash of seed, split and index (no type, family or difficulty)."""
-    digest = hashlib.sha256(f"ordebug:{seed}:{split}:{index}".encode()).hexdigest()
+    def single_fault_weights(self) -> dict[str, float]:
+        """Difficulty weights for one-fault types, so that with the two-fault types (always
+        hard) the whole split follows ``difficulty_weights``."""
+        total = sum(self.difficulty_weights.values()) or 1.0
+        w = {d: self.difficulty_weights.get(d, 0.0) / total for d in DIFFICULTIES}
+        forced = sum(1 for t in self.error_types if t in PAIR_KINDS) / len(self.error_types)
+        if forced >= 1:
+            return w
+        adj = {"easy": w["easy"], "medium": w["medium"], "hard": max(0.0, w["hard"] - forced)}
+        s = sum(adj.values()) or 1.0
+        return {d: v / s for d, v in adj.items()}
+
+
+def slot(spec: BenchSpec, split: str, index: int, tier: str = "small") -> tuple[str, str, str]:
+    """(error type, family, target difficulty) of one slot."""
+    cells = spec.cells()
+    rnd, pos = divmod(index, len(cells))
+    order = random.Random(f"{spec.seed}:{split}:{tier}:round{rnd}")
+    perm = list(cells)
+    order.shuffle(perm)
+    etype, family = perm[pos]
+    if etype in PAIR_KINDS or tier == "large":
+        return etype, family, "hard"
+    w = spec.single_fault_weights()
+    pick = random.Random(f"{spec.seed}:{split}:{tier}:{index}:difficulty")
+    return etype, family, pick.choices(list(w), weights=list(w.values()))[0]
+
+
+def problem_id(model_text: str, spec_text: str) -> str:
+    """Opaque id: a hash of the problem's own content (never of seed, split or index)."""
+    digest = hashlib.sha256(f"ordebug:{model_text}\n{spec_text}".encode()).hexdigest()
     return f"odb_{digest[:12]}"
 
 
@@ -49,49 +88,49 @@ class GenerationError(RuntimeError):
     """No verified problem could be made for a slot after every attempt."""
 
 
-def generate_problem(spec: BenchSpec, split: str, index: int) -> dict:
-    """One verified problem record. Same (spec, split, index) -> same record."""
-    etype = spec.error_types[index % len(spec.error_types)]
-    slot = random.Random(f"{spec.seed}:{split}:{index}")
-    diffs = list(spec.difficulty_weights)
-    target = slot.choices(diffs, weights=[spec.difficulty_weights[d] for d in diffs])[0]
-    if etype in ("E", "G"):
-        target = "hard"
-    families = list(spec.families)
-    slot.shuffle(families)
+def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small") -> dict:
+    """One verified problem record. Same (spec, split, index, tier) -> same record."""
+    etype, family, target = slot(spec, split, index, tier)
+    others = [f for f in spec.families if f != family]
+    random.Random(f"{spec.seed}:{split}:{tier}:{index}:families").shuffle(others)
+    order = [family, family, family, *others]
     for attempt in range(MAX_ATTEMPTS):
-        family = families[attempt % len(families)]
-        rng = random.Random(f"{spec.seed}:{split}:{index}:{attempt}")
-        scale = SCALE_FOR[target] if attempt < len(families) else rng.randint(1, 3)
-        base = build_family(family, rng, scale)
+        fam = order[attempt % len(order)]
+        rng = random.Random(f"{spec.seed}:{split}:{tier}:{index}:{attempt}")
+        sizes = LARGE_SIZES if tier == "large" else SIZE_FOR[target]
+        size = rng.choice(sizes) if attempt < len(order) else rng.randint(1, 3)
+        base = build_family(fam, rng, size)
         optimum = solve(base.spec, with_values=True)
         if not optimum.optimal:
             continue
-        inj = inject(etype, Context(base, optimum, rng))
+        inj = inject(etype, Context(base, optimum, rng), target)
         if inj is not None:
-            return make_record(spec, split, index, base.family, base.spec, optimum.objective, inj)
+            return make_record(split, index, tier, base, optimum.objective, inj)
     raise GenerationError(f"no verified type-{etype} problem for {split}[{index}] after {MAX_ATTEMPTS} attempts")
 
 
-def make_record(spec: BenchSpec, split: str, index: int, family: str, original, objective, inj: Injection) -> dict:
+def make_record(split: str, index: int, tier: str, base, objective: float, inj: Injection) -> dict:
     """The JSON record of one problem (schema in the README)."""
-    pid = problem_id(spec.seed, split, index)
-    broken = inj.broken
-    broken.name = pid
-    original = original.copy()
-    original.name = pid
+    broken: ModelSpec = canonical_order(inj.broken.copy())
+    original: ModelSpec = canonical_order(base.spec.copy())
+    spec_text = base.sheet.render()
+    pid = problem_id(write_lp(broken), spec_text)
+    broken.name = original.name = pid
     truth = {
-        "fixes": [f.fix for f in inj.faults],
+        "fixes": [a for f in inj.faults for a in f.fixes],
         "root_cause": [dict(f.root) for f in inj.faults],
         "fault_kinds": [f.kind + (f":{f.note}" if f.note else "") for f in inj.faults],
+        "spec_sources": [f.source for f in inj.faults],
     }
     if inj.alternatives:
         truth["alternatives"] = inj.alternatives
     return {
         "problem_id": pid,
+        "bench_version": BENCH_VERSION,
         "split": split,
+        "tier": tier,
         "index": index,
-        "family": family,
+        "family": base.family,
         "error_type": inj.error_type,
         "difficulty": inj.difficulty,
         "objective_sense": broken.sense,
@@ -99,6 +138,7 @@ def make_record(spec: BenchSpec, split: str, index: int, family: str, original, 
         "n_variables": len(broken.vars),
         "n_constraints": len(broken.rows),
         "is_mip": broken.is_mip,
+        "spec": base.sheet.to_json() | {"text": spec_text},
         "model": write_lp(broken),
         "original_model": write_lp(original),
         "ground_truth": truth,

@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from ordebug.env.observation import shown_order
 from ordebug.solver.lpformat import read_model_text
-from ordebug.solver.solve import same_objective, solve
-
-FAITHFUL_TOL = 1e-4
+from ordebug.solver.solve import solve, verdict
 
 
 def drop_first_iis(record: dict) -> dict[str, bool]:
-    """Drop the first constraint of the listed IIS and solve: feasible? faithful?"""
+    """Drop the first constraint of the IIS as agents see it and solve: feasible? faithful?"""
     spec = read_model_text(record["model"], name=record["problem_id"])
-    cons = record["iis"]["constraints"]
+    cons = shown_order(record["iis"]["constraints"], record["problem_id"])
     if not cons:
         return {"feasible": False, "faithful": False}
     del spec.rows[cons[0]]
-    res = solve(spec)
-    feasible = res.status in ("optimal", "unbounded")
-    faithful = res.optimal and same_objective(res.objective, record["original_objective"], FAITHFUL_TOL)
-    return {"feasible": feasible, "faithful": bool(faithful)}
+    v = verdict(solve(spec), record["original_objective"])
+    return {"feasible": v.feasible, "faithful": v.faithful}
 
 
 def summarize(records: Iterable[dict]) -> dict:

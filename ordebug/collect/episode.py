@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ordebug.actions import ActionError, extract_action
 from ordebug.agents.base import Agent
 from ordebug.data.sft import format_output, step_sample
-from ordebug.env.actions import ActionError, extract_action
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 
 SUCCESS_LEVELS = ("feasible", "faithful")

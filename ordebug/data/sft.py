@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ordebug.env.actions import Action
+from ordebug.actions import Action
 from ordebug.env.prompt import INSTRUCTION
 
 _THINK = re.compile(r"<think>\s*(.*?)\s*</think>", re.S)

@@ -2,8 +2,11 @@
 
 Every step is verified by the solver: after an edit the model's status is recomputed, and
 the IIS only when the model changed. The episode ends at ``SUBMIT()`` or at the step
-limit, where the solver decides: *feasible* (it solves) and *faithful* (its optimum is
-within ``faithful_tol`` relative of the original).
+limit, where the solver decides: *feasible* (it solves), *faithful* (its optimum is
+within ``faithful_tol`` relative of the original) and *exact* (faithful, and every element
+the agent edited now equals the specification: nothing the specification contains was
+deleted or neutralised). ``SPEC(name)`` looks a row, variable, table or entity up in the
+problem's data sheet.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ordebug.actions import Action, ActionError, apply_edit, parse_action
 from ordebug.env import reward as rw
-from ordebug.env.actions import Action, ActionError, apply_edit, parse_action
 from ordebug.env.observation import HistoryEntry, bound_text, render_observation, short_row
+from ordebug.env.specview import SpecView
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text
-from ordebug.solver.solve import least_violation, same_objective, solve
-from ordebug.solver.spec import ModelSpec, fmt_num
+from ordebug.solver.solve import FAITHFUL_TOL, least_violation, solve, verdict
+from ordebug.solver.spec import INF, ModelSpec, fmt_num
 
 REQUIRED_FIELDS = ("problem_id", "model", "original_objective")
 
@@ -29,7 +33,7 @@ class ProblemError(ValueError):
 @dataclass
 class EnvConfig:
     max_steps: int = 10
-    faithful_tol: float = 1e-4
+    faithful_tol: float = FAITHFUL_TOL
     inspect_max_terms: int = 60
 
 
@@ -39,6 +43,7 @@ class Outcome:
 
     feasible: bool
     faithful: bool
+    exact: bool | None  # None: the record has no specification to compare with
     objective: float | None
     objective_preservation: float
     n_edits: int
@@ -70,6 +75,8 @@ class _State:
     problem: dict
     broken: ModelSpec
     spec: ModelSpec
+    original: ModelSpec | None = None
+    specview: SpecView | None = None
     history: list[HistoryEntry] = field(default_factory=list)
     edits: list[Action] = field(default_factory=list)
     step: int = 0
@@ -99,9 +106,12 @@ class RepairEnv:
             raise ProblemError(f"problem record lacks field(s) {missing}")
         try:
             broken = read_model_text(problem["model"], name=str(problem["problem_id"]))
+            original = (read_model_text(problem["original_model"], name=str(problem["problem_id"]))
+                        if problem.get("original_model") else None)
+            view = SpecView.from_record(problem)
         except Exception as exc:  # a broken record is a clear error, not a crash deep inside
             raise ProblemError(f"problem {problem['problem_id']}: {exc}") from exc
-        self.state = _State(problem, broken, broken.copy())
+        self.state = _State(problem, broken, broken.copy(), original, view)
         self._refresh()
         return self._observation(), self._info()
 
@@ -150,6 +160,10 @@ class RepairEnv:
             return "feasible: no IIS" if st.iis is None else f"IIS with {st.iis.size} members (shown above)"
         if n == "INSPECT":
             return self._inspect(str(action.args[0]))
+        if n == "SPEC":
+            if st.specview is None:
+                return "this problem comes without a specification"
+            return st.specview.lookup(str(action.args[0]))
         if n == "CHECK_SLACK":
             return self._check_slack(str(action.args[0]))
         if n == "RESET":
@@ -219,16 +233,21 @@ class RepairEnv:
     def evaluate(self, submitted: bool = True) -> Outcome:
         """Solver verdict on the current model."""
         st = self._require()
-        original = float(st.problem["original_objective"])
-        feasible = st.status in ("FEASIBLE", "UNBOUNDED")
-        faithful = st.status == "FEASIBLE" and same_objective(st.objective, original, self.config.faithful_tol)
+        raw = st.problem.get("original_objective")
+        original = None if raw is None else float(raw)
+        res = _as_result(st.status, st.objective)
+        v = verdict(res, original, self.config.faithful_tol)
+        feasible, faithful = v.feasible, v.faithful
         roots = st.problem.get("ground_truth", {}).get("root_cause", [])
         touched = any(touches(a, r) for a in st.edits for r in roots)
+        exact = None if st.original is None else faithful and agrees_with(st.spec, st.original, st.edits)
         return Outcome(
             feasible=feasible,
-            faithful=bool(faithful),
+            faithful=faithful,
+            exact=exact,
             objective=st.objective,
-            objective_preservation=rw.objective_preservation(st.objective, original) if feasible else 0.0,
+            objective_preservation=(rw.objective_preservation(st.objective, original)
+                                    if feasible and original is not None else 0.0),
             n_edits=len(st.edits),
             edit_kinds=[a.name for a in st.edits],
             root_cause_touched=touched,
@@ -247,8 +266,10 @@ class RepairEnv:
     def _observation(self) -> str:
         st = self._require()
         self._ensure_iis()
+        spec_text = st.specview.observation_text() if st.specview else None
         return render_observation(
-            st.problem["problem_id"], st.spec, st.status, st.iis, st.history, st.step, self.config.max_steps
+            st.problem["problem_id"], st.spec, st.status, st.iis, st.history, st.step, self.config.max_steps,
+            spec_text=spec_text,
         )
 
     def _info(self) -> dict:
@@ -258,3 +279,42 @@ class RepairEnv:
     @property
     def current_model(self) -> ModelSpec:
         return self._require().spec
+
+
+def _as_result(status: str, objective: float | None):
+    from ordebug.solver.solve import SolveResult
+
+    return SolveResult({"FEASIBLE": "optimal", "UNBOUNDED": "unbounded"}.get(status, "infeasible"), objective)
+
+
+def agrees_with(current: ModelSpec, original: ModelSpec, edits: list[Action]) -> bool:
+    """Whether every element the edits acted on equals the specified model again.
+
+    A row the specification has must be back exactly (terms, sense and sides); a row it does
+    not have must be gone; an edited variable must have its specified bounds and type."""
+    for a in edits:
+        name = str(a.args[0])
+        if a.name in ("UPDATE_BOUNDS", "SET_VAR_TYPE"):
+            cur, want = current.vars.get(name), original.vars.get(name)
+            if cur is None or want is None or (cur.lb, cur.ub, cur.vtype) != (want.lb, want.ub, want.vtype):
+                return False
+            continue
+        cur_r, want_r = current.rows.get(name), original.rows.get(name)
+        if want_r is None:
+            if cur_r is not None:
+                return False
+            continue
+        if cur_r is None or not _same_row(cur_r, want_r):
+            return False
+    return True
+
+
+def _same_row(a, b, tol: float = 1e-9) -> bool:
+    if set(a.coefs) != set(b.coefs):
+        return False
+    if any(abs(a.coefs[k] - b.coefs[k]) > tol * max(1.0, abs(b.coefs[k])) for k in a.coefs):
+        return False
+    return all(
+        (x == y) if INF in (abs(x), abs(y)) else abs(x - y) <= tol * max(1.0, abs(y))
+        for x, y in ((a.lhs, b.lhs), (a.rhs, b.rhs))
+    )

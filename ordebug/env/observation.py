@@ -1,18 +1,21 @@
 """The observation text an agent sees at each step (bounded in size for large models).
 
-It shows the status, the IIS written out in algebraic form, a compact model-structure
-summary and the history of actions with their results. It never shows the error type,
-the ground truth, the original model or its optimum.
+It shows the specification (business statement, rules and data), the status, the IIS
+written out in algebraic form (sorted by name, so its order tells nothing), the model's
+families with their sizes, and the history of actions with their results. It never shows
+the error type, the ground truth, the original model or its optimum, and no statistics
+(sense counts, value medians, type mixes) that would point at an odd element without
+diagnosis.
 """
 
 from __future__ import annotations
 
-import statistics
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
 from ordebug.solver.iis import Iis
-from ordebug.solver.spec import ModelSpec, Row, fmt_num, render_expr
+from ordebug.solver.spec import ModelSpec, Row, fmt_num, natural_key, render_expr
 
 MAX_TERMS = 12
 MAX_IIS_ROWS = 24
@@ -20,6 +23,9 @@ MAX_IIS_BOUNDS = 24
 MAX_FAMILIES = 24
 MAX_HISTORY = 8
 MAX_RESULT_CHARS = 600
+MAX_LAST_RESULT_CHARS = 4000  # the answer to the latest action is shown (nearly) whole
+MAX_INT_VARS = 40
+NO_SPEC = "(none: this model came without a specification; judge repairs by what the solver verifies)"
 TYPE_WORD = {"C": "continuous", "I": "integer", "B": "binary"}
 
 
@@ -46,52 +52,26 @@ def bound_text(spec: ModelSpec, var: str) -> str:
     return f"{fmt_num(lb)} <= {var} <= {fmt_num(ub)} ({TYPE_WORD[spec.vars[var].vtype]})"
 
 
-def _spread(values: list[float]) -> str:
-    if not values:
-        return ""
-    med = statistics.median(values)
-    lo, hi = min(values), max(values)
-    return f"median {fmt_num(med)}" + ("" if lo == hi else f", range {fmt_num(lo)}..{fmt_num(hi)}")
+def _index_dims(name: str) -> str:
+    inner = name.partition("(")[2].rstrip(")")
+    return f"({','.join('.' for _ in inner.split(','))})" if inner else ""
 
 
 def structure_summary(spec: ModelSpec) -> str:
-    """Families of constraints and variables with counts, senses/types and value ranges."""
-    rows: dict[str, list[Row]] = defaultdict(list)
-    for r in spec.rows.values():
-        rows[family(r.name)].append(r)
+    """Families of constraints and variables with their sizes (no statistics of their values)."""
+    rows: dict[str, list[str]] = defaultdict(list)
+    for r in spec.rows:
+        rows[family(r)].append(r)
     vars_: dict[str, list[str]] = defaultdict(list)
     for v in spec.vars:
         vars_[family(v)].append(v)
-    n_int = sum(1 for v in spec.vars.values() if v.vtype != "C")
-    lines = [
-        f"Objective: {spec.sense}; {len(spec.vars)} variables ({n_int} integer/binary), {len(spec.rows)} constraints",
-        "Constraint families:",
-    ]
-    for fam, members in list(rows.items())[:MAX_FAMILIES]:
-        senses = defaultdict(int)
-        for r in members:
-            senses[r.sense] += 1
-        sense_txt = ", ".join(f"{s} x{n}" for s, n in senses.items())
-        rhs = _spread([r.bound for r in members if r.sense != "range"])
-        lines.append(f"- {fam}: {len(members)} rows; {sense_txt}; rhs {rhs}")
-    if len(rows) > MAX_FAMILIES:
-        lines.append(f"- ... (+{len(rows) - MAX_FAMILIES} more families)")
-    lines.append("Variable families:")
-    for fam, members in list(vars_.items())[:MAX_FAMILIES]:
-        types = defaultdict(int)
-        for v in members:
-            types[TYPE_WORD[spec.vars[v].vtype]] += 1
-        type_txt = ", ".join(f"{t} x{n}" for t, n in types.items())
-        ubs = [spec.var_bounds(v)[1] for v in members if spec.var_bounds(v)[1] != float("inf")]
-        lbs = [spec.var_bounds(v)[0] for v in members]
-        parts = [f"- {fam}: {len(members)} vars; {type_txt}"]
-        if any(lbs):
-            parts.append(f"lb {_spread(lbs)}")
-        if ubs:
-            parts.append(f"ub {_spread(ubs)}" + ("" if len(ubs) == len(members) else f" ({len(ubs)} bounded)"))
-        lines.append("; ".join(parts))
-    if len(vars_) > MAX_FAMILIES:
-        lines.append(f"- ... (+{len(vars_) - MAX_FAMILIES} more families)")
+    lines = [f"Objective: {spec.sense}; {len(spec.vars)} variables, {len(spec.rows)} constraints",
+             "Constraint families: " + ", ".join(
+                 f"{fam}{_index_dims(m[0])} x{len(m)}" for fam, m in sorted(rows.items())[:MAX_FAMILIES])
+             + (f", ... (+{len(rows) - MAX_FAMILIES} more)" if len(rows) > MAX_FAMILIES else ""),
+             "Variable families: " + ", ".join(
+                 f"{fam}{_index_dims(m[0])} x{len(m)}" for fam, m in sorted(vars_.items())[:MAX_FAMILIES])
+             + (f", ... (+{len(vars_) - MAX_FAMILIES} more)" if len(vars_) > MAX_FAMILIES else "")]
     return "\n".join(lines)
 
 
@@ -104,18 +84,33 @@ class HistoryEntry:
     valid: bool = True
 
 
-def render_iis(spec: ModelSpec, iis: Iis | None) -> str:
+def shown_order(names: list, salt: str) -> list:
+    """The order the IIS is shown in: a hash of the problem id and the member, so that
+    neither a member's position nor its name's place in the alphabet tells anything."""
+    def key(item: object) -> str:
+        return hashlib.sha256(f"{salt}|{item}".encode()).hexdigest()
+
+    return sorted(names, key=key)
+
+
+def render_iis(spec: ModelSpec, iis: Iis | None, salt: str = "") -> str:
     if iis is None:
         return "none: the model is feasible"
-    lines = [f"{len(iis.constraints)} constraints, {len(iis.bounds)} bounds"]
-    for r in iis.constraints[:MAX_IIS_ROWS]:
+    rows = shown_order(iis.constraints, salt)
+    bounds = shown_order(iis.bounds, salt)
+    lines = [f"{len(rows)} constraints, {len(bounds)} bounds (in no particular order)"]
+    for r in rows[:MAX_IIS_ROWS]:
         lines.append(short_row(spec.rows[r]))
-    if len(iis.constraints) > MAX_IIS_ROWS:
-        lines.append(f"... (+{len(iis.constraints) - MAX_IIS_ROWS} more constraints)")
-    for v, side in iis.bounds[:MAX_IIS_BOUNDS]:
+    if len(rows) > MAX_IIS_ROWS:
+        lines.append(f"... (+{len(rows) - MAX_IIS_ROWS} more constraints)")
+    for v, side in bounds[:MAX_IIS_BOUNDS]:
         lines.append(f"{side} bound of {v}: {bound_text(spec, v)}")
-    if len(iis.bounds) > MAX_IIS_BOUNDS:
-        lines.append(f"... (+{len(iis.bounds) - MAX_IIS_BOUNDS} more bounds)")
+    if len(bounds) > MAX_IIS_BOUNDS:
+        lines.append(f"... (+{len(bounds) - MAX_IIS_BOUNDS} more bounds)")
+    ints = sorted({v for r in rows for v in spec.rows[r].coefs if spec.vars[v].vtype != "C"}, key=natural_key)
+    more = f" (+{len(ints) - MAX_INT_VARS} more)" if len(ints) > MAX_INT_VARS else ""
+    shown = ", ".join(ints[:MAX_INT_VARS]) + more
+    lines.append(f"Integer or binary variables in these rows: {shown or 'none'}")
     return "\n".join(lines)
 
 
@@ -131,6 +126,7 @@ def render_observation(
     history: list[HistoryEntry],
     step: int,
     max_steps: int,
+    spec_text: str | None = None,
 ) -> str:
     """The full observation text."""
     hist_lines = []
@@ -138,16 +134,19 @@ def render_observation(
     if start:
         hist_lines.append(f"({start} earlier steps omitted)")
     for i, h in enumerate(history[start:], start + 1):
-        result = _clip(h.result).replace("\n", "\n   ")
+        limit = MAX_LAST_RESULT_CHARS if i == len(history) else MAX_RESULT_CHARS
+        result = _clip(h.result, limit).replace("\n", "\n   ")
         hist_lines.append(f"{i}. {h.action} -> {result}")
     return "\n".join(
         [
             "## Problem",
             f"ID: {problem_id}",
+            "## Specification",
+            spec_text or NO_SPEC,
             "## Status",
             f"{status} (step {step} of {max_steps}; {max_steps - step} left)",
             "## IIS",
-            render_iis(spec, iis),
+            render_iis(spec, iis, problem_id),
             "## Model structure",
             structure_summary(spec),
             "## History",

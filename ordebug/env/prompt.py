@@ -1,6 +1,6 @@
 """The task text: one source of truth for the LLM system prompt and the SFT instruction."""
 
-from ordebug.env.actions import SIGNATURES
+from ordebug.actions import SIGNATURES
 
 ACTION_HELP = """\
 GET_IIS()                              show the current irreducible infeasible subsystem

@@ -1,44 +1,54 @@
-"""Single faults: how a modelling mistake is made, and the action that undoes it.
+"""Single faults: a place where the model disagrees with its data sheet, and the edits that
+make them agree again.
 
-Every fault is expressed with the repair environment's own actions, so a recorded
-ground-truth fix is always something an agent can perform.
+Every wrong value is one the model could plausibly have had: digits transposed, the
+neighbouring entity's or period's value, a dropped or extra digit, a wrong unit (only where
+the sheet states one), a missing term, the wrong variable in a sum. A wrong value never
+leaves the range of its table (it is not the outlier of its family), and every fix value is
+stated in the data sheet. Faults are expressed with the environment's own actions.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ordebug.env.actions import apply_edit, parse_action
+from ordebug import actions as act
+from ordebug.actions import apply_edit, parse_action
 from ordebug.models.base import BaseModel
+from ordebug.models.datasheet import UNIT_SLIPS, Table
 from ordebug.solver.solve import SolveResult, solve
 from ordebug.solver.spec import INF, ModelSpec, Row, fmt_num
+
+OUTLIER_MARGIN = 1.25  # a wrong value stays within [min / m, max * m] of its table
+_REF = re.compile(r"^(\w+)\[(.*)\]$")
 
 
 @dataclass
 class Fault:
-    """One injected mistake: the edit that breaks the model and the edit that fixes it."""
+    """One injected mistake: the edits that break the model and the edits that fix it."""
 
-    kind: str  # sense | vtype | coef | rule | bound | rhs
+    kind: str  # sense | vtype | coef | struct | rule | bound | rhs
     root: dict[str, str]  # {"kind": "constraint"|"bound"|"variable", "name": ..., ["side": ...]}
-    fix: str
-    breaks: str | None = None  # an action text, or None when a row is added
+    fixes: list[str]
+    breaks: list[str] = field(default_factory=list)
     added_row: Row | None = None
-    position: str | None = None  # add the row after this one
-    note: str = ""
+    note: str = ""  # how the value went wrong (transposed, neighbour, digit, unit, ...)
+    source: str = ""  # the data-sheet entry the fix restores
 
     def apply(self, spec: ModelSpec) -> None:
         if self.added_row is not None:
-            spec.add_row(Row(self.added_row.name, dict(self.added_row.coefs), self.added_row.lhs, self.added_row.rhs))
-            if self.position:
-                spec.move_row_after(self.added_row.name, self.position)
-        else:
-            apply_edit(spec, parse_action(self.breaks or ""))
+            r = self.added_row
+            spec.add_row(Row(r.name, dict(r.coefs), r.lhs, r.rhs))
+        for a in self.breaks:
+            apply_edit(spec, parse_action(a))
 
     def undo(self, spec: ModelSpec) -> None:
-        apply_edit(spec, parse_action(self.fix))
+        for a in self.fixes:
+            apply_edit(spec, parse_action(a))
 
     @property
     def element(self) -> tuple[str, ...]:
@@ -60,134 +70,218 @@ class Context:
         for name, row in self.base.spec.rows.items():
             self.activity[name] = sum(c * vals.get(v, 0.0) for v, c in row.coefs.items())
 
-    def binding(self, row: str, tol: float = 1e-6) -> bool:
-        r = self.base.spec.rows[row]
-        act = self.activity[row]
-        return r.sense == "=" or abs(act - r.bound) <= tol * max(1.0, abs(r.bound))
-
     def shuffled(self, items: list) -> list:
         items = list(items)
         self.rng.shuffle(items)
         return items
 
+    def table_of(self, ref: str) -> tuple[Table, str] | None:
+        """The table and key a source reference (``hours[m1,prod_2]``) points to."""
+        m = _REF.match(ref)
+        if not m or m.group(1) not in self.base.sheet.tables:
+            return None
+        return self.base.sheet.tables[m.group(1)], m.group(2)
 
-def nice(x: float) -> float:
-    """Round to a number a modeller would type (integers, or one decimal below 10)."""
-    return float(round(x)) if abs(x) >= 10 else round(x, 1)
+
+# -- plausible wrong values ----------------------------------------------------------------
+
+
+def _transpositions(x: float) -> list[float]:
+    text = fmt_num(x)
+    out = []
+    digits = [i for i, ch in enumerate(text) if ch.isdigit()]
+    for a, b in zip(digits, digits[1:], strict=False):
+        if b != a + 1 or text[a] == text[b] or (a == 0 and text[b] == "0"):
+            continue
+        swapped = text[:a] + text[b] + text[a] + text[b + 1:]
+        out.append(float(swapped))
+    return out
+
+
+def _neighbours(table: Table, key: str) -> list[float]:
+    """Values of entries that share all but one index with ``key`` (or any entry of a 1-D table)."""
+    parts = key.split(",")
+    out = []
+    for k, v in table.values.items():
+        if k == key or isinstance(v, str):
+            continue
+        other = k.split(",")
+        if len(other) == len(parts) and sum(a != b for a, b in zip(other, parts, strict=True)) == 1:
+            out.append(float(v))
+    return out
+
+
+def wrong_values(table: Table, key: str, rng: random.Random) -> list[tuple[str, float]]:
+    """Plausible wrong values for one table entry, most plausible kinds first (shuffled within)."""
+    x = table.num(*key.split(","))
+    cands: list[tuple[str, float]] = []
+    neigh = sorted(set(_neighbours(table, key)) - {x})
+    rng.shuffle(neigh)
+    cands += [("neighbour", v) for v in neigh[:3]]
+    cands += [("transposed", v) for v in _transpositions(x)]
+    rng.shuffle(cands)
+    slips = [("digit", x * 10), ("digit", x / 10)]
+    if table.unit in UNIT_SLIPS:
+        slips.append(("unit", x * UNIT_SLIPS[table.unit][1]))
+    rng.shuffle(slips)
+    return cands + slips
+
+
+def within_range(table: Table, wrong: float) -> bool:
+    """Whether ``wrong`` could be an entry of its table: positive, whole where every entry is
+    whole, and inside the table's own range (so it is no statistical outlier)."""
+    vals = [float(v) for v in table.values.values() if not isinstance(v, str)]
+    if wrong <= 0 or (all(v.is_integer() for v in vals) and not float(wrong).is_integer()):
+        return False
+    if len(vals) < 3:
+        return True
+    return min(vals) / OUTLIER_MARGIN <= wrong <= max(vals) * OUTLIER_MARGIN
+
+
+def _harder(sense: str, old: float, new: float, *, coef: bool) -> bool:
+    """Whether moving a right-hand side (or a coefficient of a non-negative variable) makes the row harder."""
+    if sense == "=":
+        return new != old
+    if coef:
+        return new > old if sense == "<=" else new < old
+    return new < old if sense == "<=" else new > old
+
+
+def _value_faults(ctx: Context, ref: str, sense: str, *, coef: bool) -> Iterator[tuple[str, float, float]]:
+    found = ctx.table_of(ref)
+    if found is None:
+        return
+    table, key = found
+    old = table.num(*key.split(","))
+    ok = []
+    for note, wrong in wrong_values(table, key, ctx.rng):
+        wrong = round(wrong, 6)
+        if wrong != old and within_range(table, wrong) and _harder(sense, old, wrong, coef=coef):
+            ok.append((note, old, wrong))
+    # the neighbour's value that strains the row most goes first (it is still a value of the table)
+    neigh = [c for c in ok if c[0] == "neighbour"]
+    if neigh:
+        worst = max(neigh, key=lambda c: abs(c[2] - old))
+        ok.remove(worst)
+        ok.insert(0, worst)
+    yield from ok
+
+
+# -- fault streams, one per kind -------------------------------------------------------------
 
 
 def sense_faults(ctx: Context) -> Iterator[Fault]:
-    """A: a ``<=`` written as ``>=`` or the reverse."""
+    """A: a ``<=`` written as ``>=`` or the reverse (the sheet's rule states the sense)."""
     for r in ctx.shuffled(ctx.base.rows_with("capacity", "requirement", "rule")):
         if ctx.base.spec.rows[r].sense in ("<=", ">="):
-            act = f"FLIP_SENSE({r})"
-            yield Fault("sense", {"kind": "constraint", "name": r}, act, breaks=act)
+            a = act.flip_sense(r)
+            yield Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a],
+                        source=ctx.base.sources.get(f"sense:{r}", ""))
 
 
 def vtype_faults(ctx: Context) -> Iterator[Fault]:
-    """B: a continuous quantity declared integer."""
+    """B: a quantity the sheet calls continuous declared integer."""
     spec = ctx.base.spec
     hinted = [v for v in ctx.base.integrality_candidates if spec.vars[v].vtype == "C"]
-    frac = [
-        v
-        for v, x in ctx.optimum.values.items()
-        if spec.vars[v].vtype == "C" and abs(x - round(x)) > 1e-6 and v not in hinted
-    ]
+    frac = [v for v, x in ctx.optimum.values.items()
+            if spec.vars[v].vtype == "C" and abs(x - round(x)) > 1e-6 and v not in hinted]
     for v in ctx.shuffled(hinted) + ctx.shuffled(frac):
-        yield Fault("vtype", {"kind": "variable", "name": v}, f"SET_VAR_TYPE({v}, C)", breaks=f"SET_VAR_TYPE({v}, I)")
-
-
-SHRINK = ("sign", "x0.1", "x0.001", "drop")
-GROW = ("x10",)
-
-
-def _slips(sense: str, c: float) -> tuple[str, ...]:
-    """Slips that make a row harder to satisfy (the ones that can break a model)."""
-    if sense == "=":
-        return SHRINK + GROW
-    if (sense == ">=") == (c > 0):
-        return SHRINK
-    return GROW + ("sign",)
+        yield Fault("vtype", {"kind": "variable", "name": v}, [act.set_var_type(v, "C")],
+                    breaks=[act.set_var_type(v, "I")], source=ctx.base.sources.get(f"type:{v}", ""))
 
 
 def coef_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
-    """C/F: a dropped term, a flipped sign or a unit slip in one coefficient."""
-    spec = ctx.base.spec
-    rows = [r for r in ctx.base.rows_with(*roles) if ctx.binding(r)]
-    for r in ctx.shuffled(rows):
+    """C/F: a coefficient from the sheet typed wrong (transposed, neighbour's, digit, unit)."""
+    spec, src = ctx.base.spec, ctx.base.sources
+    for r in ctx.shuffled(ctx.base.rows_with(*roles)):
         row = spec.rows[r]
-        terms = list(row.coefs.items())
-        if len(terms) < 2:
+        for v in ctx.shuffled(list(row.coefs))[:4]:
+            ref = src.get(f"coef:{r}:{v}", "")
+            sign = 1.0 if row.coefs[v] > 0 else -1.0
+            # a negative coefficient on the left is a positive one moved right: harder means smaller
+            sense = row.sense if sign > 0 else {"<=": ">=", ">=": "<=", "=": "="}[row.sense]
+            for note, old, wrong in list(_value_faults(ctx, ref, sense, coef=True))[:2]:
+                yield Fault("coef", {"kind": "constraint", "name": r}, [act.set_coef(r, v, sign * old)],
+                            breaks=[act.set_coef(r, v, sign * wrong)], note=note, source=ref)
+
+
+def struct_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
+    """C/F: a term missing from a sum, or the wrong variable in it (a neighbouring index)."""
+    spec = ctx.base.spec
+    for r in ctx.shuffled(ctx.base.rows_with(*roles)):
+        row = spec.rows[r]
+        if len(row.coefs) < 2:
             continue
-        for v, c in ctx.shuffled(terms)[:4]:
-            for slip in ctx.shuffled(list(_slips(row.sense, c)))[:2]:
-                wrong = {"sign": -c, "x10": 10 * c, "x0.1": c / 10, "x0.001": c / 1000, "drop": 0.0}[slip]
-                yield Fault(
-                    "coef",
-                    {"kind": "constraint", "name": r},
-                    f"SET_COEF({r}, {v}, {fmt_num(c)})",
-                    breaks=f"SET_COEF({r}, {v}, {fmt_num(wrong)})",
-                    note=slip,
-                )
+        for v in ctx.shuffled(list(row.coefs))[:3]:
+            c = row.coefs[v]
+            swaps = _sibling_vars(spec, v)
+            ctx.rng.shuffle(swaps)
+            if swaps and ctx.rng.random() < 0.6:
+                w = swaps[0]
+                old_w = row.coefs.get(w, 0.0)
+                yield Fault("struct", {"kind": "constraint", "name": r},
+                            [act.set_coef(r, v, c), act.set_coef(r, w, old_w)],
+                            breaks=[act.set_coef(r, v, 0), act.set_coef(r, w, old_w + c)], note="wrong_variable",
+                            source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
+            yield Fault("struct", {"kind": "constraint", "name": r}, [act.set_coef(r, v, c)],
+                        breaks=[act.set_coef(r, v, 0)], note="missing_term",
+                        source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
+
+
+def _sibling_vars(spec: ModelSpec, v: str) -> list[str]:
+    """Variables of the same family whose index differs from ``v``'s in exactly one place."""
+    fam, _, rest = v.partition("(")
+    idx = rest.rstrip(")").split(",")
+    out = []
+    for w in spec.vars:
+        f2, _, r2 = w.partition("(")
+        j = r2.rstrip(")").split(",")
+        if w != v and f2 == fam and len(j) == len(idx) and sum(a != b for a, b in zip(idx, j, strict=True)) == 1:
+            out.append(w)
+    return out
 
 
 def rhs_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
-    """I/F: a wrong right-hand side (unit slip, transposed digits, a constant that should be 0)."""
-    spec = ctx.base.spec
-    for r in ctx.shuffled([r for r in ctx.base.rows_with(*roles) if ctx.binding(r)]):
+    """I/F: a right-hand side from the sheet typed wrong."""
+    spec, src = ctx.base.spec, ctx.base.sources
+    for r in ctx.shuffled(ctx.base.rows_with(*roles)):
         row = spec.rows[r]
-        b = row.bound
-        if b == 0:
-            # a constant that should be 0, sized like the row's own quantities
-            size = max((abs(ctx.optimum.values.get(v, 0.0) * c) for v, c in row.coefs.items()), default=1.0)
-            options = [nice(size), -nice(size), nice(2 * size + 10), -nice(2 * size + 10)]
-        elif row.sense == ">=" or (row.sense == "=" and ctx.rng.random() < 0.5):
-            options = [10 * b, nice(b * 1.9)]
-        else:
-            options = [nice(b / 10), nice(b * 0.45)]
-        for wrong in options:
-            if wrong == b:
-                continue
-            yield Fault(
-                "rhs",
-                {"kind": "constraint", "name": r},
-                f"UPDATE_RHS({r}, {fmt_num(b)})",
-                breaks=f"UPDATE_RHS({r}, {fmt_num(wrong)})",
-            )
+        ref = src.get(f"rhs:{r}", "")
+        for note, old, wrong in list(_value_faults(ctx, ref, row.sense, coef=False))[:3]:
+            yield Fault("rhs", {"kind": "constraint", "name": r}, [act.update_rhs(r, old)],
+                        breaks=[act.update_rhs(r, wrong)], note=note, source=ref)
 
 
 def bound_faults(ctx: Context) -> Iterator[Fault]:
-    """H: a unit slip on a variable bound that binds at the optimum.
-
-    Only binding bounds qualify: relaxing a slipped bound whose original value did not
-    bind would give back the optimum, so deletion would pass for a diagnosis."""
-    spec = ctx.base.spec
-    cands = []
-    for v, x in ctx.optimum.values.items():
-        var = spec.vars[v]
-        if var.vtype == "B":
+    """H: a variable bound from the sheet typed wrong (binding bounds first)."""
+    spec, src = ctx.base.spec, ctx.base.sources
+    binding, other = [], []
+    for v, var in spec.vars.items():
+        if var.vtype == "B" or var.ub == INF:
             continue
-        if var.ub not in (INF, 0) and abs(x - var.ub) <= 1e-6 * max(1, abs(var.ub)):
-            cands.append((v, "upper"))
-        elif var.lb not in (-INF, 0) and abs(x - var.lb) <= 1e-6 * max(1, abs(var.lb)):
-            cands.append((v, "lower"))
-    for v, side in ctx.shuffled(cands):
+        x = ctx.optimum.values.get(v, 0.0)
+        (binding if abs(x - var.ub) <= 1e-6 * max(1.0, abs(var.ub)) else other).append(v)
+    for v in ctx.shuffled(binding) + ctx.shuffled(other):
         var = spec.vars[v]
-        fix = f"UPDATE_BOUNDS({v}, {fmt_num(var.lb)}, {fmt_num(var.ub)})"
-        if side == "upper":
-            for w in (nice(var.ub / 10), nice(var.ub / 100)):
-                if var.lb <= w < var.ub:
-                    yield Fault("bound", {"kind": "bound", "name": v, "side": "upper"}, fix,
-                                breaks=f"UPDATE_BOUNDS({v}, {fmt_num(var.lb)}, {fmt_num(w)})")
-        else:
-            w = nice(10 * var.lb)
-            if w <= var.ub:
-                yield Fault("bound", {"kind": "bound", "name": v, "side": "lower"}, fix,
-                            breaks=f"UPDATE_BOUNDS({v}, {fmt_num(w)}, {fmt_num(var.ub)})")
+        ref = src.get(f"ub:{v}", "")
+        for note, old, wrong in list(_value_faults(ctx, ref, "<=", coef=False))[:2]:
+            if wrong < var.lb:
+                continue
+            yield Fault("bound", {"kind": "bound", "name": v, "side": "upper"},
+                        [act.update_bounds(v, var.lb, old)], breaks=[act.update_bounds(v, var.lb, wrong)],
+                        note=note, source=ref)
+
+
+def nice(x: float, up: bool) -> float:
+    """Round to two significant digits, away from the feasible side."""
+    if x == 0:
+        return 0.0
+    mag = 10 ** (math.floor(math.log10(abs(x))) - 1)
+    return float((math.ceil if up else math.floor)(x / mag) * mag)
 
 
 def rule_faults(ctx: Context) -> Iterator[Fault]:
-    """D: a business rule of the family, stated with a value the model cannot meet."""
+    """D: a business rule the sheet does not contain, stated with a value the model cannot meet."""
     spec = ctx.base.spec
     for t in ctx.shuffled(ctx.base.rule_templates):
         if t.name in spec.rows:
@@ -203,17 +297,10 @@ def rule_faults(ctx: Context) -> Iterator[Fault]:
             continue
         reach = res.objective
         if t.sense == ">=":
-            rhs = float(math.ceil(max(reach * 1.25, reach + 2)))
+            rhs = nice(reach * ctx.rng.uniform(1.05, 1.3) + 1, up=True)
         else:
-            rhs = float(math.floor(min(reach * 0.75, reach - 2)))
+            rhs = nice(reach * ctx.rng.uniform(0.7, 0.95) - 1, up=False)
             if rhs < 1:
                 continue
-        row = Row.make(t.name, t.coefs, t.sense, rhs)
-        siblings = [r for r in spec.rows if r.split("(")[0] == t.name.split("(")[0]] or list(spec.rows)
-        yield Fault(
-            "rule",
-            {"kind": "constraint", "name": t.name},
-            f"DROP_CONSTRAINT({t.name})",
-            added_row=row,
-            position=ctx.rng.choice(siblings),
-        )
+        yield Fault("rule", {"kind": "constraint", "name": t.name}, [act.drop(t.name)],
+                    added_row=Row.make(t.name, t.coefs, t.sense, rhs), note="not in the specification")

@@ -3,7 +3,7 @@
 A candidate is kept only when the broken model is infeasible, applying the recorded
 fix(es) gives back the original optimum (1e-6 relative), the type's own property
 holds, and no single deletion of an IIS member restores the original optimum
-(for A and D: the fault is never listed first).
+(A and D are exempt: deleting their faulty row restores the optimum by necessity).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ordebug.env.actions import apply_edit, parse_action
+from ordebug import actions as act
+from ordebug.actions import apply_edit, parse_action
 from ordebug.errors.faults import (
     Context,
     Fault,
@@ -22,17 +23,19 @@ from ordebug.errors.faults import (
     rhs_faults,
     rule_faults,
     sense_faults,
+    struct_faults,
     vtype_faults,
 )
 from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES, SINGLE_FAULT_KINDS
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text, write_lp
-from ordebug.solver.solve import SolverTimeout, is_feasible, same_objective, solve
-from ordebug.solver.spec import ModelSpec, fmt_num, satisfies
+from ordebug.solver.solve import SolverTimeout, is_feasible, same_objective, solve, verdict
+from ordebug.solver.spec import ModelSpec, canonical_order, satisfies
 
 FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
-FAITHFUL_TOL = 1e-4  # no single deletion may come this close
 MAX_CANDIDATES = 24
+EXTRA_FOR_TARGET = 2  # verified candidates looked at beyond the first, to meet a target difficulty
+ONE_ROW_KEEP = 0.15  # share of one-row IIS candidates kept (a one-row IIS is the exception)
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
 
 
@@ -50,13 +53,20 @@ class Injection:
     faults: list[Fault]
     iis: Iis
     alternatives: list[dict] = field(default_factory=list)
+    miss: bool = False  # of another difficulty than the target (not fully verified)
 
     @property
     def difficulty(self) -> str:
-        n = self.iis.size
-        if len(self.faults) > 1 or n >= 6:
-            return "hard"
-        return "easy" if n <= 2 else "medium"
+        return difficulty(len(self.faults), sum(len(f.fixes) for f in self.faults), self.iis.size)
+
+
+def difficulty(n_faults: int, n_fix_actions: int, iis_size: int) -> str:
+    """hard: two faults or a large conflict; medium: a mid-size conflict or a multi-edit fix."""
+    if n_faults > 1 or iis_size >= 8:
+        return "hard"
+    if iis_size >= 4 or n_fix_actions > 1:
+        return "medium"
+    return "easy"
 
 
 def fault_stream(kind: str, ctx: Context) -> Iterator[Fault]:
@@ -67,7 +77,11 @@ def fault_stream(kind: str, ctx: Context) -> Iterator[Fault]:
     if kind == "coef":
         return coef_faults(ctx, ("requirement", "capacity", "link", "rule"))
     if kind == "coef_def":
-        return coef_faults(ctx, ("definition", "balance"))
+        return coef_faults(ctx, ("definition", "balance", "link"))
+    if kind == "struct":
+        return struct_faults(ctx, ("requirement", "capacity", "rule"))
+    if kind == "struct_def":
+        return struct_faults(ctx, ("definition", "balance", "link"))
     if kind == "rhs_def":
         return rhs_faults(ctx, ("definition", "balance"))
     if kind == "rhs":
@@ -96,7 +110,8 @@ def _apply(spec: ModelSpec, faults: list[Fault]) -> ModelSpec:
 
 
 def _roundtrip(spec: ModelSpec) -> ModelSpec:
-    return read_model_text(write_lp(spec), name=spec.name)
+    """Through the LP text, in canonical row order (so nothing depends on where a row was added)."""
+    return canonical_order(read_model_text(write_lp(spec), name=spec.name))
 
 
 def member_deletions(spec: ModelSpec, iis: Iis) -> Iterator[tuple[str, ModelSpec]]:
@@ -104,28 +119,32 @@ def member_deletions(spec: ModelSpec, iis: Iis) -> Iterator[tuple[str, ModelSpec
     for r in iis.constraints:
         trial = spec.copy()
         del trial.rows[r]
-        yield f"DROP_CONSTRAINT({r})", trial
+        yield act.drop(r), trial
     for v, side in iis.bounds:
         trial = spec.copy()
         var = trial.vars[v]
-        lb, ub = ("-inf", fmt_num(var.ub)) if side == "lower" else (fmt_num(var.lb), "inf")
-        action = f"UPDATE_BOUNDS({v}, {lb}, {ub})"
+        if side == "lower":
+            action = act.update_bounds(v, -float("inf"), var.ub)
+        else:
+            action = act.update_bounds(v, var.lb, float("inf"))
         apply_edit(trial, parse_action(action))
         yield action, trial
 
 
 def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[str]) -> bool:
     for action, trial in member_deletions(broken, iis):
-        if action.startswith("DROP_CONSTRAINT(") and action[16:-1] in exempt:
+        parsed = parse_action(action)
+        if parsed.name == "DROP_CONSTRAINT" and act.target(parsed) in exempt:
             continue
-        res = solve(trial)
-        if res.optimal and same_objective(res.objective, objective, FAITHFUL_TOL):
+        if verdict(solve(trial), objective).faithful:
             return False
     return True
 
 
-def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
-    """The checks every kept problem passes; None when a candidate fails one."""
+def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = None) -> Injection | None:
+    """The checks every kept problem passes; None when a candidate fails one.
+
+    With a ``target`` difficulty, a verified candidate of another difficulty is marked ``miss``."""
     base = ctx.base.spec
     objective = ctx.optimum.objective
     try:
@@ -153,20 +172,8 @@ def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
         return _reject(etype, "solver timeout")
     if not iis.certain:
         return _reject(etype, "IIS uncertain")
-    if etype in REDUNDANT_FAULT_TYPES:
-        fault_row = faults[0].root["name"]
-        for _ in range(3):
-            if not iis.constraints or iis.constraints[0] != fault_row:
-                break
-            if len(iis.constraints) < 2:
-                return _reject(etype, "fault alone in IIS")
-            broken.move_row_after(fault_row, iis.constraints[1])
-            broken = _roundtrip(broken)
-            iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True)
-            if not iis.certain:
-                return _reject(etype, "IIS uncertain")
-        if not iis.constraints or iis.constraints[0] == fault_row:
-            return _reject(etype, "fault listed first")
+    if len(iis.constraints) <= 1 and len(iis.bounds) <= 1 and etype != "B" and ctx.rng.random() >= ONE_ROW_KEEP:
+        return _reject(etype, "one-row IIS")
     if etype != "G" and not in_iis(faults[0], iis, broken):
         return _reject(etype, "fault not in IIS")
     if etype == "F" and iis.size < 4:
@@ -191,25 +198,19 @@ def verify(ctx: Context, etype: str, faults: list[Fault]) -> Injection | None:
             return _reject(etype, "only one fix restores feasibility")
         if sum(1 for a in inj.alternatives if a["faithful"]) != 1:
             return _reject(etype, "several faithful fixes")
+    inj.miss = target is not None and inj.difficulty != target
     return inj
 
 
 def alternatives(broken: ModelSpec, iis: Iis, fault: Fault, objective: float) -> list[dict]:
     """Single fixes that restore feasibility, with their objective impact (type I)."""
     out = []
-    trials = [(fault.fix, _fixed(broken, fault))] + list(member_deletions(broken, iis))
+    trials = [(" ; ".join(fault.fixes), _fixed(broken, fault)), *member_deletions(broken, iis)]
     for action, trial in trials:
-        res = solve(trial)
-        obj = res.objective if res.optimal else None
-        out.append(
-            {
-                "action": action,
-                "feasible": res.status in ("optimal", "unbounded"),
-                "objective": obj,
-                "relative_change": None if obj is None else (obj - objective) / max(1.0, abs(objective)),
-                "faithful": res.optimal and same_objective(obj, objective, FAITHFUL_TOL),
-            }
-        )
+        v = verdict(solve(trial), objective)
+        change = None if v.objective is None else (v.objective - objective) / max(1.0, abs(objective))
+        out.append({"action": action, "feasible": v.feasible, "objective": v.objective,
+                    "relative_change": change, "faithful": v.faithful})
     return out
 
 
@@ -256,13 +257,27 @@ def _pairs(etype: str, ctx: Context) -> Iterator[list[Fault]]:
                     yield [f1, f2]
 
 
-def inject(etype: str, ctx: Context) -> Injection | None:
-    """The first verified injection among the type's candidates, or None.
+def _safe_verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = None) -> Injection | None:
+    """``verify``, with a solver failure counted as a rejected candidate."""
+    try:
+        return verify(ctx, etype, faults, target)
+    except Exception:  # SCIP's LP solver can fail on a candidate; the next one is tried
+        return _reject(etype, "solver error")
 
-    (Holding out for a target difficulty was tried: it cost a fifth of the generation time
-    and left the difficulty mix unchanged; the target difficulty picks the model scale.)"""
+
+def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | None:
+    """A verified injection of the target difficulty among the type's candidates, else the
+    first verified one of another difficulty, else None."""
+    fallback: Injection | None = None
+    looked = 0
     for faults in itertools.islice(candidates(etype, ctx), MAX_CANDIDATES):
-        inj = verify(ctx, etype, faults)
-        if inj is not None:
+        inj = _safe_verify(ctx, etype, faults, target)
+        if inj is None:
+            continue
+        if not inj.miss:
             return inj
-    return None
+        fallback = fallback or inj
+        looked += 1
+        if looked > EXTRA_FOR_TARGET:
+            break
+    return fallback

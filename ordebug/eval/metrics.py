@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ordebug.env.actions import ActionError, parse_action
+from ordebug.actions import ActionError, parse_action
 
 KS = (1, 3, 5, 10)
 

@@ -1,9 +1,10 @@
-"""Model families: each module has ``build(rng, scale) -> BaseModel``."""
+"""Model families: each module has ``datasheet(rng, size) -> DataSheet`` (the specification)
+and ``build(sheet) -> BaseModel`` (the model made from it)."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from types import ModuleType
 
 from ordebug.models import (
     assignment,
@@ -17,22 +18,33 @@ from ordebug.models import (
     transportation,
 )
 from ordebug.models.base import BaseModel
+from ordebug.models.datasheet import DataSheet
 
-FAMILIES: dict[str, Callable[[random.Random, int], BaseModel]] = {
-    "production": production.build,
-    "transportation": transportation.build,
-    "assignment": assignment.build,
-    "facility": facility.build,
-    "knapsack": knapsack.build,
-    "diet": diet.build,
-    "staffing": staffing.build,
-    "inventory": inventory.build,
-    "network": network.build,
+FAMILIES: dict[str, ModuleType] = {
+    "production": production,
+    "transportation": transportation,
+    "assignment": assignment,
+    "facility": facility,
+    "knapsack": knapsack,
+    "diet": diet,
+    "staffing": staffing,
+    "inventory": inventory,
+    "network": network,
 }
 
 
-def build_family(family: str, rng: random.Random, scale: int) -> BaseModel:
-    """Build one base model; raises KeyError naming the unknown family."""
+def _module(family: str) -> ModuleType:
     if family not in FAMILIES:
         raise KeyError(f"unknown model family {family!r}; known: {', '.join(FAMILIES)}")
-    return FAMILIES[family](rng, scale)
+    return FAMILIES[family]
+
+
+def build_family(family: str, rng: random.Random, size: int) -> BaseModel:
+    """Draw a data sheet and build the model from it; raises KeyError naming an unknown family."""
+    mod = _module(family)
+    return mod.build(mod.datasheet(rng, size))
+
+
+def build_from_sheet(sheet: DataSheet) -> BaseModel:
+    """The model a data sheet specifies (what a careful modeller would write)."""
+    return _module(sheet.family).build(sheet)

@@ -1,44 +1,80 @@
-"""Generalised assignment (MILP): assign every task to one worker within working hours."""
+"""Generalised assignment (MILP): give every task to one worker within working hours."""
 
 from __future__ import annotations
 
-import math
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount, down, up
+
+STATEMENT = (
+    "A service team assigns each of this week's tasks to exactly one technician. A task takes a "
+    "technician-specific time; each technician works at most their available hours, takes at most their "
+    "task limit, and is contracted for at least their minimum hours. Minimise assignment cost."
+)
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets workers (2 + scale) and tasks (4 + 2 * scale)."""
-    workers = [f"w{i + 1}" for i in range(2 + scale)]
-    tasks = [f"task_{j + 1}" for j in range(4 + 2 * scale)]
-    b = Builder("assignment")
-    hours = {j: rng.randint(2, 8) for j in tasks}
-    limit = {w: math.ceil(1.15 * sum(hours.values()) / len(workers)) + rng.randint(0, 3) for w in workers}
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets workers (2 + size) and tasks (4 + 2 * size)."""
+    workers = [f"tech_{i + 1}" for i in range(2 + size)]
+    tasks = [f"task_{j + 1}" for j in range(4 + 2 * size)]
+    s = DataSheet("assignment", "Task assignment", STATEMENT)
+    dur = s.table("duration", "time a technician needs for a task", "hours", ["worker", "task"])
+    avail = s.table("available", "hours available this week", "hours", ["worker"])
+    maxt = s.table("max_tasks", "most tasks per technician", "tasks", ["worker"])
+    least = s.table("min_hours", "contracted minimum hours", "hours", ["worker"])
+    cost = s.table("cost", "cost of an assignment", "EUR", ["worker", "task"], objective=True)
+    base = {j: rng.uniform(1.5, 7.5) for j in tasks}
+    for w in workers:
+        speed = rng.uniform(0.8, 1.25)
+        for j in tasks:
+            dur.values[f"{w},{j}"] = amount(rng, base[j] * speed * 0.9, base[j] * speed * 1.1, 0.25)
+            cost.values[f"{w},{j}"] = amount(rng, 20, 95, 1)
+    # a reference plan: tasks dealt round-robin by length
+    plan: dict[str, list[str]] = {w: [] for w in workers}
+    for n, j in enumerate(sorted(tasks, key=lambda j: -base[j])):
+        plan[workers[n % len(workers)]].append(j)
+    for w in workers:
+        h = sum(dur.num(w, j) for j in plan[w])
+        avail.values[w] = up(h * rng.uniform(1.05, 1.3) + 1, 0.5)
+        maxt.values[w] = float(len(plan[w]) + rng.randint(1, 2))
+        least.values[w] = down(h * rng.uniform(0.3, 0.7), 0.5)
+    s.rule("assign(w,j) is 1 if technician w does task j, else 0 (binary).")
+    s.rule("cover_task(j): sum over w of assign(w,j) = 1.")
+    s.rule("worker_hours(w): hours(w) = sum over j of duration[w,j] * assign(w,j).")
+    s.rule("hours_limit(w): hours(w) <= available[w].")
+    s.rule("max_tasks(w): sum over j of assign(w,j) <= max_tasks[w].")
+    s.rule("min_hours(w): hours(w) >= min_hours[w].")
+    s.rule("Objective: minimise sum of cost[w,j] * assign(w,j).")
+    return s
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    workers = list(t_["available"].values)
+    tasks = sorted({k.split(",")[1] for k in t_["duration"].values}, key=lambda x: int(x.split("_")[1]))
+    b = Builder(s)
     for w in workers:
         for j in tasks:
-            b.var(f"assign({w},{j})", vtype="B", obj=rng.randint(3, 20))
+            b.var(f"assign({w},{j})", vtype="B", obj=t_["cost"].num(w, j), rule="R1")
     for w in workers:
-        b.var(f"hours({w})")
+        b.var(f"hours({w})", rule="R3")
     for j in tasks:
-        b.row(f"cover_task({j})", {f"assign({w},{j})": 1 for w in workers}, "=", 1, "requirement")
+        b.row(f"cover_task({j})", {f"assign({w},{j})": 1 for w in workers}, "=", 1, "requirement", rule="R2")
     for w in workers:
-        coefs = {f"hours({w})": 1.0} | {f"assign({w},{j})": -hours[j] for j in tasks}
-        b.row(f"worker_hours({w})", coefs, "=", 0, "definition")
+        coefs = {f"hours({w})": 1.0} | {f"assign({w},{j})": -t_["duration"].num(w, j) for j in tasks}
+        b.row(f"worker_hours({w})", coefs, "=", 0, "definition", rule="R3",
+              coef_src={f"assign({w},{j})": t_["duration"].ref(w, j) for j in tasks})
     for w in workers:
-        b.row(f"hours_limit({w})", {f"hours({w})": 1}, "<=", limit[w], "capacity")
-    unstated = b.left_out(rng, len(workers))
-    for i, w in enumerate(workers):
-        name = f"max_tasks({w})"
-        if i not in unstated:
-            b.row(name, {f"assign({w},{j})": 1 for j in tasks}, "<=", len(tasks) - 1, "rule")
-        else:
-            b.template(name, {f"assign({w},{j})": 1 for j in tasks}, "<=")
-    unstated_2 = b.left_out(rng, len(workers))
-    for i, w in enumerate(workers):
-        name = f"min_hours({w})"
-        if i not in unstated_2:
-            b.row(name, {f"hours({w})": 1}, ">=", 2, "rule")
-        else:
-            b.template(name, {f"hours({w})": 1}, ">=")
+        b.row(f"hours_limit({w})", {f"hours({w})": 1}, "<=", t_["available"].num(w), "capacity", rule="R4",
+              rhs_src=t_["available"].ref(w))
+    for w in workers:
+        b.row(f"max_tasks({w})", {f"assign({w},{j})": 1 for j in tasks}, "<=", t_["max_tasks"].num(w), "capacity",
+              rule="R5", rhs_src=t_["max_tasks"].ref(w))
+    for w in workers:
+        b.row(f"min_hours({w})", {f"hours({w})": 1}, ">=", t_["min_hours"].num(w), "rule", rule="R6",
+              rhs_src=t_["min_hours"].ref(w))
+    b.template("max_team_hours", {f"hours({w})": 1 for w in workers}, "<=")
+    for w in workers[:2]:
+        b.template(f"min_tasks({w})", {f"assign({w},{j})": 1 for j in tasks}, ">=")
     return b.base

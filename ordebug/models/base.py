@@ -1,11 +1,11 @@
-"""Shared pieces of the model families: a builder and the generated base model."""
+"""Shared pieces of the model families: a builder that records where every element of
+the model comes from in the data sheet, and the generated base model."""
 
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass, field
 
+from ordebug.models.datasheet import DataSheet
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 # Row roles steer the error injectors; they are never written into a problem record.
@@ -14,22 +14,30 @@ ROLES = ("requirement", "capacity", "definition", "link", "rule", "balance")
 
 @dataclass
 class RuleTemplate:
-    """A business rule of the family that the base model does not state for this entity.
+    """A business rule that the data sheet does *not* contain (type D adds one).
 
-    Type D adds one, with a right-hand side that contradicts the rest of the model."""
+    ``hint`` is the plausible value a modeller might have had in mind; the injector moves
+    it only as far as needed to contradict the rest of the model."""
 
     name: str
     coefs: dict[str, float]
     sense: str
+    hint: float = 0.0
 
 
 @dataclass
 class BaseModel:
-    """A feasible base model plus the structure the injectors need."""
+    """A feasible base model, its data sheet, and where each element comes from.
+
+    ``sources`` maps element keys to the data-sheet entry that fixes them:
+    ``rhs:ROW``, ``sense:ROW``, ``coef:ROW:VAR``, ``ub:VAR``, ``lb:VAR``, ``type:VAR``
+    -> ``table[key]`` or a rule id (``R3``)."""
 
     family: str
     spec: ModelSpec
+    sheet: DataSheet
     roles: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
     rule_templates: list[RuleTemplate] = field(default_factory=list)
     integrality_candidates: list[str] = field(default_factory=list)
 
@@ -38,36 +46,32 @@ class BaseModel:
 
 
 class Builder:
-    """Collects variables and rows in order, with a role per row."""
+    """Collects variables and rows in order, with a role per row and the source of each element."""
 
-    def __init__(self, family: str, sense: str = "minimize") -> None:
-        self.base = BaseModel(family, ModelSpec(name=family, sense=sense))
+    def __init__(self, sheet: DataSheet, sense: str = "minimize") -> None:
+        self.base = BaseModel(sheet.family, ModelSpec(name=sheet.family, sense=sense), sheet)
 
-    def var(self, name: str, lb: float = 0.0, ub: float = INF, vtype: str = "C", obj: float = 0.0) -> str:
+    def var(self, name: str, lb: float = 0.0, ub: float = INF, vtype: str = "C", obj: float = 0.0,
+            *, rule: str, ub_src: str | None = None, lb_src: str | None = None) -> str:
         self.base.spec.add_var(Var(name, float(lb), float(ub), vtype, float(obj)))
+        src = self.base.sources
+        src[f"type:{name}"] = rule
+        src[f"ub:{name}"] = ub_src or rule
+        src[f"lb:{name}"] = lb_src or rule
         return name
 
-    def row(self, name: str, coefs: dict[str, float], sense: str, rhs: float, role: str) -> str:
+    def row(self, name: str, coefs: dict[str, float], sense: str, rhs: float, role: str, *, rule: str,
+            rhs_src: str | None = None, coef_src: dict[str, str] | None = None) -> str:
         assert role in ROLES, role
         self.base.spec.add_row(Row.make(name, {k: float(v) for k, v in coefs.items() if v != 0}, sense, rhs))
         self.base.roles[name] = role
+        src = self.base.sources
+        src[f"sense:{name}"] = rule
+        src[f"rhs:{name}"] = rhs_src or rule
+        for v in coefs:
+            src[f"coef:{name}:{v}"] = (coef_src or {}).get(v, rule)
         return name
 
-    @staticmethod
-    def left_out(rng: random.Random, n: int) -> set[int]:
-        """The one entity whose business rule the model does not state.
-
-        Rules are stated for every other entity, so a rule row added by error type D
-        completes its family to one row per entity, like any other family of rows:
-        its name frequency gives nothing away."""
-        return {rng.randrange(n)}
-
-    def template(self, name: str, coefs: dict[str, float], sense: str) -> None:
-        self.base.rule_templates.append(RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense))
-
-
-def split_total(rng: random.Random, total: float, parts: int, spread: float = 0.5) -> list[int]:
-    """Split ``total`` into ``parts`` positive integers with some spread."""
-    weights = [1 + spread * (2 * rng.random() - 1) for _ in range(parts)]
-    s = sum(weights)
-    return [max(1, math.ceil(total * w / s)) for w in weights]
+    def template(self, name: str, coefs: dict[str, float], sense: str, hint: float = 0.0) -> None:
+        self.base.rule_templates.append(
+            RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense, float(hint)))

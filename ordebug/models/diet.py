@@ -1,47 +1,90 @@
-"""Diet / blending: choose servings of foods meeting nutrient windows at least cost."""
+"""Diet / blending: servings of foods meeting nutrient windows at least cost."""
 
 from __future__ import annotations
 
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount, down, up
 
-FOODS = ["oats", "rice", "beans", "milk", "eggs", "spinach", "lentils", "bread", "apple", "tofu", "yogurt", "peas"]
-NUTRIENTS = ["protein", "fiber", "calcium", "iron", "vitamin_c", "energy"]
+FOODS = ["oats", "rice", "beans", "milk", "eggs", "spinach", "lentils", "bread", "apple", "tofu", "yogurt",
+         "peas", "barley", "carrot", "salmon", "cheese", "potato", "chickpeas", "banana", "walnuts"]
+NUTRIENTS = {"protein": "g", "fiber": "g", "calcium": "mg", "iron": "mg", "vitamin_c": "mg", "energy": "kcal",
+             "potassium": "mg", "magnesium": "mg", "zinc": "mg", "folate": "ug"}
+SCALE = {"g": (0.2, 14), "mg": (2, 180), "kcal": (40, 320), "ug": (5, 120)}
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets foods (4 + 2 * scale) and nutrients (2 + scale)."""
-    foods = FOODS[: min(len(FOODS), 4 + 2 * scale)]
-    nutrients = NUTRIENTS[: min(len(NUTRIENTS), 2 + scale)]
-    b = Builder("diet")
-    content = {(n, f): rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 8, 10]) for n in nutrients for f in foods}
-    max_serv = {f: rng.randint(3, 6) for f in foods}
-    reference = {f: rng.uniform(0.5, 0.8) * max_serv[f] for f in foods}
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets foods (4 + 2 * size) and nutrients (2 + size)."""
+    nf, nn = 4 + 2 * size, 2 + size
+    foods = FOODS[:nf] if nf <= len(FOODS) else [f"food_{i + 1}" for i in range(nf)]
+    nutrients = list(NUTRIENTS)[:nn] if nn <= len(NUTRIENTS) else [f"nutrient_{i + 1}" for i in range(nn)]
+    s = DataSheet("diet", "Menu planning", STATEMENT)
+    content = s.table("content", "nutrient per serving (unit of the nutrient)", "per serving",
+                      ["nutrient", "food"])
+    most = s.table("max_servings", "most servings of a food per day", "servings", ["food"])
+    low = s.table("min_intake", "daily minimum", "nutrient unit", ["nutrient"])
+    high = s.table("max_intake", "daily maximum", "nutrient unit", ["nutrient"])
+    price = s.table("price", "price per serving", "EUR", ["food"], objective=True)
+    ref = {}
     for f in foods:
-        b.var(f"servings({f})", 0, max_serv[f], obj=rng.randint(1, 9))
+        most.values[f] = amount(rng, 1.5, 5, 0.5)
+        price.values[f] = amount(rng, 0.2, 2.8, 0.05)
+        ref[f] = rng.uniform(0.35, 0.85) * most.num(f)
+    for n in nutrients:
+        lo, hi = SCALE[NUTRIENTS.get(n, "mg")]
+        for f in foods:
+            if rng.random() < 0.75:
+                content.values[f"{n},{f}"] = amount(rng, lo, hi, 0.1 if hi < 20 else 1)
+        have = sum(float(content.values.get(f"{n},{f}", 0)) * ref[f] for f in foods)
+        low.values[n] = down(have * rng.uniform(0.75, 0.95), 1)
+        high.values[n] = up(have * rng.uniform(1.08, 1.35) + 1, 1)
+    s.rule("servings(f) >= 0 is the daily servings of food f, at most max_servings[f]; continuous.")
+    s.rule("nutrient_intake(n): intake(n) = sum over f of content[n,f] * servings(f) "
+           "(foods without an entry have none of n).")
+    s.rule("min_nutrient(n): intake(n) >= min_intake[n].")
+    s.rule("max_nutrient(n): intake(n) <= max_intake[n].")
+    fixed = s.table("prescribed", "servings the dietitian prescribes exactly", "servings", ["food"])
+    for f in rng.sample(foods, 1):
+        fixed.values[f] = min(max(0.5, round(ref[f] - 0.5, 0) + 0.5), most.num(f) - 0.5)
+    s.rule("prescribed(f), for each food listed in prescribed: servings(f) = prescribed[f].")
+    s.rule("Objective: minimise sum of price[f] * servings(f).")
+    return s
+
+
+STATEMENT = (
+    "A hospital kitchen plans a daily menu from foods served in portions. Each food gives amounts of "
+    "nutrients per serving; each nutrient's daily intake must lie between its minimum and maximum, and no "
+    "food may be served more than its daily limit. Minimise the cost of the menu."
+)
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    foods, nutrients = list(t_["max_servings"].values), list(t_["min_intake"].values)
+    b = Builder(s)
+    for f in foods:
+        b.var(f"servings({f})", 0, t_["max_servings"].num(f), obj=t_["price"].num(f), rule="R1",
+              ub_src=t_["max_servings"].ref(f))
+    for n in nutrients:
+        b.var(f"intake({n})", rule="R2")
+    content = t_["content"]
+    for n in nutrients:
+        have = [f for f in foods if f"{n},{f}" in content.values]
+        coefs = {f"intake({n})": 1.0} | {f"servings({f})": -content.num(n, f) for f in have}
+        b.row(f"nutrient_intake({n})", coefs, "=", 0, "definition", rule="R2",
+              coef_src={f"servings({f})": content.ref(n, f) for f in have})
+    for n in nutrients:
+        b.row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", t_["min_intake"].num(n), "requirement", rule="R3",
+              rhs_src=t_["min_intake"].ref(n))
+    for n in nutrients:
+        b.row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"].num(n), "capacity", rule="R4",
+              rhs_src=t_["max_intake"].ref(n))
+    for f in t_["prescribed"].values:
+        b.row(f"prescribed({f})", {f"servings({f})": 1}, "=", t_["prescribed"].num(f), "requirement", rule="R5",
+              rhs_src=t_["prescribed"].ref(f))
         b.base.integrality_candidates.append(f"servings({f})")
-    for n in nutrients:
-        b.var(f"intake({n})")
-    for n in nutrients:
-        coefs = {f"intake({n})": 1.0} | {f"servings({f})": -content[n, f] for f in foods if content[n, f]}
-        b.row(f"nutrient_intake({n})", coefs, "=", 0, "definition")
-    for n in nutrients:
-        ref = sum(content[n, f] * reference[f] for f in foods)
-        b.row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", max(1, round(0.8 * ref)), "requirement")
-    unstated = b.left_out(rng, len(nutrients))
-    for i, n in enumerate(nutrients):
-        ref = sum(content[n, f] * reference[f] for f in foods)
-        name = f"max_nutrient({n})"
-        if i not in unstated:
-            b.row(name, {f"intake({n})": 1}, "<=", round(1.4 * ref) + 1, "capacity")
-        else:
-            b.template(name, {f"intake({n})": 1}, "<=")
-    unstated_2 = b.left_out(rng, len(foods))
-    for i, f in enumerate(foods):
-        name = f"portion_limit({f})"
-        if i not in unstated_2:
-            b.row(name, {f"servings({f})": 1}, "<=", max_serv[f] - 1, "rule")
-        else:
-            b.template(name, {f"servings({f})": 1}, "<=")
+    b.template("max_budget", {f"servings({f})": t_["price"].num(f) for f in foods}, "<=")
+    for f in foods[:2]:
+        b.template(f"min_servings({f})", {f"servings({f})": 1}, ">=")
     return b.base

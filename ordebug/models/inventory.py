@@ -1,59 +1,95 @@
-"""Multi-period inventory: production, stock balance, storage and safety stock."""
+"""Multi-period inventory: production, stock balance, storage and end-of-horizon safety stock."""
 
 from __future__ import annotations
 
-import math
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount, up
+
+STATEMENT = (
+    "A bottler plans production and stock of its products over the coming periods. Stock at the end of "
+    "a period is the previous stock plus production minus demand; the stock before the first period is "
+    "the opening stock counted in the warehouse. Production per period is limited by the line's capacity "
+    "and by each product's batch limit, stored volume by the warehouse. At the end of the horizon each "
+    "product keeps its safety stock. Minimise production and holding cost."
+)
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets products (1 + scale) and periods (3 + scale)."""
-    prods = [f"sku_{i + 1}" for i in range(1 + scale)]
-    periods = list(range(1, 4 + scale))
-    b = Builder("inventory")
-    dem = {(p, t): rng.randint(10, 40) for p in prods for t in periods}
-    opening = {p: rng.randint(4, 14) + 0.5 for p in prods}
-    safety = {p: rng.randint(2, 6) for p in prods}  # end-of-horizon safety stock (a rule)
-    avg = sum(dem.values()) / len(periods)
-    cap = {t: math.ceil(avg * rng.uniform(0.85, 1.35)) for t in periods}
-    # enough cumulative capacity in every prefix of the horizon
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets products (1 + size) and periods (3 + size)."""
+    prods = [f"sku_{i + 1}" for i in range(1 + size)]
+    periods = [f"t{t}" for t in range(1, 4 + size)]
+    s = DataSheet("inventory", "Production and inventory plan", STATEMENT)
+    dem = s.table("demand", "demand", "hl", ["product", "period"])
+    opening = s.table("opening", "opening stock", "hl", ["product"])
+    batch = s.table("max_batch", "most production of a product in a period", "hl", ["product"])
+    cap = s.table("line_cap", "line capacity", "hl", ["period"])
+    store = s.table("storage", "warehouse space", "hl", ["period"])
+    safety = s.table("safety", "safety stock at the end of the horizon", "hl", ["product"])
+    mcost = s.table("make_cost", "production cost", "EUR", ["product", "period"], objective=True)
+    hcost = s.table("hold_cost", "holding cost", "EUR", ["product"], objective=True)
+    plan = {}
+    stock = {}
+    for p in prods:
+        opening.values[p] = amount(rng, 4, 30, 0.1)
+        safety.values[p] = amount(rng, 3, 15, 0.5)
+        hcost.values[p] = amount(rng, 0.5, 3, 0.05)
+        st = opening.num(p)
+        for i, t in enumerate(periods):
+            dem.values[f"{p},{t}"] = amount(rng, 10, 48, 0.5)
+            mcost.values[f"{p},{t}"] = amount(rng, 4, 12, 0.05)
+            target = safety.num(p) if i == len(periods) - 1 else rng.uniform(0, 6)
+            plan[p, t] = max(0.0, dem.num(p, t) + target - st)
+            st = st + plan[p, t] - dem.num(p, t)
+            stock[p, t] = st
+        batch.values[p] = up(max(plan[p, t] for t in periods) * rng.uniform(1.05, 1.25) + 1, 0.5)
     for t in periods:
-        need = sum(dem[p, s] for p in prods for s in periods if s <= t) - sum(opening.values())
-        if t == periods[-1]:
-            need += sum(safety.values())
-        have = sum(cap[s] for s in periods if s <= t)
-        if have < need:
-            cap[t] += math.ceil(need - have) + 5
-    # stock a feasible plan must carry: demand beyond capacity is built earlier (backward pass)
-    carry, peak = 0.0, 0.0
-    for t in reversed(periods):
-        end = sum(safety.values()) if t == periods[-1] else 0
-        carry = max(0.0, carry + sum(dem[p, t] for p in prods) + end - cap[t])
-        peak = max(peak, carry)
-    storage = max(math.ceil(0.9 * avg) + 10, math.ceil(peak + sum(opening.values())) + 5)
+        cap.values[t] = up(sum(plan[p, t] for p in prods) * rng.uniform(1.03, 1.2) + 1, 0.5)
+        store.values[t] = up(max(sum(stock[p, t] for p in prods), 1) * rng.uniform(1.1, 1.4) + 5, 5)
+    s.rule("make(p,t) >= 0 is production of p in period t, at most max_batch[p]; continuous.")
+    s.rule("stock(p,t) >= 0 is the stock of p at the end of period t; stock(p,t0) is the opening stock.")
+    s.rule("opening_stock(p): stock(p,t0) = opening[p].")
+    s.rule("stock_balance(p,t): stock(p,t-1) + make(p,t) - stock(p,t) = demand[p,t].")
+    s.rule("production_capacity(t): sum over p of make(p,t) <= line_cap[t].")
+    s.rule("storage_limit(t): sum over p of stock(p,t) <= storage[t].")
+    s.rule("safety_stock(p): stock(p,last period) >= safety[p].")
+    s.rule("Objective: minimise sum of make_cost[p,t] * make(p,t) + hold_cost[p] * stock(p,t).")
+    return s
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    prods, periods = list(t_["opening"].values), list(t_["line_cap"].values)
+    b = Builder(s)
     for p in prods:
         for t in periods:
-            b.var(f"make({p},{t})", 0, max(cap.values()), obj=rng.randint(4, 12))
-        for t in [0, *periods]:
-            b.var(f"stock({p},{t})", obj=0 if t == 0 else rng.randint(1, 3))
+            b.var(f"make({p},{t})", 0, t_["max_batch"].num(p), obj=t_["make_cost"].num(p, t), rule="R1",
+                  ub_src=t_["max_batch"].ref(p))
+        for t in ["t0", *periods]:
+            b.var(f"stock({p},{t})", obj=0 if t == "t0" else t_["hold_cost"].num(p), rule="R2")
     for p in prods:
-        b.row(f"opening_stock({p})", {f"stock({p},0)": 1}, "=", opening[p], "definition")
-        b.base.integrality_candidates.append(f"stock({p},0)")
+        b.row(f"opening_stock({p})", {f"stock({p},t0)": 1}, "=", t_["opening"].num(p), "definition", rule="R3",
+              rhs_src=t_["opening"].ref(p))
+        b.base.integrality_candidates.append(f"stock({p},t0)")
     for p in prods:
+        prev = "t0"
         for t in periods:
-            coefs = {f"stock({p},{t - 1})": 1, f"make({p},{t})": 1, f"stock({p},{t})": -1}
-            b.row(f"stock_balance({p},{t})", coefs, "=", dem[p, t], "balance")
+            coefs = {f"stock({p},{prev})": 1, f"make({p},{t})": 1, f"stock({p},{t})": -1}
+            b.row(f"stock_balance({p},{t})", coefs, "=", t_["demand"].num(p, t), "balance", rule="R4",
+                  rhs_src=t_["demand"].ref(p, t))
+            prev = t
     for t in periods:
-        b.row(f"production_capacity({t})", {f"make({p},{t})": 1 for p in prods}, "<=", cap[t], "capacity")
+        b.row(f"production_capacity({t})", {f"make({p},{t})": 1 for p in prods}, "<=", t_["line_cap"].num(t),
+              "capacity", rule="R5", rhs_src=t_["line_cap"].ref(t))
     for t in periods:
-        b.row(f"storage_limit({t})", {f"stock({p},{t})": 1 for p in prods}, "<=", storage, "capacity")
-    unstated = b.left_out(rng, len(prods))
-    for i, p in enumerate(prods):
-        last = periods[-1]
-        if i not in unstated:
-            b.row(f"safety_stock({p},{last})", {f"stock({p},{last})": 1}, ">=", safety[p], "rule")
-        else:
-            b.template(f"safety_stock({p},{last})", {f"stock({p},{last})": 1}, ">=")
+        b.row(f"storage_limit({t})", {f"stock({p},{t})": 1 for p in prods}, "<=", t_["storage"].num(t),
+              "capacity", rule="R6", rhs_src=t_["storage"].ref(t))
+    last = periods[-1]
+    for p in prods:
+        b.row(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["safety"].num(p), "rule", rule="R7",
+              rhs_src=t_["safety"].ref(p))
+    for p in prods[:2]:
+        b.template(f"min_stock({p},{periods[0]})", {f"stock({p},{periods[0]})": 1}, ">=")
+    b.template(f"max_production({last})", {f"make({p},{last})": 1 for p in prods}, "<=")
     return b.base

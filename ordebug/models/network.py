@@ -1,45 +1,98 @@
-"""Min-cost network flow (LP): ship from sources through hubs to sinks over arcs."""
+"""Min-cost network flow (LP): ship from sources through hubs to destinations over arcs."""
 
 from __future__ import annotations
 
-import math
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount, down, up
+from ordebug.models.datasheet import booked as early
+
+STATEMENT = (
+    "A parcel network moves volume from depots through sorting hubs to destination cities. Every arc has "
+    "a capacity, every depot a supply, every hub a sorting capacity and a least throughput (staff are "
+    "paid anyway). A hub sends out what comes in. Each city's need must be met. Minimise transport cost."
+)
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets sources (1 + scale), hubs (2 + scale) and sinks (2 + scale)."""
-    sources = [f"src_{i + 1}" for i in range(1 + scale)]
-    hubs = [f"hub_{i + 1}" for i in range(2 + scale)]
-    sinks = [f"dst_{i + 1}" for i in range(2 + scale)]
-    b = Builder("network")
-    need = {d: rng.randint(15, 60) for d in sinks}
-    total = sum(need.values())
-    supply = {s: math.ceil(1.4 * total / len(sources)) for s in sources}
-    arcs = [(s, h) for s in sources for h in hubs] + [(h, d) for h in hubs for d in sinks]
-    for u, v in arcs:
-        share = rng.uniform(0.5, 0.9) if v in hubs else rng.uniform(1.1, 1.5) / len(hubs)
-        cap = math.ceil(share * (total if v in hubs else need[v]))
-        b.var(f"flow({u},{v})", 0, cap, obj=rng.randint(1, 15))
-    for h in hubs:
-        b.var(f"throughput({h})")
-    for s in sources:
-        b.row(f"supply_limit({s})", {f"flow({s},{h})": 1 for h in hubs}, "<=", supply[s], "capacity")
-    for h in hubs:
-        inflow = {f"flow({s},{h})": 1.0 for s in sources}
-        b.row(f"hub_inflow({h})", {f"throughput({h})": 1.0} | {k: -v for k, v in inflow.items()}, "=", 0, "definition")
-        outflow = {f"flow({h},{d})": -1.0 for d in sinks}
-        b.row(f"flow_conservation({h})", {f"throughput({h})": 1.0} | outflow, "=", 0, "balance")
-    for h in hubs:
-        b.row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", math.ceil(0.7 * total), "capacity")
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets depots (1 + size), hubs (2 + size) and cities (2 + size)."""
+    sources = [f"depot_{i + 1}" for i in range(1 + size)]
+    hubs = [f"hub_{i + 1}" for i in range(2 + size)]
+    sinks = [f"city_{i + 1}" for i in range(2 + size)]
+    s = DataSheet("network", "Parcel network flow", STATEMENT)
+    supply = s.table("supply", "depot supply", "k parcels", ["depot"])
+    need = s.table("need", "city need", "k parcels", ["city"])
+    arc = s.table("arc_cap", "arc capacity", "k parcels", ["from", "to"])
+    hcap = s.table("hub_cap", "sorting capacity", "k parcels", ["hub"])
+    least = s.table("min_use", "least hub throughput", "k parcels", ["hub"])
+    cost = s.table("cost", "cost per unit on an arc", "EUR", ["from", "to"], objective=True)
+    flow = {}
     for d in sinks:
-        b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", need[d], "requirement")
-    unstated = b.left_out(rng, len(hubs))
-    for i, h in enumerate(hubs):
-        name = f"min_hub_use({h})"
-        if i not in unstated:
-            b.row(name, {f"throughput({h})": 1}, ">=", math.floor(0.05 * total), "rule")
-        else:
-            b.template(name, {f"throughput({h})": 1}, ">=")
+        need.values[d] = amount(rng, 12, 64, 0.5)
+    hw = {h: rng.uniform(0.6, 1.4) for h in hubs}
+    sw = {x: rng.uniform(0.6, 1.4) for x in sources}
+    for h in hubs:
+        for d in sinks:
+            flow[h, d] = need.num(d) * hw[h] / sum(hw.values())
+        through = sum(flow[h, d] for d in sinks)
+        for x in sources:
+            flow[x, h] = through * sw[x] / sum(sw.values())
+        hcap.values[h] = up(through * rng.uniform(1.03, 1.2), 1)
+        least.values[h] = down(through * rng.uniform(0.45, 0.85), 0.5)
+    for x in sources:
+        supply.values[x] = up(sum(flow[x, h] for h in hubs) * rng.uniform(1.03, 1.15), 1)
+    for (u, v), f in flow.items():
+        arc.values[f"{u},{v}"] = up(f * rng.uniform(1.05, 1.35) + 0.5, 0.5)
+        cost.values[f"{u},{v}"] = amount(rng, 1, 15, 0.25)
+    s.rule("flow(u,v) >= 0 is the volume on arc (u,v), at most arc_cap[u,v]; continuous.")
+    s.rule("supply_limit(x): sum over hubs h of flow(x,h) <= supply[x].")
+    s.rule("hub_inflow(h): throughput(h) = sum over depots x of flow(x,h).")
+    s.rule("flow_conservation(h): throughput(h) = sum over cities d of flow(h,d).")
+    s.rule("hub_capacity(h): throughput(h) <= hub_cap[h].")
+    s.rule("min_hub_use(h): throughput(h) >= min_use[h].")
+    s.rule("meet_demand(d): sum over hubs h of flow(h,d) >= need[d].")
+    booked = s.table("booked", "volume booked in advance on an arc", "k parcels", ["from", "to"])
+    for k in rng.sample(sorted(flow), 2):
+        booked.values[",".join(k)] = early(rng, flow[k])
+    s.rule("booked(u,v), for each arc listed in booked: flow(u,v) = booked[u,v].")
+    s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
+    return s
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    sources, hubs, sinks = list(t_["supply"].values), list(t_["hub_cap"].values), list(t_["need"].values)
+    b = Builder(s)
+    for key in t_["arc_cap"].values:
+        u, v = key.split(",")
+        b.var(f"flow({u},{v})", 0, t_["arc_cap"].num(u, v), obj=t_["cost"].num(u, v), rule="R1",
+              ub_src=t_["arc_cap"].ref(u, v))
+    for h in hubs:
+        b.var(f"throughput({h})", rule="R3")
+    for x in sources:
+        b.row(f"supply_limit({x})", {f"flow({x},{h})": 1 for h in hubs}, "<=", t_["supply"].num(x), "capacity",
+              rule="R2", rhs_src=t_["supply"].ref(x))
+    for h in hubs:
+        coefs = {f"throughput({h})": 1.0} | {f"flow({x},{h})": -1.0 for x in sources}
+        b.row(f"hub_inflow({h})", coefs, "=", 0, "definition", rule="R3")
+        coefs = {f"throughput({h})": 1.0} | {f"flow({h},{d})": -1.0 for d in sinks}
+        b.row(f"flow_conservation({h})", coefs, "=", 0, "balance", rule="R4")
+    for h in hubs:
+        b.row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", t_["hub_cap"].num(h), "capacity", rule="R5",
+              rhs_src=t_["hub_cap"].ref(h))
+    for h in hubs:
+        b.row(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=", t_["min_use"].num(h), "rule", rule="R6",
+              rhs_src=t_["min_use"].ref(h))
+    for d in sinks:
+        b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", t_["need"].num(d), "requirement",
+              rule="R7", rhs_src=t_["need"].ref(d))
+    for key in t_["booked"].values:
+        u, v = key.split(",")
+        b.row(f"booked({u},{v})", {f"flow({u},{v})": 1}, "=", t_["booked"].num(u, v), "requirement", rule="R8",
+              rhs_src=t_["booked"].ref(u, v))
+        b.base.integrality_candidates.append(f"flow({u},{v})")
+    b.template("max_total_flow", {f"throughput({h})": 1 for h in hubs}, "<=")
+    for h in hubs[:2]:
+        b.template(f"max_hub_share({h})", {f"throughput({h})": 1}, "<=")
     return b.base

@@ -1,45 +1,106 @@
-"""Production planning: products made over periods on shared machines to meet demand."""
+"""Production planning: products made over periods on shared machines to meet orders."""
 
 from __future__ import annotations
 
-import math
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount, down, up
+
+STATEMENT = (
+    "A plant makes several products over a planning horizon of periods. Every unit takes machine time "
+    "on each machine; machine time and the plant's packing throughput are limited per period. The orders "
+    "of each product must be met over the horizon, and the agreement with the workforce sets a least "
+    "total output per period. Some products are made in whole units only. Minimise production cost."
+)
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets products (2 + scale) and periods (2 + scale)."""
-    prods = [f"prod_{i + 1}" for i in range(2 + scale)]
-    periods = [f"t{t + 1}" for t in range(2 + scale)]
-    machines = ["m1", "m2"]
-    b = Builder("production")
-    demand = {p: rng.randint(40, 120) for p in prods}
-    rate = {p: math.ceil(rng.uniform(1.15, 1.4) * demand[p] / len(periods)) for p in prods}
-    hours = {(m, p): rng.randint(1, 4) for m in machines for p in prods}
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets products (2 + size), periods (2 + size) and machines (2 + size // 3)."""
+    prods = [f"prod_{i + 1}" for i in range(2 + size)]
+    periods = [f"t{t + 1}" for t in range(2 + size)]
+    machines = [f"m{k + 1}" for k in range(2 + size // 3)]
+    s = DataSheet("production", "Production planning", STATEMENT)
+    demand = s.table("demand", "units ordered over the horizon", "units", ["product"])
+    rate = s.table("max_rate", "most units of a product made in one period", "units", ["product"])
+    whole = s.table("whole_units", "made in whole units only", "yes/no", ["product"])
+    hours = s.table("hours", "machine time per unit", "hours", ["machine", "product"])
+    avail = s.table("available", "machine time available", "hours", ["machine", "period"])
+    plant = s.table("plant_cap", "most units packed in a period", "units", ["period"])
+    least = s.table("min_output", "least total output agreed with the workforce", "units", ["period"])
+    cost = s.table("unit_cost", "cost per unit made", "EUR", ["product", "period"], objective=True)
+    plan = {}
+    for p in prods:
+        demand.values[p] = amount(rng, 60, 420)
+        whole.values[p] = "yes" if rng.random() < 0.35 else "no"
+        w = [rng.uniform(0.6, 1.4) for _ in periods]
+        for t, wt in zip(periods, w, strict=True):
+            plan[p, t] = demand.num(p) * wt / sum(w)
+        rate.values[p] = up(max(plan[p, t] for t in periods) * rng.uniform(1.04, 1.2), 5)
+    for m in machines:
+        for p in prods:
+            hours.values[f"{m},{p}"] = amount(rng, 0.3, 3.2, 0.05)
+    for m in machines:
+        for t in periods:
+            need = sum(hours.num(m, p) * plan[p, t] for p in prods)
+            avail.values[f"{m},{t}"] = up(need * rng.uniform(1.03, 1.2), 0.5)
+    for t in periods:
+        tot = sum(plan[p, t] for p in prods)
+        plant.values[t] = up(tot * rng.uniform(1.03, 1.15), 5)
+        least.values[t] = down(tot * rng.uniform(0.6, 0.9), 5)
+    fixed = s.table("fixed_order", "quantity a customer fixed for the first period", "units", ["product"])
+    for p in [p for p in prods if whole.values[p] == "no"][:2]:
+        fixed.values[p] = max(0, int(plan[p, periods[0]] * rng.uniform(0.9, 1.0)) - 1) + 0.5
     for p in prods:
         for t in periods:
-            b.var(f"make({p},{t})", 0, rate[p], obj=rng.randint(5, 15))
+            cost.values[f"{p},{t}"] = amount(rng, 4, 18, 0.05)
+    s.rule("make(p,t) >= 0 is the quantity of product p made in period t, at most max_rate[p]; "
+           "integer where whole_units[p] = yes, otherwise continuous.")
+    s.rule("output_definition(t): total_output(t) = sum over p of make(p,t).")
+    s.rule("plant_throughput(t): total_output(t) <= plant_cap[t].")
+    s.rule("machine_hours(m,t): sum over p of hours[m,p] * make(p,t) <= available[m,t].")
+    s.rule("meet_demand(p): sum over t of make(p,t) >= demand[p].")
+    s.rule("min_output(t): total_output(t) >= min_output[t].")
+    s.rule("fixed_order(p), for each product listed in fixed_order: make(p,t1) = fixed_order[p].")
+    s.rule("Objective: minimise sum of unit_cost[p,t] * make(p,t).")
+    return s
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    prods, periods = list(t_["demand"].values), list(t_["plant_cap"].values)
+    machines = sorted({k.split(",")[0] for k in t_["hours"].values})
+    b = Builder(s)
+    for p in prods:
+        vt = "I" if t_["whole_units"][p] == "yes" else "C"
+        for t in periods:
+            b.var(f"make({p},{t})", 0, t_["max_rate"].num(p), vt, obj=t_["unit_cost"].num(p, t), rule="R1",
+                  ub_src=t_["max_rate"].ref(p))
     for t in periods:
-        b.var(f"total_output({t})")
+        b.var(f"total_output({t})", rule="R2")
     for t in periods:
         coefs = {f"total_output({t})": 1.0} | {f"make({p},{t})": -1.0 for p in prods}
-        b.row(f"output_definition({t})", coefs, "=", 0, "definition")
-    per_period = sum(demand.values()) / len(periods)
+        b.row(f"output_definition({t})", coefs, "=", 0, "definition", rule="R2")
     for t in periods:
-        b.row(f"plant_throughput({t})", {f"total_output({t})": 1}, "<=", math.ceil(1.3 * per_period), "capacity")
+        b.row(f"plant_throughput({t})", {f"total_output({t})": 1}, "<=", t_["plant_cap"].num(t), "capacity",
+              rule="R3", rhs_src=t_["plant_cap"].ref(t))
     for m in machines:
-        need = sum(hours[m, p] * demand[p] for p in prods) / len(periods)
         for t in periods:
-            coefs = {f"make({p},{t})": hours[m, p] for p in prods}
-            b.row(f"machine_hours({m},{t})", coefs, "<=", math.ceil(rng.uniform(1.15, 1.4) * need), "capacity")
+            coefs = {f"make({p},{t})": t_["hours"].num(m, p) for p in prods}
+            srcs = {f"make({p},{t})": t_["hours"].ref(m, p) for p in prods}
+            b.row(f"machine_hours({m},{t})", coefs, "<=", t_["available"].num(m, t), "capacity", rule="R4",
+                  rhs_src=t_["available"].ref(m, t), coef_src=srcs)
     for p in prods:
-        b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", demand[p], "requirement")
-    unstated = b.left_out(rng, len(periods))
-    for i, t in enumerate(periods):
-        name = f"min_output({t})"
-        if i not in unstated:
-            b.row(name, {f"total_output({t})": 1}, ">=", math.floor(0.3 * per_period), "rule")
-        else:
-            b.template(name, {f"total_output({t})": 1}, ">=")
+        b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", t_["demand"].num(p),
+              "requirement", rule="R5", rhs_src=t_["demand"].ref(p))
+    for t in periods:
+        b.row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"].num(t), "rule", rule="R6",
+              rhs_src=t_["min_output"].ref(t))
+    for p in t_["fixed_order"].values:
+        b.row(f"fixed_order({p})", {f"make({p},{periods[0]})": 1}, "=", t_["fixed_order"].num(p), "requirement",
+              rule="R7", rhs_src=t_["fixed_order"].ref(p))
+        b.base.integrality_candidates.append(f"make({p},{periods[0]})")
+    b.template("max_total_output", {f"total_output({t})": 1 for t in periods}, "<=")
+    for p in prods[:2]:
+        b.template(f"min_share({p})", {f"make({p},{periods[0]})": 1}, ">=")
     return b.base

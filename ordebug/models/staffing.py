@@ -1,53 +1,81 @@
-"""Staff scheduling (MILP): staff overlapping shifts to cover hourly requirements."""
+"""Staff scheduling (MILP): crews on overlapping shifts cover the staff required per hour."""
 
 from __future__ import annotations
 
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount
+
+STATEMENT = (
+    "A contact centre staffs a day of hourly periods with crews on shifts that each cover a run of "
+    "consecutive periods. Every period needs at least the staff required. Each shift has a largest crew "
+    "(desks) and a least crew (a supervisor plus trainees). The total headcount of the day is capped by "
+    "the budget. Minimise wages."
+)
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets the number of periods (6 + 2 * scale); shifts last 3 periods."""
-    n = 6 + 2 * scale
-    length = 3
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets the periods (6 + 2 * size); shifts cover 3 or 4 periods."""
+    n = 6 + 2 * size
+    length = rng.choice([3, 4])
     periods = [f"h{t + 1:02d}" for t in range(n)]
     shifts = [f"s{t + 1:02d}" for t in range(n - length + 1)]
-    covers = {s: periods[i : i + length] for i, s in enumerate(shifts)}
-    b = Builder("staffing")
-    req = {t: rng.randint(2, 9) for t in periods}
-    max_staff = max(req.values()) + 2
-    for s in shifts:
-        b.var(f"staff({s})", 0, max_staff, vtype="I", obj=rng.randint(8, 14))
-    b.var("headcount")
+    s = DataSheet("staffing", "Shift staffing", STATEMENT)
+    req = s.table("required", "staff required", "people", ["period"])
+    cover = s.table("covers", "periods a shift covers", "periods", ["shift"])
+    most = s.table("max_crew", "largest crew of a shift", "people", ["shift"])
+    least = s.table("min_crew", "least crew of a shift", "people", ["shift"])
+    policy = s.table("policy", "budget", "people", ["item"])
+    wage = s.table("wage", "wage per person on a shift", "EUR", ["shift"], objective=True)
     for t in periods:
-        coefs = {f"staff({s})": 1 for s in shifts if t in covers[s]}
-        b.row(f"cover_period({t})", coefs, ">=", req[t], "requirement")
-    b.row("headcount_definition", {"headcount": 1.0} | {f"staff({s})": -1.0 for s in shifts}, "=", 0, "definition")
-    b.row("headcount_limit", {"headcount": 1}, "<=", _greedy_headcount(periods, shifts, covers, req) + 2, "capacity")
-    unstated = b.left_out(rng, len(shifts))
-    for i, s in enumerate(shifts):
-        name = f"max_crew({s})"
-        if i not in unstated:
-            b.row(name, {f"staff({s})": 1}, "<=", max_staff - 1, "rule")
-        else:
-            b.template(name, {f"staff({s})": 1}, "<=")
-    unstated_2 = b.left_out(rng, len(shifts))
-    for i, s in enumerate(shifts):
-        name = f"min_crew({s})"
-        if i not in unstated_2:
-            b.row(name, {f"staff({s})": 1}, ">=", 1, "rule")
-        else:
-            b.template(name, {f"staff({s})": 1}, ">=")
-    return b.base
-
-
-def _greedy_headcount(periods: list[str], shifts: list[str], covers: dict, req: dict) -> int:
-    """Staff needed by a simple feasible roster (fill each period's gap with the shift
-    that starts there, or the last one): the headcount limit leaves a little room above it."""
+        req.values[t] = float(rng.randint(3, 14))
+    for i, sh in enumerate(shifts):
+        cover.values[sh] = f"{periods[i]}-{periods[i + length - 1]}"
+        wage.values[sh] = amount(rng, 70, 140, 0.5)
+    # a reference roster: fill each period's gap with the shift that starts there (or the last one)
     staff = dict.fromkeys(shifts, 0)
     for i, t in enumerate(periods):
-        have = sum(staff[s] for s in shifts if t in covers[s])
-        if have < req[t]:
-            staff[shifts[min(i, len(shifts) - 1)]] += req[t] - have
-    return sum(staff.values())
+        have = sum(staff[sh] for j, sh in enumerate(shifts) if j <= i < j + length)
+        if have < req.num(t):
+            staff[shifts[min(i, len(shifts) - 1)]] += int(req.num(t) - have)
+    for sh in shifts:
+        most.values[sh] = float(max(staff[sh], 2) + rng.randint(1, 3))
+        least.values[sh] = float(min(staff[sh], rng.randint(1, 3)))
+    policy.values["headcount_cap"] = float(sum(staff.values()) + rng.randint(0, 2))
+    s.rule("staff(s) is the crew of shift s, an integer between 0 and max_crew[s].")
+    s.rule("cover_period(t): sum of staff(s) over the shifts s that cover period t >= required[t].")
+    s.rule("headcount_definition: headcount = sum over s of staff(s).")
+    s.rule("headcount_limit: headcount <= policy[headcount_cap].")
+    s.rule("min_crew(s): staff(s) >= min_crew[s].")
+    s.rule("Objective: minimise sum of wage[s] * staff(s).")
+    return s
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    periods, shifts = list(t_["required"].values), list(t_["covers"].values)
+    b = Builder(s)
+    for sh in shifts:
+        b.var(f"staff({sh})", 0, t_["max_crew"].num(sh), "I", obj=t_["wage"].num(sh), rule="R1",
+              ub_src=t_["max_crew"].ref(sh))
+    b.var("headcount", rule="R3")
+    span = {}
+    for sh in shifts:
+        first, last = str(t_["covers"][sh]).split("-")
+        span[sh] = periods[periods.index(first): periods.index(last) + 1]
+    for t in periods:
+        coefs = {f"staff({sh})": 1 for sh in shifts if t in span[sh]}
+        b.row(f"cover_period({t})", coefs, ">=", t_["required"].num(t), "requirement", rule="R2",
+              rhs_src=t_["required"].ref(t))
+    b.row("headcount_definition", {"headcount": 1.0} | {f"staff({sh})": -1.0 for sh in shifts}, "=", 0,
+          "definition", rule="R3")
+    b.row("headcount_limit", {"headcount": 1}, "<=", t_["policy"].num("headcount_cap"), "capacity", rule="R4",
+          rhs_src=t_["policy"].ref("headcount_cap"))
+    for sh in shifts:
+        b.row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"].num(sh), "rule", rule="R5",
+              rhs_src=t_["min_crew"].ref(sh))
+    for sh in shifts[:2]:
+        b.template(f"max_overlap({sh})", {f"staff({sh})": 1}, "<=")
+    b.template("min_headcount", {"headcount": 1}, ">=")
+    return b.base

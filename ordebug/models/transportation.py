@@ -1,59 +1,90 @@
-"""Transportation: plants ship to stores at lane costs, within plant and lane capacities."""
+"""Transportation: plants ship to stores over lanes, within plant supply and lane capacities."""
 
 from __future__ import annotations
 
-import math
 import random
 
 from ordebug.models.base import BaseModel, Builder
+from ordebug.models.datasheet import DataSheet, amount, booked, down, up
+
+STATEMENT = (
+    "A company ships a product from its plants to its stores. Each store is reached from some plants "
+    "only, over lanes with a capacity per planning week. Each plant has a weekly supply, and each plant's "
+    "contract with its carrier sets a least weekly volume it must ship. Every store's demand must be met. "
+    "Minimise freight cost."
+)
 
 
-def build(rng: random.Random, scale: int) -> BaseModel:
-    """``scale`` sets plants (2 + scale) and stores (2 + 2 * scale)."""
-    plants = [f"p{i + 1}" for i in range(2 + scale)]
-    stores = [f"store_{j + 1}" for j in range(2 + 2 * scale)]
-    b = Builder("transportation")
-    demand = {s: rng.randint(20, 90) for s in stores}
-    lane_cap = {}
-    flow = dict.fromkeys(plants, 0.0)  # a feasible plan: each lane used in proportion
-    for s in stores:
-        # each store is served by two or three plants, with 15-50% spare lane capacity
-        served = rng.sample(plants, min(len(plants), rng.randint(2, 3)))
-        weights = [rng.uniform(0.5, 1.0) for _ in served]
-        spare = rng.uniform(1.15, 1.5)
-        for p, w in zip(served, weights, strict=True):
-            lane_cap[p, s] = math.ceil(spare * demand[s] * w / sum(weights))
-            flow[p] += demand[s] * lane_cap[p, s] / sum(lane_cap[q, s] for q in served if (q, s) in lane_cap)
-    caps = {p: math.ceil(flow[p] * rng.uniform(1.1, 1.4)) + 5 for p in plants}
+def datasheet(rng: random.Random, size: int) -> DataSheet:
+    """``size`` sets plants (2 + size) and stores (2 + 2 * size)."""
+    plants = [f"plant_{i + 1}" for i in range(2 + size)]
+    stores = [f"store_{j + 1}" for j in range(2 + 2 * size)]
+    s = DataSheet("transportation", "Distribution plan", STATEMENT)
+    supply = s.table("supply", "weekly supply", "t", ["plant"])
+    demand = s.table("demand", "weekly demand", "t", ["store"])
+    lane = s.table("lane_cap", "lane capacity (lanes not listed do not exist)", "t", ["plant", "store"])
+    least = s.table("min_ship", "least weekly volume in the carrier contract", "t", ["plant"])
+    freight = s.table("freight", "freight cost", "EUR", ["plant", "store"], objective=True)
+    flow = dict.fromkeys(plants, 0.0)
+    lanes = {}
+    for st in stores:
+        demand.values[st] = amount(rng, 18, 95, 0.5)
+        served = sorted(rng.sample(plants, min(len(plants), rng.randint(2, 3))))
+        w = [rng.uniform(0.5, 1.0) for _ in served]
+        for p, wt in zip(served, w, strict=True):
+            lanes[p, st] = demand.num(st) * wt / sum(w)
+            flow[p] += lanes[p, st]
     for p in plants:
-        for s in stores:
-            if (p, s) in lane_cap:
-                b.var(f"ship({p},{s})", 0, lane_cap[p, s], obj=rng.randint(2, 25))
+        for st in stores:
+            if (p, st) in lanes:
+                lane.values[f"{p},{st}"] = up(lanes[p, st] * rng.uniform(1.05, 1.3), 0.5)
+                freight.values[f"{p},{st}"] = amount(rng, 3, 26, 0.25)
+        supply.values[p] = up(flow[p] * rng.uniform(1.03, 1.15), 5)
+        least.values[p] = down(flow[p] * rng.uniform(0.45, 0.85), 5)
+    s.rule("ship(p,s) >= 0 is the weekly volume from plant p to store s on an existing lane, "
+           "at most lane_cap[p,s]; continuous.")
+    s.rule("plant_output(p): out(p) = sum over s of ship(p,s).")
+    s.rule("plant_capacity(p): out(p) <= supply[p].")
+    s.rule("meet_demand(s): sum over p of ship(p,s) >= demand[s].")
+    s.rule("min_supply(p): out(p) >= min_ship[p].")
+    committed = s.table("committed", "volume booked in advance on a lane", "t", ["plant", "store"])
+    for k in rng.sample(sorted(lanes), 2):
+        committed.values[",".join(k)] = booked(rng, lanes[k])
+    s.rule("committed(p,s), for each lane listed in committed: ship(p,s) = committed[p,s].")
+    s.rule("Objective: minimise sum of freight[p,s] * ship(p,s).")
+    return s
+
+
+def build(s: DataSheet) -> BaseModel:
+    t_ = s.tables
+    plants, stores = list(t_["supply"].values), list(t_["demand"].values)
+    lanes = [tuple(k.split(",")) for k in t_["lane_cap"].values]
+    b = Builder(s)
+    for p, st in lanes:
+        b.var(f"ship({p},{st})", 0, t_["lane_cap"].num(p, st), obj=t_["freight"].num(p, st), rule="R1",
+              ub_src=t_["lane_cap"].ref(p, st))
     for p in plants:
-        b.var(f"out({p})")
+        b.var(f"out({p})", rule="R2")
     for p in plants:
-        coefs = {f"out({p})": 1.0} | {f"ship({p},{s})": -1.0 for s in stores if (p, s) in lane_cap}
-        b.row(f"plant_output({p})", coefs, "=", 0, "definition")
+        coefs = {f"out({p})": 1.0} | {f"ship({q},{st})": -1.0 for q, st in lanes if q == p}
+        b.row(f"plant_output({p})", coefs, "=", 0, "definition", rule="R2")
     for p in plants:
-        b.row(f"plant_capacity({p})", {f"out({p})": 1}, "<=", caps[p], "capacity")
-    for s in stores:
-        lanes = {f"ship({p},{s})": 1 for p in plants if (p, s) in lane_cap}
-        b.row(f"meet_demand({s})", lanes, ">=", demand[s], "requirement")
+        b.row(f"plant_capacity({p})", {f"out({p})": 1}, "<=", t_["supply"].num(p), "capacity", rule="R3",
+              rhs_src=t_["supply"].ref(p))
+    for st in stores:
+        coefs = {f"ship({p},{q})": 1 for p, q in lanes if q == st}
+        b.row(f"meet_demand({st})", coefs, ">=", t_["demand"].num(st), "requirement", rule="R4",
+              rhs_src=t_["demand"].ref(st))
     for p in plants:
-        reach = sum(lane_cap.get((p, s), 0) for s in stores)
-        b.row(f"dock_limit({p})", {f"out({p})": 1}, "<=", reach + rng.randint(5, 40), "capacity")
-    unstated = b.left_out(rng, len(plants))
-    for i, p in enumerate(plants):
-        if i not in unstated:
-            b.row(f"min_supply({p})", {f"out({p})": 1}, ">=", round(0.1 * caps[p]), "rule")
-        else:
-            b.template(f"min_supply({p})", {f"out({p})": 1}, ">=")
-    unstated_2 = b.left_out(rng, len(stores))
-    for i, s in enumerate(stores):
-        lanes_in = [p for p in plants if (p, s) in lane_cap]
-        name, coefs = f"max_single_source({s})", {f"ship({lanes_in[0]},{s})": 1}
-        if i not in unstated_2:
-            b.row(name, coefs, "<=", math.ceil(0.9 * demand[s]), "rule")
-        else:
-            b.template(name, coefs, "<=")
+        b.row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"].num(p), "rule", rule="R5",
+              rhs_src=t_["min_ship"].ref(p))
+    for key in t_["committed"].values:
+        p, st = key.split(",")
+        b.row(f"committed({p},{st})", {f"ship({p},{st})": 1}, "=", t_["committed"].num(p, st), "requirement",
+              rule="R6", rhs_src=t_["committed"].ref(p, st))
+        b.base.integrality_candidates.append(f"ship({p},{st})")
+    b.template("max_total_shipped", {f"out({p})": 1 for p in plants}, "<=")
+    for st in stores[:2]:
+        p = next(p for p, q in lanes if q == st)
+        b.template(f"max_single_source({st})", {f"ship({p},{st})": 1}, "<=")
     return b.base

@@ -156,6 +156,28 @@ def is_feasible(spec: ModelSpec, **kwargs: object) -> bool:
     return feasible
 
 
+FAITHFUL_TOL = 1e-4  # relative: a repaired optimum this close to the original counts as faithful
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the solver says about a repaired model against the original optimum."""
+
+    feasible: bool
+    faithful: bool
+    objective: float | None
+
+
+def verdict(res: SolveResult, original: float | None, rel_tol: float = FAITHFUL_TOL) -> Verdict:
+    """The one feasibility/faithfulness verdict used by the benchmark, the environment and metrics.
+
+    Feasible: optimal or unbounded. Faithful: optimal with the original objective within
+    ``rel_tol`` relative (never when the original objective is unknown)."""
+    feasible = res.status in ("optimal", "unbounded")
+    faithful = res.optimal and original is not None and same_objective(res.objective, original, rel_tol)
+    return Verdict(feasible, bool(faithful), res.objective if res.optimal else None)
+
+
 def same_objective(a: float | None, b: float | None, rel_tol: float) -> bool:
     """Relative comparison with an absolute floor of 1e-9 near zero."""
     if a is None or b is None:

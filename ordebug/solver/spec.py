@@ -7,6 +7,7 @@ a :class:`ModelSpec`; :mod:`ordebug.solver.solve` turns a spec into a SCIP model
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 INF = math.inf
@@ -164,3 +165,16 @@ def satisfies(spec: ModelSpec, values: dict[str, float], tol: float = 1e-6) -> b
         if r.rhs != INF and act > r.rhs + tol * max(1.0, abs(r.rhs)):
             return False
     return True
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders ``t2`` before ``t10``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
+
+
+def canonical_order(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with its rows in natural name order (in place; returned for chaining).
+
+    Written models use this order, so no row's position tells how it got there."""
+    spec.rows = {k: spec.rows[k] for k in sorted(spec.rows, key=natural_key)}
+    return spec

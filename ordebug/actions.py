@@ -1,4 +1,6 @@
-"""The action grammar: one strict parser shared by agents, SFT formatting and evaluation.
+"""The action grammar and the edits it makes: one strict parser, one set of constructors and
+one ``apply_edit`` shared by the error injector, the environment, agents, SFT formatting and
+evaluation. Nothing builds action text by hand: use the constructors below.
 
 An action is written ``NAME(arg, ...)``. Arguments are split at top-level commas only,
 because names such as ``ship(p1,store_4)`` carry commas inside parentheses.
@@ -17,6 +19,7 @@ from ordebug.solver.spec import INF, ModelSpec, fmt_num
 SIGNATURES: dict[str, tuple[str, ...]] = {
     "GET_IIS": (),
     "INSPECT": ("n",),
+    "SPEC": ("n",),
     "CHECK_SLACK": ("n",),
     "RELAX_CONSTRAINT": ("n", "p"),
     "DROP_CONSTRAINT": ("n",),
@@ -224,3 +227,67 @@ def apply_actions(spec: ModelSpec, actions: list[str]) -> ModelSpec:
     for text in actions:
         apply_edit(out, parse_action(text))
     return out
+
+
+# -- constructors: the only way code writes action text ------------------------------------
+
+
+def _text(name: str, *args: object) -> str:
+    return Action(name, tuple(float(a) if isinstance(a, int | float) else a for a in args)).text
+
+
+def get_iis() -> str:
+    return _text("GET_IIS")
+
+
+def inspect(name: str) -> str:
+    return _text("INSPECT", name)
+
+
+def spec(name: str) -> str:
+    return _text("SPEC", name)
+
+
+def check_slack(row: str) -> str:
+    return _text("CHECK_SLACK", row)
+
+
+def relax(row: str, amount: float) -> str:
+    return _text("RELAX_CONSTRAINT", row, amount)
+
+
+def drop(row: str) -> str:
+    return _text("DROP_CONSTRAINT", row)
+
+
+def update_rhs(row: str, value: float) -> str:
+    return _text("UPDATE_RHS", row, value)
+
+
+def flip_sense(row: str) -> str:
+    return _text("FLIP_SENSE", row)
+
+
+def set_coef(row: str, var: str, value: float) -> str:
+    return _text("SET_COEF", row, var, value)
+
+
+def update_bounds(var: str, lb: float, ub: float) -> str:
+    return _text("UPDATE_BOUNDS", var, lb, ub)
+
+
+def set_var_type(var: str, vtype: str) -> str:
+    return _text("SET_VAR_TYPE", var, vtype)
+
+
+def reset() -> str:
+    return _text("RESET")
+
+
+def submit() -> str:
+    return _text("SUBMIT")
+
+
+def target(action: Action) -> str | None:
+    """The row or variable an action names first (None for GET_IIS, RESET, SUBMIT)."""
+    return str(action.args[0]) if action.args else None
