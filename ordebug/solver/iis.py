@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pyscipopt as ps
 
 from ordebug.solver.errors import FeasibleModelError, OrDebugError
-from ordebug.solver.solve import SCIP_INF, SolverTimeout, is_feasible, to_scip
+from ordebug.solver.solve import SCIP_INF, SolverTimeout, to_scip
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 #: branch-and-bound nodes one feasibility check (and one step of SCIP's IIS search) may use
@@ -461,7 +461,7 @@ def _feasible_part(spec: ModelSpec, rows: list[str], support: set[str], free: li
     """Feasibility of ``rows`` and the bounds of ``support`` less those in ``free``; with
     no rows, of those bounds alone (lb <= ub, an integer between them)."""
     if rows:
-        return is_feasible(spec, rows=rows, free_bounds=free)
+        return _fresh_feasible(spec, rows, free)
     gone = set(free)
     for v in sorted(support):
         lb, ub = spec.var_bounds(v)
@@ -474,6 +474,26 @@ def _feasible_part(spec: ModelSpec, rows: list[str], support: set[str], free: li
         ):
             return False
     return True
+
+
+def _fresh_feasible(spec: ModelSpec, rows: list[str], free: list[tuple[str, str]]) -> bool:
+    """Feasibility on a freshly built SCIP model, retried with :data:`RETRY_SETTINGS`
+    when SCIP's LP solver fails; SolverTimeout when no try decides."""
+    status = ""
+    for settings in RETRY_SETTINGS:
+        m = to_scip(spec, objective=False, rows=rows, free_bounds=free)
+        _set_params(m, settings)
+        try:
+            m.optimize()
+            status = m.getStatus()
+        except Exception as exc:  # SCIP reports LP failures as bare Exceptions
+            status = f"error: {exc}"
+            continue
+        if status in ("optimal", "unbounded") or m.getNSols() > 0:
+            return True
+        if status == "infeasible":
+            return False
+    raise SolverTimeout(f"feasibility check of {spec.name!r} ended with status {status!r}")
 
 
 __all__ = ["Iis", "IisUndecided", "check_irreducible", "compute_iis", "INF"]
