@@ -6,21 +6,68 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ordebug.solver.errors import OrDebugError
 
+if TYPE_CHECKING:
+    from ordebug.solver.iis import Iis
+    from ordebug.solver.spec import ModelSpec
+
+
+def _iis_text(spec: ModelSpec, iis: Iis) -> str:
+    """The IIS as a modeller reads it: rows in algebraic form, bounds as ``lb <= x <= ub``."""
+    from ordebug.solver.spec import fmt_num, render_row
+
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}" + ("" if n == 1 else "s")
+
+    state = "irreducible" if iis.certain else "uncertain: infeasible, maybe not irreducible"
+    lines = [f"IIS of {spec.name}: {count(len(iis.constraints), 'row')}, {count(len(iis.bounds), 'bound')} ({state})"]
+    lines += [f"  because {r}" for r in iis.reasons]
+    if iis.constraints:
+        lines.append("Rows:")
+        lines += [f"  {render_row(spec.rows[r])}" for r in iis.constraints]
+    sides: dict[str, list[str]] = {}
+    for v, side in iis.bounds:
+        sides.setdefault(v, []).append(side)
+    if sides:
+        lines.append("Bounds:")
+    kinds = {"I": "integer", "B": "binary"}
+    for v, which in sides.items():
+        lb, ub = spec.var_bounds(v)
+        vtype = spec.vars[v].vtype
+        note = " and ".join(which) + (" bound" if len(which) == 1 else " bounds")
+        kind = f", {kinds[vtype]}" if vtype in kinds else ""
+        lines.append(f"  {fmt_num(lb)} <= {v} <= {fmt_num(ub)}    ({note}{kind})")
+    return "\n".join(lines)
+
 
 def _cmd_iis(args: argparse.Namespace) -> int:
-    from ordebug.solver.iis import compute_iis
-    from ordebug.solver.lpformat import read_model_file
+    import contextlib
+    import tempfile
 
-    spec = read_model_file(args.model)
-    iis = compute_iis(spec)
-    data = iis.to_json()
+    from ordebug.solver.iis import compute_iis
+    from ordebug.solver.lpformat import read_model_file, redirect_fds
+
+    # SCIP and SoPlex print to the process's stdout/stderr directly: keep that off the
+    # user's terminal (and stdout clean for JSON) unless --verbose, where it goes to stderr
+    with tempfile.TemporaryFile() as sink, contextlib.ExitStack() as stack:
+        if args.verbose:
+            stack.enter_context(redirect_fds(2, (1,)))
+        else:
+            stack.enter_context(redirect_fds(sink.fileno()))
+        spec = read_model_file(args.model)
+        iis = compute_iis(spec, time_limit=args.time_limit)
+    if args.format == "text":
+        print(_iis_text(spec, iis))
+    else:
+        data = {**iis.to_json(), "certain": iis.certain, "reasons": list(iis.reasons)}
+        print(json.dumps(data, indent=None if args.compact else 2))
     if not iis.certain:
-        print("warning: a bound check timed out; the IIS is infeasible but may not be irreducible",
+        print(f"ordebug: warning: the IIS is uncertain (infeasible, maybe not irreducible): {'; '.join(iis.reasons)}",
               file=sys.stderr)
-    print(json.dumps(data, indent=None if args.compact else 2))
+        return 1
     return 0
 
 
@@ -74,9 +121,19 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ordebug", description="Debug infeasible optimization models.")
     sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("iis", help="print an IIS of an infeasible .lp/.mps model as JSON")
+    s = sub.add_parser(
+        "iis",
+        help="print an IIS of an infeasible .lp/.mps model",
+        description="An irreducible infeasible subsystem (rows and variable bounds) of an infeasible LP/MILP "
+        "model (.lp or .mps, optionally .gz/.bz2/.xz). Exit codes: 0 IIS found, 1 IIS printed but uncertain "
+        "(infeasible, maybe not irreducible; reasons on stderr and in the JSON), 2 error or feasible model.",
+    )
     s.add_argument("model", type=Path)
+    s.add_argument("--format", choices=("json", "text"), default="json", help="JSON (default) or algebraic text")
     s.add_argument("--compact", action="store_true", help="one-line JSON")
+    s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="stop the search after this wall-clock time; the answer is then marked uncertain")
+    s.add_argument("--verbose", action="store_true", help="let SCIP's own output through (to stderr)")
     s.set_defaults(func=_cmd_iis)
     s = sub.add_parser("bench-shard", help="generate one verified benchmark shard")
     s.add_argument("--config", type=Path, default=Path("config/config.yaml"))
@@ -120,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ValueError, KeyError, OSError) as exc:
         print(f"ordebug: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback for the user
+        print(f"ordebug: error: internal error ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 2
 
 

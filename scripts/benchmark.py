@@ -3,6 +3,7 @@
 
     python scripts/benchmark.py all   [--cores 2] [--config config/config.yaml] [--json out.json]
     python scripts/benchmark.py bench ...   (benchmark generation only)
+    python scripts/benchmark.py iis   [--models DIR]  (IIS time on real models vs bare generateIIS)
 
 Stages run in a scratch directory (never in data/ of the checkout).
 """
@@ -12,12 +13,15 @@ import json
 import sys
 
 from ordebug.perf import (
+    REAL_MODELS,
     bench_rows,
     bench_stage,
     collect_rows,
     collect_stage,
     default_rows,
     default_stage,
+    iis_rows,
+    iis_stage,
     markdown,
     teacher_rows,
     teacher_stage,
@@ -26,13 +30,22 @@ from ordebug.perf import (
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["all", "bench", "teacher"])
+    p.add_argument("stage", choices=["all", "bench", "teacher", "iis"])
+    p.add_argument("--models", default=None, help="iis: folder of infeasible .lp/.mps models "
+                   "(default ../shared/external/real-infeasible)")
     p.add_argument("--bench-dir", default=None, help="teacher: reuse a built benchmark (a workdir of `bench`)")
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--config", default=None)
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="also write the raw figures here")
     args = p.parse_args()
+    if args.stage == "iis":
+        result = {"iis": iis_stage(args.models)}
+        print(markdown(iis_rows(result["iis"])))
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=2)
+        return 0
     if args.stage == "teacher":
         result = {"teacher": teacher_stage(args.bench_dir)}
         print(markdown(teacher_rows(result["teacher"])))
@@ -49,6 +62,9 @@ def main() -> int:
         rows += default_rows(result["default"])
         result["teacher"] = teacher_stage(result["bench"]["workdir"])
         rows += teacher_rows(result["teacher"])
+        if REAL_MODELS.is_dir():
+            result["iis"] = iis_stage()
+            rows += iis_rows(result["iis"])
     print(markdown(rows))
     if args.json:
         with open(args.json, "w") as fh:

@@ -39,7 +39,10 @@ def test_iis_prints_json_with_bounds(tmp_path):
     assert data == {
         "constraints": ["need"],
         "bounds": [{"variable": "a", "side": "upper"}, {"variable": "b", "side": "upper"}],
+        "certain": True,
+        "reasons": [],
     }
+    assert r.stderr == ""
 
 
 def test_iis_on_mps(tmp_path):

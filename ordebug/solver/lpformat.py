@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import os
 import re
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyscipopt as ps
@@ -93,56 +99,146 @@ def _unscip(x: float) -> float:
     return float(x)
 
 
+def unique_names(names: list[str], prefix: str) -> list[str]:
+    """Names made unique and non-empty, stably: an unnamed item at position ``i`` gets
+    ``{prefix}{i}`` (SCIP's generic names, ``c0``/``x0``), a repeated name gets ``_2``,
+    ``_3``, ...; a generated name never takes one that the file uses."""
+    taken = {n for n in names if n}
+    out: list[str] = []
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        base = n or f"{prefix}{i}"
+        cand, k = base, 1
+        while cand in seen or (cand != n and cand in taken):
+            k += 1
+            cand = f"{base}_{k}"
+        seen.add(cand)
+        out.append(cand)
+    return out
+
+
 def spec_from_scip(model: ps.Model, name: str = "model") -> ModelSpec:
-    """Extract a spec from a SCIP model that holds linear constraints only."""
+    """Extract a spec from a SCIP model that holds linear constraints only.
+
+    Rows without entries are kept (legal MPS; such a row alone may be infeasible);
+    unnamed or repeated names get stable generated ones (see :func:`unique_names`)."""
     spec = ModelSpec(name=name, sense=model.getObjectiveSense())
     vtypes = {"CONTINUOUS": "C", "INTEGER": "I", "BINARY": "B", "IMPLINT": "C"}
-    for v in model.getVars():
+    svars = model.getVars()
+    vnames = unique_names([v.name for v in svars], "x")
+    by_index = {v.getIndex(): n for v, n in zip(svars, vnames, strict=True)}
+    for v, vname in zip(svars, vnames, strict=True):
         spec.add_var(
-            Var(
-                v.name,
-                _unscip(v.getLbOriginal()),
-                _unscip(v.getUbOriginal()),
-                vtypes.get(v.vtype(), "C"),
-                float(v.getObj()),
-            )
+            Var(vname, _unscip(v.getLbOriginal()), _unscip(v.getUbOriginal()), vtypes.get(v.vtype(), "C"),
+                float(v.getObj()))
         )
-    for c in model.getConss():
+    conss = model.getConss()
+    cnames = unique_names([c.name for c in conss], "c")
+    for c, cname in zip(conss, cnames, strict=True):
         if c.getConshdlrName() != "linear":
             raise ModelParseError(
-                f"constraint {c.name!r} is of type {c.getConshdlrName()!r}; only linear rows are supported"
+                f"constraint {cname!r} is of type {c.getConshdlrName()!r}; only linear rows are supported"
             )
-        coefs = {k: float(val) for k, val in model.getValsLinear(c).items() if val != 0}
-        if not coefs:
-            raise ModelParseError(f"constraint {c.name!r} has no terms; the file looks truncated or malformed")
-        spec.add_row(Row(c.name, coefs, _unscip(model.getLhs(c)), _unscip(model.getRhs(c))))
+        coefs: dict[str, float] = {}
+        for v, val in zip(model.getConsVars(c), model.getConsVals(c), strict=True):
+            if val != 0:
+                key = by_index[v.getIndex()]
+                coefs[key] = coefs.get(key, 0.0) + float(val)
+        spec.add_row(Row(cname, coefs, _unscip(model.getLhs(c)), _unscip(model.getRhs(c))))
     return spec
+
+
+_COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_SECTION = re.compile(
+    r"^(subject\s+to|such\s+that|st|s\.t\.|bounds?|generals?|integers?|binary|binaries|bin|semi-continuous|"
+    r"semis?|sos|end)$",
+    re.IGNORECASE,
+)
+
+
+def _model_format(path: Path) -> tuple[str, str | None]:
+    """(``.lp``/``.mps``, compression suffix or None) from the file name."""
+    suffixes = [s.lower() for s in path.suffixes]
+    comp = suffixes[-1] if suffixes and suffixes[-1] in _COMPRESSED else None
+    fmt_suffixes = suffixes[:-1] if comp else suffixes
+    fmt = fmt_suffixes[-1] if fmt_suffixes else ""
+    return fmt, comp
+
+
+def _lint_lp(text: str, path: Path) -> None:
+    """What SCIP's LP reader lets through but a modeller would call malformed: a ``+``/``-``
+    with no term after it before a section keyword (``obj: x +`` then ``Subject To``)."""
+    prev: tuple[str, int] | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.split("\\", 1)[0]
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if _SECTION.match(stripped) and prev is not None and prev[0] in ("+", "-"):
+            raise ModelParseError(f"{path}: line {prev[1]}: {prev[0]!r} with no term after it")
+        prev = (stripped.split()[-1], lineno)
+
+
+def _scip_message(log: str) -> str:
+    """SCIP's first error line, without its source-file prefix."""
+    for line in log.splitlines():
+        if "ERROR:" in line and "Error <" not in line:
+            return line.split("ERROR:", 1)[1].strip()
+    return ""
 
 
 def read_model_file(path: str | os.PathLike[str]) -> ModelSpec:
-    """Read an ``.lp`` or ``.mps`` file; a file SCIP cannot parse raises ModelParseError."""
+    """Read an ``.lp`` or ``.mps`` file (also ``.gz``/``.bz2``/``.xz`` compressed);
+    a file SCIP cannot parse raises ModelParseError naming the file and, where SCIP
+    reports it, the line."""
     path = Path(path)
     if not path.is_file():
         raise ModelParseError(f"{path}: no such file")
-    if path.suffix.lower() not in (".lp", ".mps"):
-        raise ModelParseError(f"{path}: unknown model format (expected .lp or .mps)")
-    with pooled_model() as model:
-        try:
-            fd = os.dup(2)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)  # SCIP's reader prints its own errors to stderr
+    fmt, comp = _model_format(path)
+    if fmt not in (".lp", ".mps"):
+        raise ModelParseError(f"{path}: unknown model format (expected .lp or .mps, optionally .gz/.bz2/.xz)")
+    name = path.name[: -len("".join(path.suffixes[-2 if comp else -1:]))] or "model"
+    with tempfile.TemporaryDirectory(prefix="ordebug-") as tmp:
+        src = path
+        if comp or fmt == ".lp":
             try:
-                model.readProblem(str(path))
-            finally:
-                os.dup2(fd, 2)
-                os.close(fd)
-                os.close(devnull)
-        except OSError as exc:
-            raise ModelParseError(f"{path}: SCIP could not parse this {path.suffix} file") from exc
-        spec = spec_from_scip(model, name=path.stem)
+                raw = _COMPRESSED[comp](path).read() if comp else path.read_bytes()
+            except (OSError, EOFError, lzma.LZMAError) as exc:
+                raise ModelParseError(f"{path}: cannot decompress: {exc}") from exc
+            if fmt == ".lp":
+                _lint_lp(raw.decode("latin-1"), path)
+            if comp:
+                src = Path(tmp) / f"model{fmt}"
+                src.write_bytes(raw)
+        log = Path(tmp) / "scip.log"
+        with pooled_model() as model:
+            try:
+                with open(log, "w") as sink, redirect_fds(sink.fileno()):  # SCIP prints its own errors
+                    model.readProblem(str(src))
+            except Exception as exc:  # pyscipopt raises a bare Exception on a read error
+                msg = _scip_message(log.read_text(errors="replace")) or f"SCIP could not parse this {fmt} file"
+                raise ModelParseError(f"{path}: {msg}") from exc
+            spec = spec_from_scip(model, name=name)
     if not spec.vars and not spec.rows:
-        raise ModelParseError(f"{path}: no variables or constraints found; is this an {path.suffix} file?")
+        raise ModelParseError(f"{path}: no variables or constraints found; is this an {fmt} file?")
     return spec
+
+
+@contextmanager
+def redirect_fds(target: int, fds: tuple[int, ...] = (1, 2)) -> Iterator[None]:
+    """Point the OS-level ``fds`` (stdout, stderr) at ``target`` meanwhile: SCIP and
+    SoPlex print straight to them, past Python's ``sys.stdout``/``sys.stderr``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in fds]
+    try:
+        for fd in fds:
+            os.dup2(target, fd)
+        yield
+    finally:
+        for fd, old in zip(fds, saved, strict=True):
+            os.dup2(old, fd)
+            os.close(old)
 
 
 def read_model_text(text: str, fmt: str = "lp", name: str = "model") -> ModelSpec:
