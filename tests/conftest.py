@@ -13,7 +13,7 @@ from ordebug.bench.generate import BenchSpec, generate_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "external" / "or-debug-bench"
-SAMPLE_PER_TYPE = 6
+SAMPLE_PER_TYPE = 9  # one full round of type x family cells
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from ordebug.env.actions import SIGNATURES, ActionError, apply_edit, extract_action, parse_action
+from ordebug import actions as act
+from ordebug.actions import SIGNATURES, ActionError, apply_edit, extract_action, parse_action
 from ordebug.solver import INF, ModelSpec, Row, Var
 
 
@@ -26,6 +27,7 @@ def model() -> ModelSpec:
     [
         ("GET_IIS()", "GET_IIS()"),
         ("INSPECT(meet_demand(s1))", "INSPECT(meet_demand(s1))"),
+        ("SPEC( hours )", "SPEC(hours)"),
         ("CHECK_SLACK( cap(p1) )", "CHECK_SLACK(cap(p1))"),
         ("RELAX_CONSTRAINT(cap(p1), 2.50)", "RELAX_CONSTRAINT(cap(p1), 2.5)"),
         ("DROP_CONSTRAINT(cap(p1))", "DROP_CONSTRAINT(cap(p1))"),
@@ -45,7 +47,7 @@ def test_parse_canonical_round_trip(text, canonical):
 
 
 def test_every_action_has_a_case():
-    assert {a.split("(")[0] for a in ["GET_IIS", "INSPECT", "CHECK_SLACK", "RELAX_CONSTRAINT", "DROP_CONSTRAINT",
+    assert {a.split("(")[0] for a in ["GET_IIS", "INSPECT", "SPEC", "CHECK_SLACK", "RELAX_CONSTRAINT", "DROP_CONSTRAINT",
                                        "UPDATE_RHS", "FLIP_SENSE", "SET_COEF", "UPDATE_BOUNDS", "SET_VAR_TYPE",
                                        "RESET", "SUBMIT"]} == set(SIGNATURES)
 
@@ -132,3 +134,21 @@ def test_numbers_are_never_nan():
         with pytest.raises(ActionError):
             parse_action(text)
     assert math.isinf(parse_action("UPDATE_BOUNDS(x, -infinity, 3)").args[1])
+
+
+def test_constructors_write_what_the_parser_reads():
+    """Every constructor's text parses back to the same action (no hand-built action strings)."""
+    made = [
+        act.get_iis(), act.inspect("cap(p1)"), act.spec("hours"), act.check_slack("cap(p1)"),
+        act.relax("cap(p1)", 2.5), act.drop("cap(p1)"), act.update_rhs("meet_demand(s1)", 120),
+        act.flip_sense("cap(p1)"), act.set_coef("def", "ship(p1,s1)", -1.25),
+        act.update_bounds("ship(p1,s1)", 0, INF), act.update_bounds("n", -INF, 3), act.set_var_type("n", "C"),
+        act.reset(), act.submit(),
+    ]
+    assert {m.split("(")[0] for m in made} == set(SIGNATURES)
+    for text in made:
+        assert parse_action(text).text == text
+    assert act.update_bounds("x", 0, INF) == "UPDATE_BOUNDS(x, 0, inf)"
+    assert act.set_coef("r", "x", 2.0) == "SET_COEF(r, x, 2)"
+    assert act.target(parse_action(act.drop("cap(p1)"))) == "cap(p1)"
+    assert act.target(parse_action(act.submit())) is None

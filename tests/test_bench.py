@@ -1,5 +1,6 @@
-"""Benchmark records: determinism, opaque ids, schema, split disjointness, the
-drop-first-IIS baseline and the name-only leak probe."""
+"""Benchmark records: the specification as the source of truth, determinism, opaque ids,
+schema, stratified slots, split disjointness, the drop-first-IIS baseline and the name-only
+leak probe."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ import jsonlines
 import pytest
 from conftest import small_config
 
-from ordebug.bench.generate import BenchSpec, generate_problem, problem_id
+from ordebug.bench.generate import BenchSpec, content_id, generate_problem, problem_id, slot
 from ordebug.bench.leak import probe
 from ordebug.bench.shards import generate_shard, n_shards, shard_indices, write_jsonl_atomic
 from ordebug.bench.summary import drop_first_iis, summarize
 from ordebug.errors.taxonomy import ERROR_TYPES
-from ordebug.models import FAMILIES
+from ordebug.models import FAMILIES, build_from_sheet
+from ordebug.models.datasheet import DataSheet, parse_tables
+from ordebug.solver import read_model_text
+from ordebug.solver.lpformat import write_lp
+from ordebug.solver.spec import canonical_order
 
 RECORD_KEYS = {
     "problem_id", "split", "index", "family", "error_type", "difficulty", "objective_sense",
     "original_objective", "n_variables", "n_constraints", "is_mip", "model", "original_model",
-    "ground_truth", "iis",
+    "ground_truth", "iis", "spec", "tier", "bench_version",
 }
 
 
@@ -31,9 +36,45 @@ def test_record_schema(sample):
         assert rec["difficulty"] in ("easy", "medium", "hard")
         assert rec["objective_sense"] in ("minimize", "maximize")
         gt = rec["ground_truth"]
-        assert gt["fixes"] and len(gt["fixes"]) == len(gt["root_cause"])
+        assert gt["fixes"] and len(gt["root_cause"]) == len(gt["fault_kinds"]) == len(gt["spec_sources"])
+        assert len(gt["fixes"]) >= len(gt["root_cause"])
         for fix in gt["fixes"]:
             assert re.match(r"^[A-Z_]+\(.*\)$", fix)
+        assert rec["spec"]["text"] and rec["spec"]["tables"] and rec["spec"]["rules"]
+
+
+def test_the_original_model_is_what_the_specification_says(sample):
+    """The data sheet is the single source of truth: building from the stored sheet gives the
+    original model exactly, and the printed sheet parses back to the same tables."""
+    for rec in sample:
+        sheet = DataSheet.from_json(rec["spec"])
+        built = canonical_order(build_from_sheet(sheet).spec)
+        built.name = rec["problem_id"]
+        assert write_lp(built) == rec["original_model"]
+        printed = parse_tables(rec["spec"]["text"])
+        assert {n: t.values for n, t in printed.items()} == {n: t.values for n, t in sheet.tables.items()}
+
+
+def test_every_fix_value_is_stated_in_the_specification(sample):
+    """A value fault's source entry holds the fix value; the wrong value stays in its table's range."""
+    checked = 0
+    for rec in sample:
+        sheet = DataSheet.from_json(rec["spec"])
+        b = read_model_text(rec["model"])
+        for src, kind in zip(rec["ground_truth"]["spec_sources"], rec["ground_truth"]["fault_kinds"], strict=True):
+            if "[" not in src or kind.split(":")[0] not in ("rhs", "bound", "coef"):
+                continue
+            tname, key = src[:-1].split("[")
+            table = sheet.tables[tname]
+            want = table.num(*key.split(","))
+            assert any(f"{want:g}" in fix or f", {int(want)})" in fix for fix in rec["ground_truth"]["fixes"]), rec
+            vals = [float(v) for v in table.values.values()]
+            root = rec["ground_truth"]["root_cause"][rec["ground_truth"]["spec_sources"].index(src)]
+            wrong = (b.vars[root["name"]].ub if root["kind"] == "bound" else None)
+            if wrong is not None and len(vals) >= 3:
+                assert min(vals) / 1.25 <= wrong <= max(vals) * 1.25
+            checked += 1
+    assert checked >= 10
 
 
 def test_ids_are_opaque_and_splits_disjoint(bench_spec):
@@ -42,6 +83,29 @@ def test_ids_are_opaque_and_splits_disjoint(bench_spec):
     assert not train & test
     for pid in train | test:
         assert re.fullmatch(r"odb_[0-9a-f]{12}", pid)
+
+
+def test_ids_hash_the_content_and_types_are_stratified(sample, bench_spec):
+    for rec in sample:
+        assert rec["problem_id"] == content_id(rec["model"], rec["spec"]["text"])
+        assert rec["problem_id"] in rec["model"].splitlines()[0]
+    # one round of slots holds every (type, family) cell exactly once, in a seeded order
+    cells = [slot(bench_spec, "train", i)[:2] for i in range(len(bench_spec.cells()))]
+    assert sorted(cells) == sorted(bench_spec.cells())
+    types = [c[0] for c in cells]
+    assert types != sorted(types) and types[:9] != list(ERROR_TYPES)
+    assert [slot(bench_spec, "train", i) for i in range(20)] == [slot(bench_spec, "train", i) for i in range(20)]
+
+
+def test_difficulty_mix_follows_the_weights():
+    """Two-fault types are always hard; the one-fault slots make up for it so that the whole
+    split follows the configured weights."""
+    spec = BenchSpec(seed=3, difficulty_weights={"easy": 1.0, "medium": 1.0, "hard": 1.0})
+    targets = [slot(spec, "test", i)[2] for i in range(900)]
+    for d in ("easy", "medium", "hard"):
+        assert abs(targets.count(d) / 900 - 1 / 3) < 0.05
+    heavy = BenchSpec(seed=3, difficulty_weights={"easy": 0.0, "medium": 0.0, "hard": 1.0})
+    assert {slot(heavy, "test", i)[2] for i in range(200)} == {"hard"}
 
 
 def test_nothing_an_agent_sees_names_the_error(sample):
@@ -101,9 +165,9 @@ def test_drop_first_iis_rarely_faithful(sample):
     assert summary["n"] == len(sample)
 
 
-def test_opaque_ids_depend_only_on_seed_split_index():
-    assert problem_id(1, "train", 3) == problem_id(1, "train", 3)
-    assert problem_id(1, "train", 3) != problem_id(1, "test", 3)
+def test_opaque_ids_depend_only_on_content():
+    assert problem_id("m", "s") == problem_id("m", "s")
+    assert problem_id("m", "s") != problem_id("m2", "s") != problem_id("m", "s2")
 
 
 def test_bench_spec_rejects_unknown_names():
@@ -116,8 +180,8 @@ def test_bench_spec_rejects_unknown_names():
 @pytest.fixture(scope="module")
 def probe_sets():
     spec = BenchSpec(seed=5)
-    train = [generate_problem(spec, "train", i) for i in range(180)]
-    test = [generate_problem(spec, "test", i) for i in range(135)]
+    train = [generate_problem(spec, "train", i) for i in range(108)]
+    test = [generate_problem(spec, "test", i) for i in range(81)]
     return train, test
 
 

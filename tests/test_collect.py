@@ -18,7 +18,7 @@ from ordebug.collect.episode import run_episode
 from ordebug.collect.journal import Journal
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.data.merge import merge
-from ordebug.env.actions import extract_action
+from ordebug.actions import extract_action
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from ordebug.errors.inject import Injection, inject
 from ordebug.errors.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
 from ordebug.models import FAMILIES, build_family
 from ordebug.solver.lpformat import write_lp
-from ordebug.solver.solve import solve
+from ordebug.solver.solve import is_solver_failure, solve
 from ordebug.solver.spec import ModelSpec, canonical_order
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -84,6 +84,13 @@ def problem_id(model_text: str, spec_text: str) -> str:
     return f"odb_{digest[:12]}"
 
 
+def content_id(model_text: str, spec_text: str, own_id: str = "problem") -> str:
+    """The id of a broken model's LP text and its specification; the text's first line (its
+    name, which is the id itself once written) is left out."""
+    body = model_text.split("\n", 1)[1] if model_text.startswith("\\") else model_text
+    return problem_id(body, spec_text)
+
+
 class GenerationError(RuntimeError):
     """No verified problem could be made for a slot after every attempt."""
 
@@ -100,10 +107,15 @@ def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small
         sizes = LARGE_SIZES if tier == "large" else SIZE_FOR[target]
         size = rng.choice(sizes) if attempt < len(order) else rng.randint(1, 3)
         base = build_family(fam, rng, size)
-        optimum = solve(base.spec, with_values=True)
-        if not optimum.optimal:
-            continue
-        inj = inject(etype, Context(base, optimum, rng), target)
+        try:
+            optimum = solve(base.spec, with_values=True)
+            if not optimum.optimal:
+                continue
+            inj = inject(etype, Context(base, optimum, rng), target)
+        except Exception as exc:
+            if not is_solver_failure(exc):
+                raise
+            continue  # SCIP's LP solver gave up on this draw: draw again
         if inj is not None:
             return make_record(split, index, tier, base, optimum.objective, inj)
     raise GenerationError(f"no verified type-{etype} problem for {split}[{index}] after {MAX_ATTEMPTS} attempts")
@@ -114,10 +126,11 @@ def make_record(split: str, index: int, tier: str, base, objective: float, inj: 
     broken: ModelSpec = canonical_order(inj.broken.copy())
     original: ModelSpec = canonical_order(base.spec.copy())
     spec_text = base.sheet.render()
-    pid = problem_id(write_lp(broken), spec_text)
+    pid = content_id(write_lp(broken), spec_text)
     broken.name = original.name = pid
     truth = {
         "fixes": [a for f in inj.faults for a in f.fixes],
+        "fixes_per_fault": [list(f.fixes) for f in inj.faults],
         "root_cause": [dict(f.root) for f in inj.faults],
         "fault_kinds": [f.kind + (f":{f.note}" if f.note else "") for f in inj.faults],
         "spec_sources": [f.source for f in inj.faults],

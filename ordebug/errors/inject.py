@@ -29,7 +29,7 @@ from ordebug.errors.faults import (
 from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES, SINGLE_FAULT_KINDS
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text, write_lp
-from ordebug.solver.solve import SolverTimeout, is_feasible, same_objective, solve, verdict
+from ordebug.solver.solve import SolverTimeout, is_feasible, is_solver_failure, same_objective, solve, verdict
 from ordebug.solver.spec import ModelSpec, canonical_order, satisfies
 
 FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
@@ -261,7 +261,9 @@ def _safe_verify(ctx: Context, etype: str, faults: list[Fault], target: str | No
     """``verify``, with a solver failure counted as a rejected candidate."""
     try:
         return verify(ctx, etype, faults, target)
-    except Exception:  # SCIP's LP solver can fail on a candidate; the next one is tried
+    except Exception as exc:  # SCIP's LP solver can fail on a candidate; the next one is tried
+        if not is_solver_failure(exc):
+            raise
         return _reject(etype, "solver error")
 
 

@@ -156,6 +156,11 @@ def is_feasible(spec: ModelSpec, **kwargs: object) -> bool:
     return feasible
 
 
+def is_solver_failure(exc: BaseException) -> bool:
+    """Whether an exception is SCIP giving up (``SCIP: error in LP solver!`` and the like)."""
+    return type(exc) is Exception and str(exc).startswith("SCIP")
+
+
 FAITHFUL_TOL = 1e-4  # relative: a repaired optimum this close to the original counts as faithful
 
 
