@@ -3,7 +3,7 @@
 
 rule collect:
     input:
-        "data/bench/train/shard_{shard}.jsonl",
+        get_collect_input,
     output:
         samples="data/collect/{agent}/shard_{shard}.jsonl",
         outcomes="data/collect/{agent}/shard_{shard}.outcomes.jsonl",

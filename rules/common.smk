@@ -4,7 +4,7 @@ import os
 from snakemake.utils import validate
 
 from ordebug.config import ConfigError, validate_config
-from ordebug.bench.shards import n_shards
+from ordebug.bench.shards import SPLITS, n_shards
 
 # Snakemake's own validation (sets defaults), then ours, which names the offending key.
 try:
@@ -15,8 +15,8 @@ validate(config, "../config/config.schema.yaml")
 
 
 wildcard_constraints:
-    split="train|test",
-    shard=r"\d{3}",
+    split="train|test|train_large|test_large",
+    shard=r"(L)?\d{3}",
     agent="|".join(
         list(config["collect"]["agents"])
         + list(config["eval"]["agents"])
@@ -34,8 +34,30 @@ def get_bench_shards(split):
 
 
 def get_all_bench_shards(wildcards=None):
-    """Train and test shards together."""
-    return get_bench_shards("train") + get_bench_shards("test")
+    """Train and test shards of both tiers."""
+    return [f for split in SPLITS for f in get_bench_shards(split)]
+
+
+def get_shard_ids(split):
+    """Shard ids of a split and its large tier: ``000``, ... then ``L000``, ..."""
+    small = [f"{i:03d}" for i in range(n_shards(config["bench"], split))]
+    large = [f"L{i:03d}" for i in range(n_shards(config["bench"], f"{split}_large"))]
+    return small + large
+
+
+def get_shard_file(split, shard):
+    """The bench shard behind a shard id (``L`` ids are the large tier's)."""
+    if shard.startswith("L"):
+        return f"data/bench/{split}_large/shard_{shard[1:]}.jsonl"
+    return f"data/bench/{split}/shard_{shard}.jsonl"
+
+
+def get_collect_input(wildcards):
+    return get_shard_file("train", wildcards.shard)
+
+
+def get_eval_input(wildcards):
+    return get_shard_file("test", wildcards.shard)
 
 
 def get_teachers():
@@ -83,15 +105,15 @@ def get_journal(wildcards):
 
 def get_collect_samples(wildcards):
     return [
-        f"data/collect/{wildcards.agent}/shard_{i:03d}.jsonl"
-        for i in range(n_shards(config["bench"], "train"))
+        f"data/collect/{wildcards.agent}/shard_{s}.jsonl"
+        for s in get_shard_ids("train")
     ]
 
 
 def get_collect_outcomes(wildcards):
     return [
-        f"data/collect/{wildcards.agent}/shard_{i:03d}.outcomes.jsonl"
-        for i in range(n_shards(config["bench"], "train"))
+        f"data/collect/{wildcards.agent}/shard_{s}.outcomes.jsonl"
+        for s in get_shard_ids("train")
     ]
 
 
@@ -150,7 +172,7 @@ def get_eval_agents():
 
 
 def get_test_shard_ids():
-    return [f"{i:03d}" for i in range(n_shards(config["bench"], "test"))]
+    return get_shard_ids("test")
 
 
 def get_eval_outcomes(wildcards):

@@ -3,7 +3,7 @@
 
 rule evaluate:
     input:
-        shard="data/bench/test/shard_{shard}.jsonl",
+        shard=get_eval_input,
         model=get_eval_model_inputs,
     output:
         outcomes="results/eval/{agent}/shard_{shard}.outcomes.jsonl",

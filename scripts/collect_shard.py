@@ -15,7 +15,7 @@ cfg = CollectConfig(
     success_level=c["success_level"],
     max_think_chars=c["max_think_chars"],
 )
-env = EnvConfig(max_steps=sm.params.env["max_steps"], faithful_tol=sm.params.env["faithful_tol"])
+env = EnvConfig.from_config(sm.params.env)
 args = (sm.input[0], sm.output.samples, sm.output.outcomes, sm.params.journal)
 if not sm.params.teacher:
     collect_shard(*args, cfg, env)

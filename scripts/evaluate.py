@@ -8,7 +8,7 @@ from ordebug.logs import setup_logging
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 setup_logging(sm.log[0])
-env = EnvConfig(max_steps=sm.params.env["max_steps"], faithful_tol=sm.params.env["faithful_tol"])
+env = EnvConfig.from_config(sm.params.env)
 evaluate_shard(sm.wildcards.agent, sm.params.kind, sm.input.shard, sm.output.outcomes, sm.output.trajectories,
                sm.params.journal, env, workers=sm.threads, teacher=sm.params.teacher or None,
                finetuned=sm.params.finetuned or None, log_path=sm.log[0])

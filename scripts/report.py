@@ -13,7 +13,9 @@ sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
 summaries = [json.loads(Path(p).read_text()) for p in sm.input.summaries]
 outcomes = {a: list(read_problems([p for p in sm.input.outcomes if f"/eval/{a}/" in p])) for a in sm.params.agents}
-text = (f"{markdown_table(summaries)}\n\nFaithful recovery by error type:\n\n{type_table(summaries)}\n")
+text = (f"{markdown_table(summaries)}\n\nFaithful repairs by error type:\n\n{type_table(summaries)}\n"
+        f"\nExact repairs (every edit agrees with the specification) by error type:\n\n"
+        f"{type_table(summaries, 'exact')}\n")
 write_text_atomic(sm.output.table, text)
 write_text_atomic(sm.output.csv, csv_text(summaries))
 paths = plots(summaries, outcomes, Path(sm.output.by_type).parent)

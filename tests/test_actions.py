@@ -47,9 +47,9 @@ def test_parse_canonical_round_trip(text, canonical):
 
 
 def test_every_action_has_a_case():
-    assert {a.split("(")[0] for a in ["GET_IIS", "INSPECT", "SPEC", "CHECK_SLACK", "RELAX_CONSTRAINT", "DROP_CONSTRAINT",
-                                       "UPDATE_RHS", "FLIP_SENSE", "SET_COEF", "UPDATE_BOUNDS", "SET_VAR_TYPE",
-                                       "RESET", "SUBMIT"]} == set(SIGNATURES)
+    assert {a.split("(")[0] for a in ["GET_IIS", "INSPECT", "SPEC", "CHECK_SLACK", "RELAX_CONSTRAINT",
+                                       "DROP_CONSTRAINT", "UPDATE_RHS", "FLIP_SENSE", "SET_COEF", "UPDATE_BOUNDS",
+                                       "SET_VAR_TYPE", "RESET", "SUBMIT"]} == set(SIGNATURES)
 
 
 @pytest.mark.parametrize(

@@ -89,11 +89,18 @@ def test_ids_hash_the_content_and_types_are_stratified(sample, bench_spec):
     for rec in sample:
         assert rec["problem_id"] == content_id(rec["model"], rec["spec"]["text"])
         assert rec["problem_id"] in rec["model"].splitlines()[0]
-    # one round of slots holds every (type, family) cell exactly once, in a seeded order
-    cells = [slot(bench_spec, "train", i)[:2] for i in range(len(bench_spec.cells()))]
-    assert sorted(cells) == sorted(bench_spec.cells())
-    types = [c[0] for c in cells]
-    assert types != sorted(types) and types[:9] != list(ERROR_TYPES)
+    # every 9 slots hold each type once, in a seeded order; within a type the families that
+    # can carry it take turns, so each (type, family) cell comes up equally often
+    n = 9 * 9 * 8 * 7 * 5
+    cells = [slot(bench_spec, "train", i)[:2] for i in range(0, n, 7)] + [
+        slot(bench_spec, "train", i)[:2] for i in range(n) if i % 7]
+    counts = {c: cells.count(c) for c in set(cells)}
+    assert set(counts) == set(bench_spec.cells())
+    for t in ERROR_TYPES:
+        per_family = [v for (tt, _), v in counts.items() if tt == t]
+        assert max(per_family) - min(per_family) <= 1 and sum(per_family) == n // 9
+    types = [slot(bench_spec, "train", i)[0] for i in range(9)]
+    assert sorted(types) == sorted(ERROR_TYPES) and types != list(ERROR_TYPES)
     assert [slot(bench_spec, "train", i) for i in range(20)] == [slot(bench_spec, "train", i) for i in range(20)]
 
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import small_config
 
+from ordebug.actions import extract_action
 from ordebug.agents import make_agent
 from ordebug.bench.shards import generate_shard, write_jsonl_atomic
 from ordebug.collect.episode import run_episode
 from ordebug.collect.journal import Journal
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.data.merge import merge
-from ordebug.actions import extract_action
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import pytest
 
 from ordebug.actions import apply_actions
 from ordebug.errors.inject import difficulty, member_deletions
+from ordebug.errors.taxonomy import ERROR_TYPES, REDUNDANT_FAULT_TYPES
 from ordebug.models import build_from_sheet
 from ordebug.models.datasheet import DataSheet
-from ordebug.errors.taxonomy import ERROR_TYPES, REDUNDANT_FAULT_TYPES
 from ordebug.solver import compute_iis, read_model_text, solve
 from ordebug.solver.iis import Iis
 from ordebug.solver.solve import is_feasible, same_objective

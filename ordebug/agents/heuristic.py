@@ -95,12 +95,15 @@ class HeuristicAgent:
         self._read_sheet(v)
         lead = self._lead(v)
         # 1. learn what the specification says about each row and bound (SPEC where not printed)
-        ask = self._to_ask(v, [r.name for r in v.iis_rows] + [b["var"] for b in v.iis_bounds])
-        if ask:
-            return ask
-        fixes = self._fixes(v)
-        if not fixes:  # integer variables last: asking about each costs a step
-            ask = self._to_ask(v, list(v.int_vars))
+        # rows first, then finite upper bounds (data), then lower bounds and integer variables
+        # (mostly the rules' own "x >= 0" and types): each look-up costs a step
+        groups = [[r.name for r in v.iis_rows],
+                  [b["var"] for b in v.iis_bounds if b["side"] == "upper"],
+                  [b["var"] for b in v.iis_bounds if b["side"] == "lower"] + list(v.int_vars)]
+        for i, names in enumerate(groups):
+            if i and self._fixes(v):
+                break
+            ask = self._to_ask(v, names)
             if ask:
                 return ask
         # 2. read rows whose terms are cut off
@@ -286,10 +289,11 @@ class HeuristicAgent:
                 where = data.get(var)
                 src = f" ({where})" if where else ""
                 if have == 0:
-                    rid = exp.rule.split(":")[0]
-                    why = f"{row.name} lacks the term {fmt_num(should)} {var} that {rid} requires{src}."
+                    why = (f"{row.name} lacks the term {fmt_num(should)} {var}{src}, which the specification's "
+                           f"rule {exp.rule} requires.")
                 elif should == 0:
-                    why = f"{row.name} has a term in {var}, which its rule ({exp.rule.split(':')[0]}) does not include."
+                    why = (f"{row.name} has a term in {var}, which the specification's rule {exp.rule} "
+                           "does not include.")
                 else:
                     why = (f"In {row.name} the coefficient of {var} is {fmt_num(have)}, but the specification gives "
                            f"{fmt_num(should)}{src}.")

@@ -21,7 +21,8 @@ from ordebug.solver.spec import ModelSpec, canonical_order
 
 DIFFICULTIES = ("easy", "medium", "hard")
 SIZE_FOR = {"easy": (1,), "medium": (1, 2), "hard": (2, 3)}
-LARGE_SIZES = (14, 16, 18)
+# The large tier: families whose models reach hundreds of rows, and the size that does it.
+LARGE_SIZE = {"production": 24, "transportation": 60, "inventory": 16, "network": 30}
 TIERS = ("small", "large")
 MAX_ATTEMPTS = 30
 BENCH_VERSION = "2"
@@ -48,7 +49,8 @@ class BenchSpec:
                 raise ValueError(f"unknown difficulty {d!r}; known: {', '.join(DIFFICULTIES)}")
 
     def cells(self) -> list[tuple[str, str]]:
-        return [(t, f) for t in self.error_types for f in self.families]
+        """Every (type, family) pair the family's models can carry (see ``can_inject``)."""
+        return [(t, f) for t in self.error_types for f in self.families if t in supported_types(f)]
 
     def single_fault_weights(self) -> dict[str, float]:
         """Difficulty weights for one-fault types, so that with the two-fault types (always
@@ -63,14 +65,44 @@ class BenchSpec:
         return {d: v / s for d, v in adj.items()}
 
 
+# Error types each family carries. A family's models must have the elements a type needs
+# (``can_inject``), and its plausible faults must break them often enough: measured as the
+# share of draws with a verified injection, kept where it is at least about one in four.
+# Every type is carried by at least five families.
+SUPPORTED: dict[str, str] = {
+    "production": "ABCDEFGHI",
+    "transportation": "ABCDEGHI",
+    "assignment": "ADE",
+    "facility": "CF",
+    "knapsack": "AD",
+    "diet": "ABDEFGHI",
+    "staffing": "ACDEGI",
+    "inventory": "ABDEFGH",
+    "network": "ABCDEFGHI",
+}
+
+
+def supported_types(family: str) -> frozenset[str]:
+    """Error types a family carries in the benchmark (see :data:`SUPPORTED`)."""
+    return frozenset(SUPPORTED.get(family, ""))
+
+
 def slot(spec: BenchSpec, split: str, index: int, tier: str = "small") -> tuple[str, str, str]:
-    """(error type, family, target difficulty) of one slot."""
-    cells = spec.cells()
-    rnd, pos = divmod(index, len(cells))
-    order = random.Random(f"{spec.seed}:{split}:{tier}:round{rnd}")
-    perm = list(cells)
-    order.shuffle(perm)
-    etype, family = perm[pos]
+    """(error type, family, target difficulty) of one slot.
+
+    Types are stratified: every run of ``len(error_types)`` slots holds each type once, in a
+    seeded order. Within a type, families take turns in a seeded order over the families
+    that can carry it, so every (type, family) cell is used equally often."""
+    types = list(spec.error_types)
+    rnd, pos = divmod(index, len(types))
+    perm = list(types)
+    random.Random(f"{spec.seed}:{split}:{tier}:types:{rnd}").shuffle(perm)
+    etype = perm[pos]
+    pool = [f for f in spec.families if tier != "large" or f in LARGE_SIZE]
+    fams = [f for f in pool if etype in supported_types(f)] or pool or list(spec.families)
+    turn, k = divmod(rnd, len(fams))
+    random.Random(f"{spec.seed}:{split}:{tier}:{etype}:families:{turn}").shuffle(fams)
+    family = fams[k]
     if etype in PAIR_KINDS or tier == "large":
         return etype, family, "hard"
     w = spec.single_fault_weights()
@@ -98,14 +130,17 @@ class GenerationError(RuntimeError):
 def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small") -> dict:
     """One verified problem record. Same (spec, split, index, tier) -> same record."""
     etype, family, target = slot(spec, split, index, tier)
-    others = [f for f in spec.families if f != family]
+    others = [f for f in spec.families if f != family and etype in supported_types(f)
+              and (tier != "large" or f in LARGE_SIZE)]
     random.Random(f"{spec.seed}:{split}:{tier}:{index}:families").shuffle(others)
     order = [family, family, family, *others]
     for attempt in range(MAX_ATTEMPTS):
         fam = order[attempt % len(order)]
         rng = random.Random(f"{spec.seed}:{split}:{tier}:{index}:{attempt}")
-        sizes = LARGE_SIZES if tier == "large" else SIZE_FOR[target]
-        size = rng.choice(sizes) if attempt < len(order) else rng.randint(1, 3)
+        if tier == "large":
+            size = LARGE_SIZE[fam] + rng.randint(0, 2)
+        else:
+            size = rng.choice(SIZE_FOR[target]) if attempt < len(order) else rng.randint(1, 3)
         base = build_family(fam, rng, size)
         try:
             optimum = solve(base.spec, with_values=True)

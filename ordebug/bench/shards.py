@@ -11,7 +11,21 @@ import jsonlines
 from ordebug.atomic import atomic_open
 from ordebug.bench.generate import BenchSpec, generate_problem
 
-SPLIT_SIZE_KEY = {"train": "n_train", "test": "n_test"}
+SPLIT_SIZE_KEY = {"train": "n_train", "test": "n_test", "train_large": "n_train", "test_large": "n_test"}
+SPLITS = tuple(SPLIT_SIZE_KEY)
+
+
+def tier_of(split: str) -> str:
+    """``small`` for train/test, ``large`` for train_large/test_large."""
+    return "large" if split.endswith("_large") else "small"
+
+
+def _sizes(bench_cfg: dict[str, Any], split: str) -> tuple[int, int]:
+    """(problems, shard size) of a split."""
+    if split not in SPLIT_SIZE_KEY:
+        raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
+    cfg = bench_cfg if tier_of(split) == "small" else {"shard_size": 10, **(bench_cfg.get("large") or {})}
+    return int(cfg.get(SPLIT_SIZE_KEY[split], 0)), int(cfg["shard_size"])
 
 
 def bench_spec(bench_cfg: dict[str, Any]) -> BenchSpec:
@@ -25,15 +39,13 @@ def bench_spec(bench_cfg: dict[str, Any]) -> BenchSpec:
 
 
 def n_shards(bench_cfg: dict[str, Any], split: str) -> int:
-    n = int(bench_cfg[SPLIT_SIZE_KEY[split]])
-    size = int(bench_cfg["shard_size"])
+    n, size = _sizes(bench_cfg, split)
     return (n + size - 1) // size
 
 
 def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int) -> range:
     """Problem indices of one shard (the last shard may be shorter)."""
-    n = int(bench_cfg[SPLIT_SIZE_KEY[split]])
-    size = int(bench_cfg["shard_size"])
+    n, size = _sizes(bench_cfg, split)
     if not 0 <= shard < n_shards(bench_cfg, split):
         raise ValueError(f"shard {shard} out of range for split {split!r}")
     return range(shard * size, min(n, (shard + 1) * size))
@@ -52,7 +64,7 @@ def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) ->
 def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[dict]:
     spec = bench_spec(bench_cfg)
     for i in shard_indices(bench_cfg, split, shard):
-        yield generate_problem(spec, split, i)
+        yield generate_problem(spec, split, i, tier_of(split))
 
 
 def read_problems(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:

@@ -1,10 +1,13 @@
-"""Benchmark statistics, including the drop-first-IIS baseline that a fair benchmark must defeat."""
+"""Benchmark statistics, and the baselines a fair benchmark must defeat: drop-first-IIS,
+a name-only probe, an observation-only structural probe and a whole-model outlier scan."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from ordebug.bench.leak import probe as name_probe
+from ordebug.bench.probe import outlier_scan, structural_probe
 from ordebug.env.observation import shown_order
 from ordebug.solver.lpformat import read_model_text
 from ordebug.solver.solve import solve, verdict
@@ -21,39 +24,54 @@ def drop_first_iis(record: dict) -> dict[str, bool]:
     return {"feasible": v.feasible, "faithful": v.faithful}
 
 
-def summarize(records: Iterable[dict]) -> dict:
-    """Counts by split, type, family and difficulty; IIS sizes; drop-first-IIS rates."""
-    out: dict = {"n": 0, "by_split": Counter(), "by_type": Counter(), "by_family": Counter(),
+def summarize(records: Iterable[dict], probes: bool = True) -> dict:
+    """Counts by split, tier, type, family and difficulty; coverage of type x family; IIS
+    sizes and the share of one-row IISs; fault kinds; drop-first-IIS rates; and (``probes``)
+    the name, structural and outlier probes against chance on the test split."""
+    out: dict = {"n": 0, "by_split": Counter(), "by_tier": Counter(), "by_type": Counter(), "by_family": Counter(),
                  "by_difficulty": Counter(), "mip": 0}
     iis_sizes = []
+    one_row = 0
     drop = Counter()
     drop_by_type: dict[str, Counter] = {}
+    coverage: dict[str, Counter] = defaultdict(Counter)
+    kinds: Counter = Counter()
+    splits: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         out["n"] += 1
         out["by_split"][r["split"]] += 1
+        out["by_tier"][r.get("tier", "small")] += 1
         out["by_type"][r["error_type"]] += 1
         out["by_family"][r["family"]] += 1
         out["by_difficulty"][r["difficulty"]] += 1
         out["mip"] += int(r["is_mip"])
+        coverage[r["error_type"]][r["family"]] += 1
+        kinds.update(k.split(":", 1)[-1] if ":" in k else k for k in r["ground_truth"].get("fault_kinds", []))
         iis_sizes.append(len(r["iis"]["constraints"]) + len(r["iis"]["bounds"]))
+        one_row += len(r["iis"]["constraints"]) <= 1
         res = drop_first_iis(r)
         drop.update(k for k, v in res.items() if v)
-        drop_by_type.setdefault(r["error_type"], Counter()).update(
-            ["n", *(k for k, v in res.items() if v)]
-        )
+        drop_by_type.setdefault(r["error_type"], Counter()).update(["n", *(k for k, v in res.items() if v)])
+        splits[r["split"]].append(r)
     n = max(out["n"], 1)
-    out["iis_size"] = {
-        "mean": sum(iis_sizes) / n,
-        "min": min(iis_sizes, default=0),
-        "max": max(iis_sizes, default=0),
-    }
+    out["iis_size"] = {"mean": sum(iis_sizes) / n, "min": min(iis_sizes, default=0), "max": max(iis_sizes, default=0),
+                       "one_row_share": one_row / n}
     out["drop_first_iis"] = {
         "feasible_rate": drop["feasible"] / n,
         "faithful_rate": drop["faithful"] / n,
-        "faithful_rate_by_type": {
-            t: c["faithful"] / c["n"] for t, c in sorted(drop_by_type.items())
-        },
+        "faithful_rate_by_type": {t: c["faithful"] / c["n"] for t, c in sorted(drop_by_type.items())},
     }
-    for k in ("by_split", "by_type", "by_family", "by_difficulty"):
+    out["coverage"] = {t: dict(sorted(c.items())) for t, c in sorted(coverage.items())}
+    out["families_per_type"] = {t: len(c) for t, c in sorted(coverage.items())}
+    out["fault_kinds"] = dict(kinds.most_common())
+    for k in ("by_split", "by_tier", "by_type", "by_family", "by_difficulty"):
         out[k] = dict(sorted(out[k].items()))
+    if probes:
+        test = splits.get("test") or [r for s in splits.values() for r in s]
+        train = splits.get("train") or test
+        out["probes"] = {
+            "name": name_probe(train, test),
+            "structural": structural_probe(test),
+            "outlier_scan": outlier_scan(test),
+        }
     return out

@@ -11,7 +11,7 @@ from ordebug.agents.base import Agent
 from ordebug.data.sft import format_output, step_sample
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 
-SUCCESS_LEVELS = ("feasible", "faithful")
+SUCCESS_LEVELS = ("feasible", "faithful", "exact")
 
 
 def episode_seed(problem_id: str) -> int:
@@ -36,7 +36,8 @@ def run_episode(agent: Agent, problem: dict, config: EnvConfig | None = None) ->
     try:
         obs, _ = env.reset(problem)
     except ProblemError as exc:
-        ep.outcome = {"feasible": False, "faithful": False, "failure_reason": f"bad problem record: {exc}"}
+        ep.outcome = {"feasible": False, "faithful": False, "exact": False,
+                      "failure_reason": f"bad problem record: {exc}"}
         return ep
     agent.reset(episode_seed(str(problem["problem_id"])))
     while True:
@@ -58,6 +59,8 @@ def run_episode(agent: Agent, problem: dict, config: EnvConfig | None = None) ->
         outcome["failure_reason"] = "still infeasible" + ("" if outcome["submitted"] else " at the step limit")
     elif not outcome["faithful"]:
         outcome["failure_reason"] = "feasible but the objective changed"
+    elif outcome.get("exact") is False:
+        outcome["failure_reason"] = "faithful, but an edited element disagrees with the specification"
     else:
         outcome["failure_reason"] = None
     ep.outcome = outcome
@@ -84,6 +87,7 @@ def outcome_record(ep: Episode, agent_name: str, level: str) -> dict:
         "error_type": p.get("error_type"),
         "family": p.get("family"),
         "difficulty": p.get("difficulty"),
+        "tier": p.get("tier", "small"),
         "success": ep.succeeded(level),
         **ep.outcome,
     }, p)

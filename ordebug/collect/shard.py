@@ -26,7 +26,7 @@ PROGRESS_EVERY = 20
 class CollectConfig:
     agent: str
     workers: int = 1
-    success_level: str = "faithful"
+    success_level: str = "exact"
     max_think_chars: int | None = None
 
     def __post_init__(self) -> None:

@@ -83,9 +83,9 @@ async def run_episode_async(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, 
 
 
 def best_episode(episodes: list[Episode]) -> Episode:
-    """Faithful first, then feasible, then fewest steps, then the earliest sample."""
-    return min(episodes, key=lambda e: (not e.outcome.get("faithful"), not e.outcome.get("feasible"),
-                                        len(e.steps), e.outcome.get("sample", 0)))
+    """Exact first, then faithful, then feasible, then fewest steps, then the earliest sample."""
+    return min(episodes, key=lambda e: (not e.outcome.get("exact"), not e.outcome.get("faithful"),
+                                        not e.outcome.get("feasible"), len(e.steps), e.outcome.get("sample", 0)))
 
 
 async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: CollectConfig, attempts: int,
@@ -95,7 +95,8 @@ async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: Collec
     success = bool(ep.outcome.get(cfg.success_level))
     outcome = {"problem_id": problem.get("problem_id"), "agent": agent.name,
                "error_type": problem.get("error_type"), "family": problem.get("family"),
-               "difficulty": problem.get("difficulty"), "success": success, "attempts": attempts, **ep.outcome,
+               "difficulty": problem.get("difficulty"), "tier": problem.get("tier", "small"), "success": success,
+               "attempts": attempts, **ep.outcome,
                "prompt_tokens": sum(e.outcome.get("prompt_tokens", 0) for e in episodes),
                "completion_tokens": sum(e.outcome.get("completion_tokens", 0) for e in episodes)}
     annotate(outcome, problem)

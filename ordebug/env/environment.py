@@ -35,6 +35,16 @@ class EnvConfig:
     max_steps: int = 10
     faithful_tol: float = FAITHFUL_TOL
     inspect_max_terms: int = 60
+    max_steps_large: int = 30  # large-tier problems: the data sheet is read through SPEC(name)
+
+    @classmethod
+    def from_config(cls, env: dict) -> EnvConfig:
+        """From the config's ``env`` section."""
+        return cls(max_steps=int(env["max_steps"]), faithful_tol=float(env["faithful_tol"]),
+                   max_steps_large=int(env.get("max_steps_large", 30)))
+
+    def steps_for(self, problem: dict) -> int:
+        return self.max_steps_large if problem.get("tier") == "large" else self.max_steps
 
 
 @dataclass
@@ -135,7 +145,7 @@ class RepairEnv:
             shown = action_text.strip().splitlines()[0][:120] if action_text.strip() else "(empty)"
         st.history.append(HistoryEntry(shown, result, valid))
         reward = rw.step_reward(valid)
-        truncated = not terminated and st.step >= self.config.max_steps
+        truncated = not terminated and st.step >= self.config.steps_for(st.problem)
         info = self._info()
         if terminated or truncated:
             st.done = True
@@ -268,7 +278,8 @@ class RepairEnv:
         self._ensure_iis()
         spec_text = st.specview.observation_text() if st.specview else None
         return render_observation(
-            st.problem["problem_id"], st.spec, st.status, st.iis, st.history, st.step, self.config.max_steps,
+            st.problem["problem_id"], st.spec, st.status, st.iis, st.history, st.step,
+            self.config.steps_for(st.problem),
             spec_text=spec_text,
         )
 

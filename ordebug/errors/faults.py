@@ -64,6 +64,7 @@ class Context:
     optimum: SolveResult
     rng: random.Random
     activity: dict[str, float] = field(default_factory=dict)
+    _uses: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         vals = self.optimum.values
@@ -76,11 +77,25 @@ class Context:
         return items
 
     def table_of(self, ref: str) -> tuple[Table, str] | None:
-        """The table and key a source reference (``hours[m1,prod_2]``) points to."""
+        """The table and key a source reference (``hours[m1,prod_2]``) points to, if the entry is
+        used by exactly one element of the model.
+
+        An entry used in several places (a rate that bounds a product in every period) would,
+        mistyped in one place only, be the lone odd copy among identical ones: a fault that
+        statistics find without diagnosis, so those entries are not faulted."""
         m = _REF.match(ref)
         if not m or m.group(1) not in self.base.sheet.tables:
             return None
+        if self.uses.get(ref, 0) != 1:
+            return None
         return self.base.sheet.tables[m.group(1)], m.group(2)
+
+    @property
+    def uses(self) -> dict[str, int]:
+        if not self._uses:
+            for ref in self.base.sources.values():
+                self._uses[ref] = self._uses.get(ref, 0) + 1
+        return self._uses
 
 
 # -- plausible wrong values ----------------------------------------------------------------
@@ -127,12 +142,16 @@ def wrong_values(table: Table, key: str, rng: random.Random) -> list[tuple[str, 
     return cands + slips
 
 
-def within_range(table: Table, wrong: float) -> bool:
+def within_range(table: Table, wrong: float, note: str = "neighbour") -> bool:
     """Whether ``wrong`` could be an entry of its table: positive, whole where every entry is
-    whole, and inside the table's own range (so it is no statistical outlier)."""
+    whole, and inside the table's own range (so it is no statistical outlier). A slipped digit
+    or unit must even stay between the table's smallest and largest entry, and needs a table
+    of at least three entries to hide among."""
     vals = [float(v) for v in table.values.values() if not isinstance(v, str)]
     if wrong <= 0 or (all(v.is_integer() for v in vals) and not float(wrong).is_integer()):
         return False
+    if note in ("digit", "unit"):
+        return len(vals) >= 3 and min(vals) <= wrong <= max(vals)
     if len(vals) < 3:
         return True
     return min(vals) / OUTLIER_MARGIN <= wrong <= max(vals) * OUTLIER_MARGIN
@@ -156,7 +175,7 @@ def _value_faults(ctx: Context, ref: str, sense: str, *, coef: bool) -> Iterator
     ok = []
     for note, wrong in wrong_values(table, key, ctx.rng):
         wrong = round(wrong, 6)
-        if wrong != old and within_range(table, wrong) and _harder(sense, old, wrong, coef=coef):
+        if wrong != old and within_range(table, wrong, note) and _harder(sense, old, wrong, coef=coef):
             ok.append((note, old, wrong))
     # the neighbour's value that strains the row most goes first (it is still a value of the table)
     neigh = [c for c in ok if c[0] == "neighbour"]
@@ -272,16 +291,12 @@ def bound_faults(ctx: Context) -> Iterator[Fault]:
                         note=note, source=ref)
 
 
-def nice(x: float, up: bool) -> float:
-    """Round to two significant digits, away from the feasible side."""
-    if x == 0:
-        return 0.0
-    mag = 10 ** (math.floor(math.log10(abs(x))) - 1)
-    return float((math.ceil if up else math.floor)(x / mag) * mag)
-
-
 def rule_faults(ctx: Context) -> Iterator[Fault]:
-    """D: a business rule the sheet does not contain, stated with a value the model cannot meet."""
+    """D: a business rule the sheet does not contain, stated with a value the model cannot meet.
+
+    The value lies beyond what the rest of the model allows, but (for a rule on one variable)
+    within that variable's own bounds, so that the conflict runs through other rows of the
+    model and not just the variable's bound."""
     spec = ctx.base.spec
     for t in ctx.shuffled(ctx.base.rule_templates):
         if t.name in spec.rows:
@@ -291,16 +306,42 @@ def rule_faults(ctx: Context) -> Iterator[Fault]:
             v.obj = 0.0
         for v, c in t.coefs.items():
             probe.vars[v].obj = c
-        probe.sense = "maximize" if t.sense == ">=" else "minimize"
+        up = t.sense in (">=", "=")
+        probe.sense = "maximize" if up else "minimize"
         res = solve(probe)
         if not res.optimal or res.objective is None:
             continue
         reach = res.objective
-        if t.sense == ">=":
-            rhs = nice(reach * ctx.rng.uniform(1.05, 1.3) + 1, up=True)
-        else:
-            rhs = nice(reach * ctx.rng.uniform(0.7, 0.95) - 1, up=False)
-            if rhs < 1:
-                continue
+        limit = None
+        if len(t.coefs) == 1:
+            (v, c), = t.coefs.items()
+            lb, ub = spec.var_bounds(v)
+            limit = (ub if c > 0 else -lb) if up else (lb if c > 0 else -ub)
+        fam = t.name.split("(")[0]
+        siblings = [spec.rows[r].bound for r in spec.rows if r.split("(")[0] == fam]
+        frac = any(not b.is_integer() for b in siblings)
+        rhs = _rule_value(ctx, reach, limit, up, frac, bool(siblings))
+        if rhs is None:
+            continue
         yield Fault("rule", {"kind": "constraint", "name": t.name}, [act.drop(t.name)],
                     added_row=Row.make(t.name, t.coefs, t.sense, rhs), note="not in the specification")
+
+
+def _rule_value(ctx: Context, reach: float, limit: float | None, up: bool, frac: bool, whole: bool) -> float | None:
+    """A right-hand side past ``reach`` (what the model allows) and short of ``limit`` (the
+    variable's own bound), written like the family's other entries."""
+    if limit is not None and abs(limit) != INF:
+        room = (limit - reach) if up else (reach - limit)
+        if room < 1.0:
+            return None  # only the bound stops it: the conflict would be the bound alone
+        rhs = reach + (1 if up else -1) * room * ctx.rng.uniform(0.3, 0.8)
+    else:
+        rhs = reach * ctx.rng.uniform(1.05, 1.3) + 1 if up else reach * ctx.rng.uniform(0.7, 0.95) - 1
+    rhs = float(math.ceil(rhs) if up else math.floor(rhs))
+    if frac:
+        rhs += ctx.rng.choice([0.2, 0.4, 0.5, 0.6, 0.8]) * (1 if up else -1)
+    if (up and rhs <= reach + 1e-6) or (not up and (rhs >= reach - 1e-6 or rhs < 1)):
+        return None
+    if limit is not None and abs(limit) != INF and ((up and rhs > limit) or (not up and rhs < limit)):
+        return None
+    return rhs

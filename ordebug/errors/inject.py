@@ -35,7 +35,8 @@ from ordebug.solver.spec import ModelSpec, canonical_order, satisfies
 FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
 MAX_CANDIDATES = 24
 EXTRA_FOR_TARGET = 2  # verified candidates looked at beyond the first, to meet a target difficulty
-ONE_ROW_KEEP = 0.15  # share of one-row IIS candidates kept (a one-row IIS is the exception)
+ONE_ROW_TYPES = frozenset({"B"})  # a quantity the sheet pins to a fraction meets its one pinning row
+ONE_ROW_KEEP = 0.05  # share of one-row IIS candidates kept (a one-row IIS is the exception)
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
 
 
@@ -166,14 +167,15 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
             if is_feasible(alone):
                 return _reject(etype, "one fix alone suffices")
     broken = _roundtrip(broken)
+    one_row_ok = etype in ONE_ROW_TYPES or ctx.rng.random() < ONE_ROW_KEEP
     try:
-        iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True)
+        iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True, min_rows=1 if one_row_ok else 2)
     except SolverTimeout:
         return _reject(etype, "solver timeout")
+    if len(iis.constraints) <= 1 and not one_row_ok:
+        return _reject(etype, "one-row IIS")
     if not iis.certain:
         return _reject(etype, "IIS uncertain")
-    if len(iis.constraints) <= 1 and len(iis.bounds) <= 1 and etype != "B" and ctx.rng.random() >= ONE_ROW_KEEP:
-        return _reject(etype, "one-row IIS")
     if etype != "G" and not in_iis(faults[0], iis, broken):
         return _reject(etype, "fault not in IIS")
     if etype == "F" and iis.size < 4:
@@ -265,6 +267,23 @@ def _safe_verify(ctx: Context, etype: str, faults: list[Fault], target: str | No
         if not is_solver_failure(exc):
             raise
         return _reject(etype, "solver error")
+
+
+def can_inject(etype: str, base) -> bool:
+    """Whether a family's model has the elements a type needs (a quantity the sheet pins to a
+    fractional value for B, a rule the sheet does not contain for D, a bound of its own data
+    entry for H); the other types need only rows."""
+    if etype == "B":
+        return bool(base.integrality_candidates)
+    if etype == "D":
+        return bool(base.rule_templates)
+    if etype == "H":
+        uses: dict[str, int] = {}
+        for ref in base.sources.values():
+            uses[ref] = uses.get(ref, 0) + 1
+        return any("[" in base.sources.get(f"ub:{v}", "") and uses[base.sources[f"ub:{v}"]] == 1
+                   for v in base.spec.vars)
+    return True
 
 
 def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | None:

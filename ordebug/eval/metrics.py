@@ -3,6 +3,9 @@
 - steps: the actions an agent took before its final SUBMIT() (a one-edit repair is 1 step).
 - RR@k: share of problems whose submitted model is feasible within k steps.
 - faithful RR@k: same, with the optimum within tolerance of the original.
+- exact RR@k: same, faithful and every edited element equal to the specification again
+  (nothing the specification contains deleted or neutralised); "–" where problems have no
+  specification to compare with.
 - diagnosis accuracy: per problem, the share of distinct elements the agent edited that
   belong to the initial IIS (its rows, or variables with a listed bound or in an IIS row);
   averaged over problems with at least one edit.
@@ -85,8 +88,12 @@ def summarize(outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.
         out[f"rr@{k}"] = sum(1 for o, s in zip(outcomes, steps, strict=True) if o.get("feasible") and s <= k) / n
         out[f"faithful_rr@{k}"] = sum(
             1 for o, s in zip(outcomes, steps, strict=True) if o.get("faithful") and s <= k) / n
+    judged = [(o, s) for o, s in zip(outcomes, steps, strict=True) if o.get("exact") is not None]
+    for k in KS:
+        out[f"exact_rr@{k}"] = (sum(1 for o, s in judged if o["exact"] and s <= k) / len(judged)) if judged else None
     out["feasible"] = sum(bool(o.get("feasible")) for o in outcomes) / n
     out["faithful"] = sum(bool(o.get("faithful")) for o in outcomes) / n
+    out["exact"] = sum(bool(o["exact"]) for o, _ in judged) / len(judged) if judged else None
     diag = [o["diagnosis_accuracy"] for o in outcomes if o.get("diagnosis_accuracy") is not None]
     out["diagnosis_accuracy"] = _mean(diag)
     out["root_cause_accuracy"] = sum(bool(o.get("root_cause_touched")) for o in outcomes) / n
@@ -120,4 +127,5 @@ def full_summary(agent: str, outcomes: list[dict], price_in: float = 0.0, price_
         "by_error_type": summarize_by(outcomes, "error_type", **prices),
         "by_family": summarize_by(outcomes, "family", **prices),
         "by_difficulty": summarize_by(outcomes, "difficulty", **prices),
+        "by_tier": summarize_by(outcomes, "tier", **prices),
     }

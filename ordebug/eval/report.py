@@ -13,6 +13,8 @@ COLUMNS = [
     ("problems", "problems"),
     ("rr@1", "RR@1"), ("rr@3", "RR@3"), ("rr@5", "RR@5"), ("rr@10", "RR@10"),
     ("faithful_rr@1", "fRR@1"), ("faithful_rr@3", "fRR@3"), ("faithful_rr@5", "fRR@5"), ("faithful_rr@10", "fRR@10"),
+    ("exact_rr@5", "eRR@5"), ("exact_rr@10", "eRR@10"),
+    ("feasible", "feasible"), ("faithful", "faithful"), ("exact", "exact"),
     ("diagnosis_accuracy", "diagnosis acc."),
     ("root_cause_accuracy", "root-cause acc."),
     ("objective_preservation", "obj. preservation"),
@@ -43,12 +45,13 @@ def markdown_table(summaries: list[dict]) -> str:
     return "\n".join([head, sep, *body])
 
 
-def type_table(summaries: list[dict]) -> str:
+def type_table(summaries: list[dict], level: str = "faithful") -> str:
+    """Success per error type at one level (``feasible``, ``faithful`` or ``exact``)."""
     types = sorted({t for s in summaries for t in s["by_error_type"]})
-    head = "| agent | " + " | ".join(types) + " |"
+    head = f"| agent ({level}) | " + " | ".join(types) + " |"
     sep = "|---|" + "|".join("---" for _ in types) + "|"
     body = ["| " + s["agent"] + " | " + " | ".join(
-        _fmt(s["by_error_type"].get(t, {}).get("faithful")) for t in types) + " |" for s in summaries]
+        _fmt(s["by_error_type"].get(t, {}).get(level)) for t in types) + " |" for s in summaries]
     return "\n".join([head, sep, *body])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
 
 STATEMENT = (
     "A service team assigns each of this week's tasks to exactly one technician. A task takes a "
@@ -22,7 +22,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     dur = s.table("duration", "time a technician needs for a task", "hours", ["worker", "task"])
     avail = s.table("available", "hours available this week", "hours", ["worker"])
     maxt = s.table("max_tasks", "most tasks per technician", "tasks", ["worker"])
-    least = s.table("min_hours", "contracted minimum hours", "hours", ["worker"])
+    least = s.table("min_hours", "contracted minimum hours (listed technicians only)", "hours", ["worker"])
     cost = s.table("cost", "cost of an assignment", "EUR", ["worker", "task"], objective=True)
     base = {j: rng.uniform(1.5, 7.5) for j in tasks}
     for w in workers:
@@ -36,15 +36,16 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         plan[workers[n % len(workers)]].append(j)
     for w in workers:
         h = sum(dur.num(w, j) for j in plan[w])
-        avail.values[w] = up(h * rng.uniform(1.05, 1.3) + 1, 0.5)
+        avail.values[w] = up(h * rng.uniform(1.05, 1.25) + 0.5, 0.5)
         maxt.values[w] = float(len(plan[w]) + rng.randint(1, 2))
-        least.values[w] = down(h * rng.uniform(0.3, 0.7), 0.5)
+        least.values[w] = down(h * rng.uniform(0.5, 0.85), 0.5)
+    keep_some(rng, least)
     s.rule("assign(w,j) is 1 if technician w does task j, else 0 (binary).")
     s.rule("cover_task(j): sum over w of assign(w,j) = 1.")
     s.rule("worker_hours(w): hours(w) = sum over j of duration[w,j] * assign(w,j).")
     s.rule("hours_limit(w): hours(w) <= available[w].")
     s.rule("max_tasks(w): sum over j of assign(w,j) <= max_tasks[w].")
-    s.rule("min_hours(w): hours(w) >= min_hours[w].")
+    s.rule("min_hours(w), for each technician listed in min_hours: hours(w) >= min_hours[w].")
     s.rule("Objective: minimise sum of cost[w,j] * assign(w,j).")
     return s
 
@@ -72,9 +73,9 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"max_tasks({w})", {f"assign({w},{j})": 1 for j in tasks}, "<=", t_["max_tasks"].num(w), "capacity",
               rule="R5", rhs_src=t_["max_tasks"].ref(w))
     for w in workers:
-        b.row(f"min_hours({w})", {f"hours({w})": 1}, ">=", t_["min_hours"].num(w), "rule", rule="R6",
-              rhs_src=t_["min_hours"].ref(w))
-    b.template("max_team_hours", {f"hours({w})": 1 for w in workers}, "<=")
-    for w in workers[:2]:
-        b.template(f"min_tasks({w})", {f"assign({w},{j})": 1 for j in tasks}, ">=")
+        if w in t_["min_hours"].values:
+            b.row(f"min_hours({w})", {f"hours({w})": 1}, ">=", t_["min_hours"].num(w), "rule", rule="R6",
+                  rhs_src=t_["min_hours"].ref(w))
+        else:
+            b.template(f"min_hours({w})", {f"hours({w})": 1}, ">=")
     return b.base

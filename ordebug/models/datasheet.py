@@ -175,6 +175,14 @@ def up(x: float, step: float = 1.0) -> float:
     return float(round(math.ceil(x / step - 1e-9) * step, 6))
 
 
+def keep_some(rng: random.Random, table: Table, share: float = 0.35) -> None:
+    """Leave out some entries (at least one kept): a rule the sheet states for listed entities only."""
+    keys = list(table.values)
+    drop = rng.sample(keys, min(len(keys) - 1, max(1, round(share * len(keys)))))
+    for k in drop:
+        del table.values[k]
+
+
 def booked(rng: random.Random, planned: float) -> float:
     """A volume booked in advance: a little under the planned one, with a fractional part."""
     return max(0, int(planned * rng.uniform(0.9, 1.0)) - 1) + rng.choice([0.2, 0.4, 0.5, 0.6, 0.8])

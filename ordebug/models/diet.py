@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
 
 FOODS = ["oats", "rice", "beans", "milk", "eggs", "spinach", "lentils", "bread", "apple", "tofu", "yogurt",
          "peas", "barley", "carrot", "salmon", "cheese", "potato", "chickpeas", "banana", "walnuts"]
@@ -24,7 +24,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
                       ["nutrient", "food"])
     most = s.table("max_servings", "most servings of a food per day", "servings", ["food"])
     low = s.table("min_intake", "daily minimum", "nutrient unit", ["nutrient"])
-    high = s.table("max_intake", "daily maximum", "nutrient unit", ["nutrient"])
+    high = s.table("max_intake", "daily maximum (listed nutrients only)", "nutrient unit", ["nutrient"])
     price = s.table("price", "price per serving", "EUR", ["food"], objective=True)
     ref = {}
     for f in foods:
@@ -43,9 +43,10 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("nutrient_intake(n): intake(n) = sum over f of content[n,f] * servings(f) "
            "(foods without an entry have none of n).")
     s.rule("min_nutrient(n): intake(n) >= min_intake[n].")
-    s.rule("max_nutrient(n): intake(n) <= max_intake[n].")
+    s.rule("max_nutrient(n), for each nutrient listed in max_intake: intake(n) <= max_intake[n].")
+    keep_some(rng, high)
     fixed = s.table("prescribed", "servings the dietitian prescribes exactly", "servings", ["food"])
-    for f in rng.sample(foods, 1):
+    for f in rng.sample(foods, 2):
         fixed.values[f] = min(max(0.5, round(ref[f] - 0.5, 0) + 0.5), most.num(f) - 0.5)
     s.rule("prescribed(f), for each food listed in prescribed: servings(f) = prescribed[f].")
     s.rule("Objective: minimise sum of price[f] * servings(f).")
@@ -78,13 +79,13 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", t_["min_intake"].num(n), "requirement", rule="R3",
               rhs_src=t_["min_intake"].ref(n))
     for n in nutrients:
-        b.row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"].num(n), "capacity", rule="R4",
-              rhs_src=t_["max_intake"].ref(n))
+        if n in t_["max_intake"].values:
+            b.row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"].num(n), "capacity", rule="R4",
+                  rhs_src=t_["max_intake"].ref(n))
+        else:
+            b.template(f"max_nutrient({n})", {f"intake({n})": 1}, "<=")
     for f in t_["prescribed"].values:
         b.row(f"prescribed({f})", {f"servings({f})": 1}, "=", t_["prescribed"].num(f), "requirement", rule="R5",
               rhs_src=t_["prescribed"].ref(f))
         b.base.integrality_candidates.append(f"servings({f})")
-    b.template("max_budget", {f"servings({f})": t_["price"].num(f) for f in foods}, "<=")
-    for f in foods[:2]:
-        b.template(f"min_servings({f})", {f"servings({f})": 1}, ">=")
     return b.base

@@ -31,7 +31,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     total = sum(demand.num(c) for c in custs)
     shares = [rng.uniform(0.6, 1.4) for _ in sites]
     for f, sh in zip(sites, shares, strict=True):
-        cap.values[f] = up(1.45 * total * sh / sum(shares), 5)
+        cap.values[f] = up(1.25 * total * sh / sum(shares), 5)
         least.values[f] = down(cap.num(f) * rng.uniform(0.15, 0.4), 1)
         fixed.values[f] = amount(rng, 80, 260, 5)
     policy.values["max_open_sites"] = float(len(sites) - 1)
@@ -75,7 +75,4 @@ def build(s: DataSheet) -> BaseModel:
               "link", rule="R6", coef_src={f"open({f})": t_["min_throughput"].ref(f)})
     b.row("max_open_sites", {f"open({f})": 1 for f in sites}, "<=", t_["policy"].num("max_open_sites"), "capacity",
           rule="R7", rhs_src=t_["policy"].ref("max_open_sites"))
-    b.template("min_open_sites", {f"open({f})": 1 for f in sites}, ">=")
-    for f in sites[:2]:
-        b.template(f"max_load({f})", {f"load({f})": 1}, "<=")
     return b.base

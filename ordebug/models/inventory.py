@@ -23,10 +23,11 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s = DataSheet("inventory", "Production and inventory plan", STATEMENT)
     dem = s.table("demand", "demand", "hl", ["product", "period"])
     opening = s.table("opening", "opening stock", "hl", ["product"])
-    batch = s.table("max_batch", "most production of a product in a period", "hl", ["product"])
+    batch = s.table("max_batch", "most production of a product in a period", "hl", ["product", "period"])
     cap = s.table("line_cap", "line capacity", "hl", ["period"])
     store = s.table("storage", "warehouse space", "hl", ["period"])
-    safety = s.table("safety", "safety stock at the end of the horizon", "hl", ["product"])
+    safety = s.table("safety", "safety stock at the end of the horizon (listed products only)", "hl",
+                     ["product"])
     mcost = s.table("make_cost", "production cost", "EUR", ["product", "period"], objective=True)
     hcost = s.table("hold_cost", "holding cost", "EUR", ["product"], objective=True)
     plan = {}
@@ -43,17 +44,20 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             plan[p, t] = max(0.0, dem.num(p, t) + target - st)
             st = st + plan[p, t] - dem.num(p, t)
             stock[p, t] = st
-        batch.values[p] = up(max(plan[p, t] for t in periods) * rng.uniform(1.05, 1.25) + 1, 0.5)
+        for t in periods:
+            batch.values[f"{p},{t}"] = up(plan[p, t] * rng.uniform(1.05, 1.3) + 1, 0.5)
+    for p in rng.sample(prods, max(1, len(prods) // 3)):
+        del safety.values[p]  # products without a safety stock agreement
     for t in periods:
         cap.values[t] = up(sum(plan[p, t] for p in prods) * rng.uniform(1.03, 1.2) + 1, 0.5)
         store.values[t] = up(max(sum(stock[p, t] for p in prods), 1) * rng.uniform(1.1, 1.4) + 5, 5)
-    s.rule("make(p,t) >= 0 is production of p in period t, at most max_batch[p]; continuous.")
+    s.rule("make(p,t) >= 0 is production of p in period t, at most max_batch[p,t]; continuous.")
     s.rule("stock(p,t) >= 0 is the stock of p at the end of period t; stock(p,t0) is the opening stock.")
     s.rule("opening_stock(p): stock(p,t0) = opening[p].")
     s.rule("stock_balance(p,t): stock(p,t-1) + make(p,t) - stock(p,t) = demand[p,t].")
     s.rule("production_capacity(t): sum over p of make(p,t) <= line_cap[t].")
     s.rule("storage_limit(t): sum over p of stock(p,t) <= storage[t].")
-    s.rule("safety_stock(p): stock(p,last period) >= safety[p].")
+    s.rule("safety_stock(p), for each product listed in safety: stock(p,last period) >= safety[p].")
     s.rule("Objective: minimise sum of make_cost[p,t] * make(p,t) + hold_cost[p] * stock(p,t).")
     return s
 
@@ -64,8 +68,8 @@ def build(s: DataSheet) -> BaseModel:
     b = Builder(s)
     for p in prods:
         for t in periods:
-            b.var(f"make({p},{t})", 0, t_["max_batch"].num(p), obj=t_["make_cost"].num(p, t), rule="R1",
-                  ub_src=t_["max_batch"].ref(p))
+            b.var(f"make({p},{t})", 0, t_["max_batch"].num(p, t), obj=t_["make_cost"].num(p, t), rule="R1",
+                  ub_src=t_["max_batch"].ref(p, t))
         for t in ["t0", *periods]:
             b.var(f"stock({p},{t})", obj=0 if t == "t0" else t_["hold_cost"].num(p), rule="R2")
     for p in prods:
@@ -87,9 +91,9 @@ def build(s: DataSheet) -> BaseModel:
               "capacity", rule="R6", rhs_src=t_["storage"].ref(t))
     last = periods[-1]
     for p in prods:
-        b.row(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["safety"].num(p), "rule", rule="R7",
-              rhs_src=t_["safety"].ref(p))
-    for p in prods[:2]:
-        b.template(f"min_stock({p},{periods[0]})", {f"stock({p},{periods[0]})": 1}, ">=")
-    b.template(f"max_production({last})", {f"make({p},{last})": 1 for p in prods}, "<=")
+        if p in t_["safety"].values:
+            b.row(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["safety"].num(p), "rule", rule="R7",
+                  rhs_src=t_["safety"].ref(p))
+        else:
+            b.template(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=")
     return b.base

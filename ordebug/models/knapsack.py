@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
 
 STATEMENT = (
     "A dispatcher loads items onto trucks for one trip. Each truck has a weight and a volume limit, and "
@@ -24,7 +24,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     urgent = s.table("urgent", "must be shipped", "yes/no", ["item"])
     wcap = s.table("weight_cap", "truck weight limit", "kg", ["truck"])
     vcap = s.table("volume_cap", "truck volume limit", "m3", ["truck"])
-    least = s.table("min_load", "least load for a trip", "kg", ["truck"])
+    least = s.table("min_load", "least load for a trip (listed trucks only)", "kg", ["truck"])
     value = s.table("value", "value of an item shipped", "EUR", ["item"], objective=True)
     for i in items:
         weight.values[i] = amount(rng, 40, 320, 0.5)
@@ -34,10 +34,11 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for k in trucks:
         wcap.values[k] = up(0.4 * tw / len(trucks) * rng.uniform(0.85, 1.2), 10)
         vcap.values[k] = up(0.5 * tv / len(trucks) * rng.uniform(0.85, 1.2), 0.1)
-        least.values[k] = down(wcap.num(k) * rng.uniform(0.15, 0.4), 10)
+        least.values[k] = down(wcap.num(k) * rng.uniform(0.3, 0.55), 10)
+    keep_some(rng, least)
     chosen: list[str] = []
     small = min(wcap.num(k) for k in trucks), min(vcap.num(k) for k in trucks)
-    for i in rng.sample(items, max(2, len(items) // 4)):
+    for i in rng.sample(items, max(3, len(items) // 3)):
         if (sum(weight.num(j) for j in [*chosen, i]) <= 0.8 * small[0]
                 and sum(volume.num(j) for j in [*chosen, i]) <= 0.8 * small[1]):
             chosen.append(i)
@@ -49,7 +50,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("volume_limit(k): sum over i of volume[i] * pack(i,k) <= volume_cap[k].")
     s.rule("pack_once(i): sum over k of pack(i,k) <= 1.")
     s.rule("must_ship(i), for each item with urgent[i] = yes: sum over k of pack(i,k) >= 1.")
-    s.rule("min_load(k): load(k) >= min_load[k].")
+    s.rule("min_load(k), for each truck listed in min_load: load(k) >= min_load[k].")
     s.rule("Objective: maximise sum of value[i] * pack(i,k).")
     return s
 
@@ -80,9 +81,9 @@ def build(s: DataSheet) -> BaseModel:
         if t_["urgent"][i] == "yes":
             b.row(f"must_ship({i})", {f"pack({i},{k})": 1 for k in trucks}, ">=", 1, "requirement", rule="R6")
     for k in trucks:
-        b.row(f"min_load({k})", {f"load({k})": 1}, ">=", t_["min_load"].num(k), "rule", rule="R7",
-              rhs_src=t_["min_load"].ref(k))
-    b.template("max_total_weight", {f"load({k})": 1 for k in trucks}, "<=")
-    for i in [i for i in items if t_["urgent"][i] == "no"][:2]:
-        b.template(f"must_ship({i})", {f"pack({i},{k})": 1 for k in trucks}, ">=")
+        if k in t_["min_load"].values:
+            b.row(f"min_load({k})", {f"load({k})": 1}, ">=", t_["min_load"].num(k), "rule", rule="R7",
+                  rhs_src=t_["min_load"].ref(k))
+        else:
+            b.template(f"min_load({k})", {f"load({k})": 1}, ">=")
     return b.base

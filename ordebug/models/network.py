@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
 from ordebug.models.datasheet import booked as early
 
 STATEMENT = (
@@ -25,7 +25,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     need = s.table("need", "city need", "k parcels", ["city"])
     arc = s.table("arc_cap", "arc capacity", "k parcels", ["from", "to"])
     hcap = s.table("hub_cap", "sorting capacity", "k parcels", ["hub"])
-    least = s.table("min_use", "least hub throughput", "k parcels", ["hub"])
+    least = s.table("min_use", "least hub throughput (listed hubs only)", "k parcels", ["hub"])
     cost = s.table("cost", "cost per unit on an arc", "EUR", ["from", "to"], objective=True)
     flow = {}
     for d in sinks:
@@ -40,6 +40,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             flow[x, h] = through * sw[x] / sum(sw.values())
         hcap.values[h] = up(through * rng.uniform(1.03, 1.2), 1)
         least.values[h] = down(through * rng.uniform(0.45, 0.85), 0.5)
+    keep_some(rng, least)
     for x in sources:
         supply.values[x] = up(sum(flow[x, h] for h in hubs) * rng.uniform(1.03, 1.15), 1)
     for (u, v), f in flow.items():
@@ -50,7 +51,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("hub_inflow(h): throughput(h) = sum over depots x of flow(x,h).")
     s.rule("flow_conservation(h): throughput(h) = sum over cities d of flow(h,d).")
     s.rule("hub_capacity(h): throughput(h) <= hub_cap[h].")
-    s.rule("min_hub_use(h): throughput(h) >= min_use[h].")
+    s.rule("min_hub_use(h), for each hub listed in min_use: throughput(h) >= min_use[h].")
     s.rule("meet_demand(d): sum over hubs h of flow(h,d) >= need[d].")
     booked = s.table("booked", "volume booked in advance on an arc", "k parcels", ["from", "to"])
     for k in rng.sample(sorted(flow), 2):
@@ -82,8 +83,11 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", t_["hub_cap"].num(h), "capacity", rule="R5",
               rhs_src=t_["hub_cap"].ref(h))
     for h in hubs:
-        b.row(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=", t_["min_use"].num(h), "rule", rule="R6",
-              rhs_src=t_["min_use"].ref(h))
+        if h in t_["min_use"].values:
+            b.row(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=", t_["min_use"].num(h), "rule", rule="R6",
+                  rhs_src=t_["min_use"].ref(h))
+        else:
+            b.template(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=")
     for d in sinks:
         b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", t_["need"].num(d), "requirement",
               rule="R7", rhs_src=t_["need"].ref(d))
@@ -92,7 +96,4 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"booked({u},{v})", {f"flow({u},{v})": 1}, "=", t_["booked"].num(u, v), "requirement", rule="R8",
               rhs_src=t_["booked"].ref(u, v))
         b.base.integrality_candidates.append(f"flow({u},{v})")
-    b.template("max_total_flow", {f"throughput({h})": 1 for h in hubs}, "<=")
-    for h in hubs[:2]:
-        b.template(f"max_hub_share({h})", {f"throughput({h})": 1}, "<=")
     return b.base

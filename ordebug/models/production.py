@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
 
 STATEMENT = (
     "A plant makes several products over a planning horizon of periods. Every unit takes machine time "
@@ -22,12 +22,14 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     machines = [f"m{k + 1}" for k in range(2 + size // 3)]
     s = DataSheet("production", "Production planning", STATEMENT)
     demand = s.table("demand", "units ordered over the horizon", "units", ["product"])
-    rate = s.table("max_rate", "most units of a product made in one period", "units", ["product"])
+    rate = s.table("max_rate", "most units of a product made in a period (line time)", "units",
+                   ["product", "period"])
     whole = s.table("whole_units", "made in whole units only", "yes/no", ["product"])
     hours = s.table("hours", "machine time per unit", "hours", ["machine", "product"])
     avail = s.table("available", "machine time available", "hours", ["machine", "period"])
     plant = s.table("plant_cap", "most units packed in a period", "units", ["period"])
-    least = s.table("min_output", "least total output agreed with the workforce", "units", ["period"])
+    least = s.table("min_output", "least total output agreed with the workforce (listed periods only)", "units",
+                    ["period"])
     cost = s.table("unit_cost", "cost per unit made", "EUR", ["product", "period"], objective=True)
     plan = {}
     for p in prods:
@@ -36,7 +38,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         w = [rng.uniform(0.6, 1.4) for _ in periods]
         for t, wt in zip(periods, w, strict=True):
             plan[p, t] = demand.num(p) * wt / sum(w)
-        rate.values[p] = up(max(plan[p, t] for t in periods) * rng.uniform(1.04, 1.2), 5)
+        for t in periods:
+            rate.values[f"{p},{t}"] = up(plan[p, t] * rng.uniform(1.04, 1.3), 5)
     for m in machines:
         for p in prods:
             hours.values[f"{m},{p}"] = amount(rng, 0.3, 3.2, 0.05)
@@ -48,19 +51,20 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         tot = sum(plan[p, t] for p in prods)
         plant.values[t] = up(tot * rng.uniform(1.03, 1.15), 5)
         least.values[t] = down(tot * rng.uniform(0.6, 0.9), 5)
+    keep_some(rng, least)
     fixed = s.table("fixed_order", "quantity a customer fixed for the first period", "units", ["product"])
     for p in [p for p in prods if whole.values[p] == "no"][:2]:
         fixed.values[p] = max(0, int(plan[p, periods[0]] * rng.uniform(0.9, 1.0)) - 1) + 0.5
     for p in prods:
         for t in periods:
             cost.values[f"{p},{t}"] = amount(rng, 4, 18, 0.05)
-    s.rule("make(p,t) >= 0 is the quantity of product p made in period t, at most max_rate[p]; "
+    s.rule("make(p,t) >= 0 is the quantity of product p made in period t, at most max_rate[p,t]; "
            "integer where whole_units[p] = yes, otherwise continuous.")
     s.rule("output_definition(t): total_output(t) = sum over p of make(p,t).")
     s.rule("plant_throughput(t): total_output(t) <= plant_cap[t].")
     s.rule("machine_hours(m,t): sum over p of hours[m,p] * make(p,t) <= available[m,t].")
     s.rule("meet_demand(p): sum over t of make(p,t) >= demand[p].")
-    s.rule("min_output(t): total_output(t) >= min_output[t].")
+    s.rule("min_output(t), for each period listed in min_output: total_output(t) >= min_output[t].")
     s.rule("fixed_order(p), for each product listed in fixed_order: make(p,t1) = fixed_order[p].")
     s.rule("Objective: minimise sum of unit_cost[p,t] * make(p,t).")
     return s
@@ -74,8 +78,8 @@ def build(s: DataSheet) -> BaseModel:
     for p in prods:
         vt = "I" if t_["whole_units"][p] == "yes" else "C"
         for t in periods:
-            b.var(f"make({p},{t})", 0, t_["max_rate"].num(p), vt, obj=t_["unit_cost"].num(p, t), rule="R1",
-                  ub_src=t_["max_rate"].ref(p))
+            b.var(f"make({p},{t})", 0, t_["max_rate"].num(p, t), vt, obj=t_["unit_cost"].num(p, t), rule="R1",
+                  ub_src=t_["max_rate"].ref(p, t))
     for t in periods:
         b.var(f"total_output({t})", rule="R2")
     for t in periods:
@@ -94,13 +98,13 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", t_["demand"].num(p),
               "requirement", rule="R5", rhs_src=t_["demand"].ref(p))
     for t in periods:
-        b.row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"].num(t), "rule", rule="R6",
-              rhs_src=t_["min_output"].ref(t))
+        if t in t_["min_output"].values:
+            b.row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"].num(t), "rule", rule="R6",
+                  rhs_src=t_["min_output"].ref(t))
+        else:
+            b.template(f"min_output({t})", {f"total_output({t})": 1}, ">=")
     for p in t_["fixed_order"].values:
         b.row(f"fixed_order({p})", {f"make({p},{periods[0]})": 1}, "=", t_["fixed_order"].num(p), "requirement",
               rule="R7", rhs_src=t_["fixed_order"].ref(p))
         b.base.integrality_candidates.append(f"make({p},{periods[0]})")
-    b.template("max_total_output", {f"total_output({t})": 1 for t in periods}, "<=")
-    for p in prods[:2]:
-        b.template(f"min_share({p})", {f"make({p},{periods[0]})": 1}, ">=")
     return b.base

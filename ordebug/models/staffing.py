@@ -25,7 +25,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     req = s.table("required", "staff required", "people", ["period"])
     cover = s.table("covers", "periods a shift covers", "periods", ["shift"])
     most = s.table("max_crew", "largest crew of a shift", "people", ["shift"])
-    least = s.table("min_crew", "least crew of a shift", "people", ["shift"])
+    least = s.table("min_crew", "least crew of a supervised shift (listed shifts only)", "people", ["shift"])
     policy = s.table("policy", "budget", "people", ["item"])
     wage = s.table("wage", "wage per person on a shift", "EUR", ["shift"], objective=True)
     for t in periods:
@@ -41,13 +41,14 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             staff[shifts[min(i, len(shifts) - 1)]] += int(req.num(t) - have)
     for sh in shifts:
         most.values[sh] = float(max(staff[sh], 2) + rng.randint(1, 3))
-        least.values[sh] = float(min(staff[sh], rng.randint(1, 3)))
+        if rng.random() < 0.6:
+            least.values[sh] = float(min(staff[sh], rng.randint(1, 3)))
     policy.values["headcount_cap"] = float(sum(staff.values()) + rng.randint(0, 2))
     s.rule("staff(s) is the crew of shift s, an integer between 0 and max_crew[s].")
     s.rule("cover_period(t): sum of staff(s) over the shifts s that cover period t >= required[t].")
     s.rule("headcount_definition: headcount = sum over s of staff(s).")
     s.rule("headcount_limit: headcount <= policy[headcount_cap].")
-    s.rule("min_crew(s): staff(s) >= min_crew[s].")
+    s.rule("min_crew(s), for each shift listed in min_crew: staff(s) >= min_crew[s].")
     s.rule("Objective: minimise sum of wage[s] * staff(s).")
     return s
 
@@ -73,9 +74,9 @@ def build(s: DataSheet) -> BaseModel:
     b.row("headcount_limit", {"headcount": 1}, "<=", t_["policy"].num("headcount_cap"), "capacity", rule="R4",
           rhs_src=t_["policy"].ref("headcount_cap"))
     for sh in shifts:
-        b.row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"].num(sh), "rule", rule="R5",
-              rhs_src=t_["min_crew"].ref(sh))
-    for sh in shifts[:2]:
-        b.template(f"max_overlap({sh})", {f"staff({sh})": 1}, "<=")
-    b.template("min_headcount", {"headcount": 1}, ">=")
+        if sh in t_["min_crew"].values:
+            b.row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"].num(sh), "rule", rule="R5",
+                  rhs_src=t_["min_crew"].ref(sh))
+        else:
+            b.template(f"min_crew({sh})", {f"staff({sh})": 1}, ">=")
     return b.base

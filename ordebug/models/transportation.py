@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, booked, down, up
+from ordebug.models.datasheet import DataSheet, amount, booked, down, keep_some, up
 
 STATEMENT = (
     "A company ships a product from its plants to its stores. Each store is reached from some plants "
@@ -23,7 +23,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     supply = s.table("supply", "weekly supply", "t", ["plant"])
     demand = s.table("demand", "weekly demand", "t", ["store"])
     lane = s.table("lane_cap", "lane capacity (lanes not listed do not exist)", "t", ["plant", "store"])
-    least = s.table("min_ship", "least weekly volume in the carrier contract", "t", ["plant"])
+    least = s.table("min_ship", "least weekly volume in the carrier contract (listed plants only)", "t", ["plant"])
     freight = s.table("freight", "freight cost", "EUR", ["plant", "store"], objective=True)
     flow = dict.fromkeys(plants, 0.0)
     lanes = {}
@@ -46,7 +46,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("plant_output(p): out(p) = sum over s of ship(p,s).")
     s.rule("plant_capacity(p): out(p) <= supply[p].")
     s.rule("meet_demand(s): sum over p of ship(p,s) >= demand[s].")
-    s.rule("min_supply(p): out(p) >= min_ship[p].")
+    s.rule("min_supply(p), for each plant listed in min_ship: out(p) >= min_ship[p].")
+    keep_some(rng, least)
     committed = s.table("committed", "volume booked in advance on a lane", "t", ["plant", "store"])
     for k in rng.sample(sorted(lanes), 2):
         committed.values[",".join(k)] = booked(rng, lanes[k])
@@ -76,15 +77,14 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"meet_demand({st})", coefs, ">=", t_["demand"].num(st), "requirement", rule="R4",
               rhs_src=t_["demand"].ref(st))
     for p in plants:
-        b.row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"].num(p), "rule", rule="R5",
-              rhs_src=t_["min_ship"].ref(p))
+        if p in t_["min_ship"].values:
+            b.row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"].num(p), "rule", rule="R5",
+                  rhs_src=t_["min_ship"].ref(p))
+        else:
+            b.template(f"min_supply({p})", {f"out({p})": 1}, ">=")
     for key in t_["committed"].values:
         p, st = key.split(",")
         b.row(f"committed({p},{st})", {f"ship({p},{st})": 1}, "=", t_["committed"].num(p, st), "requirement",
               rule="R6", rhs_src=t_["committed"].ref(p, st))
         b.base.integrality_candidates.append(f"ship({p},{st})")
-    b.template("max_total_shipped", {f"out({p})": 1 for p in plants}, "<=")
-    for st in stores[:2]:
-        p = next(p for p, q in lanes if q == st)
-        b.template(f"max_single_source({st})", {f"ship({p},{st})": 1}, "<=")
     return b.base

@@ -276,6 +276,7 @@ def compute_iis(
     *,
     node_limit: int | None = None,
     time_limit: float | None = None,
+    min_rows: int = 0,
 ) -> Iis:
     """An IIS of an infeasible spec; raises FeasibleModelError for a feasible one.
 
@@ -284,7 +285,9 @@ def compute_iis(
     answer never depends on the machine's speed. A check that stays undecided keeps its
     member and marks the IIS uncertain; with ``stop_when_uncertain`` the search stops
     right there (callers that reject uncertain results need not pay for the rest).
-    ``time_limit`` (seconds, wall clock) stops the search and marks it uncertain."""
+    ``time_limit`` (seconds, wall clock) stops the search and marks it uncertain.
+    ``min_rows``: stop early, with an uncertain answer, when SCIP's subsystem already has
+    fewer rows (callers that reject small conflicts need not pay for the bound filter)."""
     if node_limit is None:
         node_limit = NODE_LIMIT if bound_check_limit is None else max(1, round(bound_check_limit * NODES_PER_SECOND))
     alone = _bounds_alone(spec)
@@ -293,6 +296,8 @@ def compute_iis(
     budget = _Budget(time_limit)
     reasons: list[str] = []
     rows, irreducible, why = _scip_rows(spec, node_limit, budget)
+    if rows is not None and len(rows) < min_rows:
+        return Iis(rows, [], False, [f"stopped: fewer than {min_rows} rows"])
     if why and "found no" not in why:
         reasons.append(why)
     certain = True
