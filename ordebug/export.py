@@ -11,8 +11,10 @@ from ordebug.solver.solve import to_scip
 
 
 def export_shard(shard: str | Path, out_dir: str | Path, fmt: str = "lp") -> int:
-    """One model file per problem (the broken model), plus ``index.jsonl`` without the answers'
-    model text. Returns the number of problems written."""
+    """One model file per problem (the broken model) and its specification (``<id>.spec.md``:
+    the statement, rules and data tables a modeller works from, and ``<id>.spec.json``, the
+    same as structured tables), plus ``index.jsonl`` without the answers. Returns the number
+    of problems written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     n = 0
@@ -26,6 +28,12 @@ def export_shard(shard: str | Path, out_dir: str | Path, fmt: str = "lp") -> int
                 to_scip(spec).writeProblem(str(target), verbose=False)
             meta = {k: rec[k] for k in ("problem_id", "split", "original_objective", "objective_sense", "iis")}
             meta["model_file"] = target.name
+            if rec.get("spec"):
+                md = out_dir / f"{rec['problem_id']}.spec.md"
+                md.write_text(f"# Specification of {rec['problem_id']}\n\n{rec['spec']['text']}\n")
+                tables = {k: v for k, v in rec["spec"].items() if k != "text"}
+                (out_dir / f"{rec['problem_id']}.spec.json").write_text(json.dumps(tables, indent=1, sort_keys=True))
+                meta["spec_file"] = md.name
             index.write(json.dumps(meta, sort_keys=True) + "\n")
             n += 1
     return n

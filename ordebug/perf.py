@@ -12,8 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from ordebug.bench.leak import probe
-from ordebug.bench.shards import read_problems
+from ordebug.bench.shards import n_shards, read_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,27 +38,37 @@ def bench_stage(cores: int = 2, config: Path | None = None, workdir: Path | None
     shard_glob = sorted((work / "data" / "bench").glob("*/shard_*.jsonl"))
     for p in shard_glob:
         p.unlink()
-    gen = _snakemake(work, cores, *[f"data/bench/{s}/shard_{i:03d}.jsonl"
-                                    for s, key in (("train", "n_train"), ("test", "n_test"))
-                                    for i in range((cfg[key] + cfg["shard_size"] - 1) // cfg["shard_size"])])
+    def shards(splits: tuple[str, ...]) -> list[str]:
+        return [f"data/bench/{s}/shard_{i:03d}.jsonl" for s in splits for i in range(n_shards(cfg, s))]
+
+    gen = _snakemake(work, cores, *shards(("train", "test")))
+    large = shards(("train_large", "test_large"))
+    gen_large = _snakemake(work, cores, *large) if large else 0.0
     summ = _snakemake(work, cores, "bench")
     noop = _snakemake(work, cores, "bench")
     summary = json.loads((work / "data" / "bench" / "summary.json").read_text())
-    train = list(read_problems(sorted((work / "data" / "bench" / "train").glob("*.jsonl"))))
-    test = list(read_problems(sorted((work / "data" / "bench" / "test").glob("*.jsonl"))))
-    leak = probe(train, test)
-    n = summary["n"]
+    n_large = summary["by_tier"].get("large", 0)
+    n = summary["n"] - n_large
+    p = summary["probes"]
     return {
         "problems": n,
+        "large_problems": n_large,
         "cores": cores,
         "generation_wall_s": round(gen, 1),
         "problems_per_s": round(n / gen, 1),
+        "large_generation_wall_s": round(gen_large, 1),
         "summary_wall_s": round(summ, 1),
         "noop_rerun_s": round(noop, 1),
         "drop_first_iis_faithful_rate": summary["drop_first_iis"]["faithful_rate"],
         "drop_first_iis_feasible_rate": summary["drop_first_iis"]["feasible_rate"],
-        "leak_probe_accuracy": round(leak["accuracy"], 3),
-        "leak_probe_chance": round(leak["chance"], 3),
+        "leak_probe_accuracy": round(p["name"]["accuracy"], 3),
+        "leak_probe_chance": round(p["name"]["chance"], 3),
+        "structural_probe": round(p["structural"]["hit_rate"], 3),
+        "structural_chance": round(p["structural"]["chance"], 3),
+        "outlier_scan": round(p["outlier_scan"]["hit_rate"], 3),
+        "outlier_chance": round(p["outlier_scan"]["chance"], 3),
+        "one_row_iis_share": round(summary["iis_size"]["one_row_share"], 3),
+        "min_families_per_type": min(summary["families_per_type"].values()),
         "by_difficulty": summary["by_difficulty"],
         "by_family": summary["by_family"],
         "workdir": str(work),
@@ -92,7 +101,7 @@ def collect_rows(r: dict) -> list[tuple[str, str, str]]:
         ("collect", f"{r['agent']} over {r['problems']} train problems, `-j{r['cores']}` (wall, incl. merge)",
          f"{r['wall_s']} s"),
         ("collect", "throughput", f"{r['problems_per_s']} problems/s, {r['env_steps_per_s']} env steps/s"),
-        ("collect", "faithful success rate / SFT samples", f"{r['success_rate']:.3f} / {r['samples']}"),
+        ("collect", "exact success rate / SFT samples", f"{r['success_rate']:.3f} / {r['samples']}"),
     ]
 
 
@@ -112,6 +121,15 @@ def bench_rows(r: dict) -> list[tuple[str, str, str]]:
          f"{r['drop_first_iis_faithful_rate']:.3f} / {r['drop_first_iis_feasible_rate']:.3f}"),
         ("bench", "name-only leak probe accuracy (chance)",
          f"{r['leak_probe_accuracy']:.3f} ({r['leak_probe_chance']:.3f})"),
+        ("bench", "structural probe root-cause hits on the test split (chance)",
+         f"{r['structural_probe']:.3f} ({r['structural_chance']:.3f})"),
+        ("bench", "whole-model outlier scan hits (chance)", f"{r['outlier_scan']:.3f} ({r['outlier_chance']:.3f})"),
+        ("bench", "one-row IIS share / fewest families per type",
+         f"{r['one_row_iis_share']:.3f} / {r['min_families_per_type']}"),
+        ("bench", "easy / medium / hard", " / ".join(str(r["by_difficulty"].get(d, 0))
+                                                    for d in ("easy", "medium", "hard"))),
+        ("bench", f"large tier: {r['large_problems']} problems, `-j{r['cores']}` (wall)",
+         f"{r['large_generation_wall_s']} s"),
     ]
 
 

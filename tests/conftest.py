@@ -38,7 +38,8 @@ def sample_by_type(sample: list[dict]) -> dict[str, list[dict]]:
 
 def small_config(**bench: object) -> dict:
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cfg["bench"].update({"n_train": 9, "n_test": 9, "shard_size": 9, "seed": 99})
+    cfg["bench"].update({"n_train": 9, "n_test": 9, "shard_size": 9, "seed": 99,
+                         "large": {"n_train": 0, "n_test": 0, "shard_size": 10}})
     cfg["bench"].update(bench)
     return cfg
 

@@ -88,6 +88,10 @@ def test_export_lp_and_mps_round_trip(tmp_path):
             spec = read_model_file(out / meta["model_file"])
             assert check_irreducible(spec, Iis.from_json(rec["iis"])) == (True, True)
             assert "ground_truth" not in meta
+            # the specification travels with the model: text to read, tables to load
+            assert rec["spec"]["statement"] in (out / meta["spec_file"]).read_text()
+            tables = json.loads((out / f"{rec['problem_id']}.spec.json").read_text())["tables"]
+            assert tables == rec["spec"]["tables"]
 
 
 def test_check_config_names_the_bad_key(tmp_path):

@@ -13,10 +13,11 @@ import pytest
 from conftest import small_config
 
 from ordebug.agents.llm import LLMAgent
+from ordebug.bench.generate import BenchSpec, generate_problem
 from ordebug.bench.shards import generate_shard, write_jsonl_atomic
 from ordebug.collect.shard import CollectConfig
 from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
-from ordebug.env.environment import EnvConfig
+from ordebug.env.environment import EnvConfig, RepairEnv
 from ordebug.llm.client import FatalAPIError, LLMClient, RequestFailed
 from ordebug.llm.config import MissingKeyError, TeacherConfig
 from ordebug.llm.ratelimit import RateLimiter, TokenBucket, parse_duration
@@ -24,12 +25,18 @@ from ordebug.llm.usage import BudgetExceeded
 from ordebug.testing.teacher_server import ServerConfig, ServerThread
 
 KEY = "sk-test-9f8e7d6c5b4a-SECRET"
-OBS = ("## Problem\nID: odb_000000000000\n## Status\nINFEASIBLE (step 0 of 10; 10 left)\n## IIS\n"
-       "2 constraints, 0 bounds\nplant_capacity(p1): out(p1) <= 140\ndock_limit(p1): out(p1) >= 184\n"
-       "## Model structure\nObjective: minimize; 2 variables (0 integer/binary), 2 constraints\n"
-       "Constraint families:\n- plant_capacity: 1 rows; <= x1; rhs median 140\n"
-       "- dock_limit: 3 rows; <= x2, >= x1; rhs median 184\nVariable families:\n"
-       "- out: 1 vars; continuous x1\n## History\n(none)")
+def _a_problem() -> tuple[str, str]:
+    """The first observation of a generated type-A problem and the one action that repairs it."""
+    spec = BenchSpec(seed=424242)
+    for i in range(40):
+        rec = generate_problem(spec, "train", i)
+        if rec["error_type"] == "A":
+            return RepairEnv().reset(rec)[0], rec["ground_truth"]["fixes"][0]
+    raise AssertionError("no type-A problem among the first 40")
+
+
+OBS, FIX = _a_problem()
+ROW = FIX[len("FLIP_SENSE("):-1]
 
 
 def teacher(tmp_path: Path, base_url: str, **kw) -> TeacherConfig:
@@ -63,7 +70,7 @@ def test_transient_faults_are_retried(tmp_path, fault):
         start = time.monotonic()
         ans, usage = ask(teacher(tmp_path, srv.base_url))
         took = time.monotonic() - start
-        assert ans.action is not None and ans.action.text == "FLIP_SENSE(dock_limit(p1))"
+        assert ans.action is not None and ans.action.text == FIX
         assert usage["retries"] == 2 and srv.server.requests == 3
         if fault == "429":
             assert took >= 0.6  # Retry-After honoured twice
@@ -87,7 +94,7 @@ def test_bad_answers_get_a_corrective_reprompt(tmp_path, fault):
     with ServerThread(ServerConfig(api_key=KEY, fault_first={fault: 1})) as srv:
         ans, _ = ask(teacher(tmp_path, srv.base_url))
         assert ans.reprompts == 1 and ans.action is not None
-        assert ans.text.startswith("<think>\n") and ans.text.endswith("Action: FLIP_SENSE(dock_limit(p1))")
+        assert ans.text.startswith("<think>\n") and ans.text.endswith(f"Action: {FIX}")
 
 
 def test_malformed_after_every_reprompt_fails_with_a_reason(tmp_path):
@@ -102,7 +109,7 @@ def test_separate_reasoning_field_becomes_the_think_text(tmp_path):
     with ServerThread(ServerConfig(api_key=KEY, reasoning_field=True)) as srv:
         ans, _ = ask(teacher(tmp_path, srv.base_url, max_think_chars=120))
         think = ans.text.split("</think>")[0]
-        assert "dock_limit" in think and "Step 1" in think
+        assert "Step 1" in think and "conflict" in think
         assert len(think) <= len("<think>\n") + 124  # trimmed to max_think_chars
 
 

@@ -66,6 +66,20 @@ def test_bad_config_stops_with_the_key_named(workflow_dir, edit, key):
     assert not (workflow_dir / "data" / "bench").exists()
 
 
+def test_large_tier_shards_join_collection_and_evaluation(workflow_dir):
+    """The large tier's shards (ids L000, ...) are generated, collected and evaluated by the same rules."""
+    cfg_path = workflow_dir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["bench"]["large"] = {"n_train": 3, "n_test": 4, "shard_size": 2}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    r = smk(workflow_dir, "-n", "report", "data/training/sft_heuristic.json")
+    out = r.stdout + r.stderr
+    for path in ["data/bench/train_large/shard_001.jsonl", "data/bench/test_large/shard_001.jsonl",
+                 "data/collect/heuristic/shard_L001.jsonl", "results/eval/heuristic/shard_L001.outcomes.jsonl"]:
+        assert path in out, path
+    assert "shard_L002" not in out
+
+
 def test_lint_is_clean(workflow_dir):
     r = subprocess.run([*SNAKEMAKE, "--lint"], cwd=workflow_dir, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr

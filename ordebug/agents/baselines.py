@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from ordebug import actions as act
 from ordebug.agents.base import answer
 from ordebug.agents.view import parse_observation
 
@@ -19,9 +20,9 @@ class DropFirstIISAgent:
     def act(self, observation: str) -> str:
         v = parse_observation(observation)
         if v.status != "INFEASIBLE" or not v.iis_rows or v.steps_left <= 1:
-            return answer([f"The model is {v.status.lower()}; submit."], "SUBMIT()")
+            return answer([f"The model is {v.status.lower()}; submit."], act.submit())
         first = v.iis_rows[0].name
-        return answer([f"The first IIS row is {first}; drop it."], f"DROP_CONSTRAINT({first})")
+        return answer([f"The first IIS row is {first}; drop it."], act.drop(first))
 
 
 class RandomAgent:
@@ -41,16 +42,16 @@ class RandomAgent:
     def act(self, observation: str) -> str:
         v = parse_observation(observation)
         if v.status != "INFEASIBLE" or self.edits >= self.max_edits or v.steps_left <= 1 or not v.iis_rows:
-            return answer(["Submit."], "SUBMIT()")
+            return answer(["Submit."], act.submit())
         row = self.rng.choice(v.iis_rows)
         self.edits += 1
         choice = self.rng.choice(["drop", "flip", "relax", "inspect"])
         if choice == "inspect":
             self.edits -= 1
-            return answer([f"Look at {row.name}."], f"INSPECT({row.name})")
+            return answer([f"Look at {row.name}."], act.inspect(row.name))
         if choice == "flip" and row.sense != "=":
-            return answer([f"Flip {row.name}."], f"FLIP_SENSE({row.name})")
+            return answer([f"Flip {row.name}."], act.flip_sense(row.name))
         if choice == "relax":
             amount = max(1.0, abs(row.rhs) * self.rng.uniform(0.1, 1.0))
-            return answer([f"Relax {row.name}."], f"RELAX_CONSTRAINT({row.name}, {round(amount, 3)})")
-        return answer([f"Drop {row.name}."], f"DROP_CONSTRAINT({row.name})")
+            return answer([f"Relax {row.name}."], act.relax(row.name, round(amount, 3)))
+        return answer([f"Drop {row.name}."], act.drop(row.name))

@@ -34,7 +34,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         cap.values[f] = up(1.25 * total * sh / sum(shares), 5)
         least.values[f] = down(cap.num(f) * rng.uniform(0.15, 0.4), 1)
         fixed.values[f] = amount(rng, 80, 260, 5)
-    policy.values["max_open_sites"] = float(len(sites) - 1)
+    biggest = sorted((cap.num(f) for f in sites), reverse=True)
+    # open all but one site at most, where the largest of them cover demand with some room
+    policy.values["max_open_sites"] = float(len(sites) - (1 if sum(biggest[:-1]) >= 1.05 * total else 0))
     for f in sites:
         for c in custs:
             serve.values[f"{f},{c}"] = amount(rng, 1, 12, 0.25)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ordebug import actions as act
 from ordebug.agents.heuristic import HeuristicAgent
 
 FAULTS = ("429", "500", "502", "503", "timeout", "length", "malformed", "nonjson")
@@ -208,7 +209,7 @@ class TeacherServer:
         if not skilled and "Action: SUBMIT()" not in text:
             first = re.search(r"^(\S+): .* (?:<=|>=|=) \S+$", obs.split("## IIS", 1)[-1], re.M)
             if first:
-                action = f"DROP_CONSTRAINT({first.group(1)})"
+                action = act.drop(first.group(1))
                 text = f"<think>\nStep 1: Delete the first IIS row.\n</think>\n\nAction: {action}"
         self.answers[key] = text
         return text
