@@ -75,11 +75,17 @@ class HeuristicAgent:
         self.inspected: dict[str, RowView] = {}
         self.asked: set[str] = set()
         self.fixed: list[str] = []
+        self.queue: list[Fix] = []  # further disagreements of the element being repaired
 
     # ---------------------------------------------------------------------------------
     def act(self, observation: str) -> str:
         v = parse_observation(observation)
         self._read_history(v)
+        if self.queue and v.steps_left > 1:
+            fix = self.queue.pop(0)
+            self.fixed.append(fix.action)
+            return answer([f"{fix.element} still disagrees with the specification in another place.", *fix.thoughts],
+                          fix.action)
         if v.status in ("FEASIBLE", "UNBOUNDED"):
             done = (f"after {len(self.fixed)} correction(s) ({', '.join(self.fixed)})" if self.fixed
                     else "as it stands")
@@ -113,7 +119,10 @@ class HeuristicAgent:
                 return answer([lead, f"{row.name} is shown cut short; I read it whole before comparing it "
                                      "with the specification."], act.inspect(row.name))
         # 3. the first disagreement, repaired with the specification's value
-        for fix in self._fixes(v):
+        fixes = self._fixes(v)
+        if fixes:
+            fix = fixes[0]
+            self.queue = [f for f in fixes[1:] if f.element == fix.element]
             self.fixed.append(fix.action)
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "

@@ -166,8 +166,10 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
             f.undo(alone)
             if is_feasible(alone):
                 return _reject(etype, "one fix alone suffices")
-    broken = _roundtrip(broken)
     one_row_ok = etype in ONE_ROW_TYPES or ctx.rng.random() < ONE_ROW_KEEP
+    if not one_row_ok and _alone_infeasible(broken, faults):
+        return _reject(etype, "one-row IIS")  # a faulty row that conflicts with its own bounds
+    broken = _roundtrip(broken)
     try:
         iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True, min_rows=1 if one_row_ok else 2)
     except SolverTimeout:
@@ -202,6 +204,16 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
             return _reject(etype, "several faithful fixes")
     inj.miss = target is not None and inj.difficulty != target
     return inj
+
+
+def _alone_infeasible(broken: ModelSpec, faults: list[Fault]) -> bool:
+    """Whether a faulty row is infeasible on its own, with just its variables' bounds (then an
+    IIS of that one row exists; cheap to see before the IIS search)."""
+    for f in faults:
+        kind, name, _ = f.element
+        if kind == "constraint" and name in broken.rows and not is_feasible(broken, rows=[name]):
+            return True
+    return False
 
 
 def alternatives(broken: ModelSpec, iis: Iis, fault: Fault, objective: float) -> list[dict]:
