@@ -104,7 +104,9 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
     setup_logging(args.log)
     cfg = CollectConfig(args.agent, args.workers, args.success_level, args.max_think_chars)
-    env = EnvConfig(max_steps=args.max_steps, faithful_tol=args.faithful_tol)
+    env = EnvConfig(max_steps=args.max_steps)
+    if args.faithful_tol is not None:
+        env.faithful_tol = args.faithful_tol
     res = collect_shard(args.problems, args.samples, args.outcomes, args.journal, cfg, env)
     print(json.dumps(res))
     return 0
@@ -159,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--success-level", choices=("exact", "faithful", "feasible"), default="exact")
     s.add_argument("--max-think-chars", type=int, default=4000)
     s.add_argument("--max-steps", type=int, default=10)
-    s.add_argument("--faithful-tol", type=float, default=1e-4)
+    s.add_argument("--faithful-tol", type=float, default=None, help="relative; default: the package's FAITHFUL_TOL")
     s.add_argument("--log", type=Path, default=None)
     s.set_defaults(func=_cmd_collect)
     s = sub.add_parser("check-config", help="validate a config file against the schema")

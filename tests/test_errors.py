@@ -151,7 +151,9 @@ def test_type_i_records_alternatives_with_one_faithful(sample_by_type):
 
 def test_difficulty_follows_iis_size_and_fault_count(sample):
     for rec in sample:
-        size = len(rec["iis"]["constraints"]) + len(rec["iis"]["bounds"])
+        b = broken(rec)
+        zero_lower = sum(1 for x in rec["iis"]["bounds"] if x["side"] == "lower" and b.vars[x["variable"]].lb == 0)
+        size = len(rec["iis"]["constraints"]) + len(rec["iis"]["bounds"]) - zero_lower
         n_faults, n_fix = len(rec["ground_truth"]["root_cause"]), len(rec["ground_truth"]["fixes"])
         assert rec["difficulty"] == difficulty(n_faults, n_fix, size)
     assert difficulty(2, 2, 3) == "hard" and difficulty(1, 1, 8) == "hard"

@@ -34,7 +34,7 @@ from ordebug.solver.spec import ModelSpec, canonical_order, satisfies
 
 FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
 MAX_CANDIDATES = 24
-EXTRA_FOR_TARGET = 2  # verified candidates looked at beyond the first, to meet a target difficulty
+EXTRA_FOR_TARGET = 1  # verified candidates looked at beyond the first, to meet a target difficulty
 ONE_ROW_TYPES = frozenset({"B"})  # a quantity the sheet pins to a fraction meets its one pinning row
 ONE_ROW_KEEP = 0.05  # share of one-row IIS candidates kept (a one-row IIS is the exception)
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
@@ -58,14 +58,22 @@ class Injection:
 
     @property
     def difficulty(self) -> str:
-        return difficulty(len(self.faults), sum(len(f.fixes) for f in self.faults), self.iis.size)
+        return difficulty(len(self.faults), sum(len(f.fixes) for f in self.faults),
+                          members_to_check(self.broken, self.iis))
 
 
-def difficulty(n_faults: int, n_fix_actions: int, iis_size: int) -> str:
-    """hard: two faults or a large conflict; medium: a mid-size conflict or a multi-edit fix."""
-    if n_faults > 1 or iis_size >= 8:
+def members_to_check(spec: ModelSpec, iis: Iis) -> int:
+    """IIS members a modeller must compare with the specification: every row, and every bound
+    that comes from data (a lower bound of 0 is the rules' own "x >= 0": nothing to look up)."""
+    return len(iis.constraints) + sum(1 for v, side in iis.bounds if side == "upper" or spec.vars[v].lb != 0)
+
+
+def difficulty(n_faults: int, n_fix_actions: int, members: int) -> str:
+    """hard: two faults or a large conflict (>= 8 members to check); medium: 4-7 members or a
+    multi-edit fix; easy: the rest."""
+    if n_faults > 1 or members >= 8:
         return "hard"
-    if iis_size >= 4 or n_fix_actions > 1:
+    if members >= 4 or n_fix_actions > 1:
         return "medium"
     return "easy"
 
