@@ -10,6 +10,7 @@ import jsonlines
 
 from ordebug.atomic import atomic_open
 from ordebug.bench.generate import BenchSpec, generate_problem
+from ordebug.solver.lpformat import redirect_fds
 
 SPLIT_SIZE_KEY = {"train": "n_train", "test": "n_test", "train_large": "n_train", "test_large": "n_test"}
 SPLITS = tuple(SPLIT_SIZE_KEY)
@@ -63,8 +64,13 @@ def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) ->
 
 def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[dict]:
     spec = bench_spec(bench_cfg)
-    for i in shard_indices(bench_cfg, split, shard):
-        yield generate_problem(spec, split, i, tier_of(split))
+    with open(os.devnull, "w") as null:
+        for i in shard_indices(bench_cfg, split, shard):
+            # SCIP prints its LP solver's failures (which generation survives by drawing
+            # another candidate) straight to the process's stderr: keep them out of the logs
+            with redirect_fds(null.fileno(), (2,)):
+                rec = generate_problem(spec, split, i, tier_of(split))
+            yield rec
 
 
 def read_problems(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:
