@@ -73,7 +73,7 @@ SUPPORTED: dict[str, str] = {
     "production": "ABCDEFGHI",
     "transportation": "ABCDEGHI",
     "assignment": "ADE",
-    "facility": "CF",
+    "facility": "CEFI",
     "knapsack": "AD",
     "diet": "ABDEFGHI",
     "staffing": "ACDEGI",

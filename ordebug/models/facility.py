@@ -41,7 +41,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         for c in custs:
             serve.values[f"{f},{c}"] = amount(rng, 1, 12, 0.25)
     s.rule("open(f) is 1 if site f is opened, else 0 (binary).")
-    s.rule("serve(f,c) >= 0 is the weekly volume site f serves to customer c, at most demand[c]; continuous.")
+    s.rule("serve(f,c) >= 0 is the weekly volume site f serves to customer c; continuous.")
     s.rule("meet_demand(c): sum over f of serve(f,c) >= demand[c].")
     s.rule("site_load(f): load(f) = sum over c of serve(f,c).")
     s.rule("site_capacity(f): load(f) - capacity[f] * open(f) <= 0.")
@@ -59,8 +59,7 @@ def build(s: DataSheet) -> BaseModel:
         b.var(f"open({f})", vtype="B", obj=t_["fixed_cost"].num(f), rule="R1")
     for f in sites:
         for c in custs:
-            b.var(f"serve({f},{c})", 0, t_["demand"].num(c), obj=t_["serve_cost"].num(f, c), rule="R2",
-                  ub_src=t_["demand"].ref(c))
+            b.var(f"serve({f},{c})", obj=t_["serve_cost"].num(f, c), rule="R2")
     for f in sites:
         b.var(f"load({f})", rule="R4")
     for c in custs:

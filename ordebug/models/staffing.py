@@ -46,8 +46,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     policy.values["headcount_cap"] = float(sum(staff.values()) + rng.randint(0, 2))
     s.rule("staff(s) is the crew of shift s, an integer between 0 and max_crew[s].")
     s.rule("cover_period(t): sum of staff(s) over the shifts s that cover period t >= required[t].")
-    s.rule("headcount_definition: headcount = sum over s of staff(s).")
-    s.rule("headcount_limit: headcount <= policy[headcount_cap].")
+    s.rule("headcount_limit: sum over s of staff(s) <= policy[headcount_cap].")
     s.rule("min_crew(s), for each shift listed in min_crew: staff(s) >= min_crew[s].")
     s.rule("Objective: minimise sum of wage[s] * staff(s).")
     return s
@@ -60,7 +59,6 @@ def build(s: DataSheet) -> BaseModel:
     for sh in shifts:
         b.var(f"staff({sh})", 0, t_["max_crew"].num(sh), "I", obj=t_["wage"].num(sh), rule="R1",
               ub_src=t_["max_crew"].ref(sh))
-    b.var("headcount", rule="R3")
     span = {}
     for sh in shifts:
         first, last = str(t_["covers"][sh]).split("-")
@@ -69,13 +67,11 @@ def build(s: DataSheet) -> BaseModel:
         coefs = {f"staff({sh})": 1 for sh in shifts if t in span[sh]}
         b.row(f"cover_period({t})", coefs, ">=", t_["required"].num(t), "requirement", rule="R2",
               rhs_src=t_["required"].ref(t))
-    b.row("headcount_definition", {"headcount": 1.0} | {f"staff({sh})": -1.0 for sh in shifts}, "=", 0,
-          "definition", rule="R3")
-    b.row("headcount_limit", {"headcount": 1}, "<=", t_["policy"].num("headcount_cap"), "capacity", rule="R4",
-          rhs_src=t_["policy"].ref("headcount_cap"))
+    b.row("headcount_limit", {f"staff({sh})": 1.0 for sh in shifts}, "<=", t_["policy"].num("headcount_cap"),
+          "capacity", rule="R3", rhs_src=t_["policy"].ref("headcount_cap"))
     for sh in shifts:
         if sh in t_["min_crew"].values:
-            b.row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"].num(sh), "rule", rule="R5",
+            b.row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"].num(sh), "rule", rule="R4",
                   rhs_src=t_["min_crew"].ref(sh))
         else:
             b.template(f"min_crew({sh})", {f"staff({sh})": 1}, ">=")
