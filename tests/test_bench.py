@@ -192,9 +192,6 @@ def probe_sets():
     return train, test
 
 
-@pytest.mark.xfail(strict=True, reason="open target of benchmark v2 (issue 9): the name probe learns which row "
-                   "families are rarely the fault (rows alone in their family) and scores ~0.44 against ~0.35; "
-                   "strict, so the day it passes this marker must go")
 def test_name_probe_is_no_better_than_chance(probe_sets):
     """A name-frequency model trained on train problems cannot pick the faulty IIS row
     of test problems better than chance (within sampling noise)."""
