@@ -67,6 +67,8 @@ def bench_stage(cores: int = 2, config: Path | None = None, workdir: Path | None
         "structural_chance": round(p["structural"]["chance"], 3),
         "outlier_scan": round(p["outlier_scan"]["hit_rate"], 3),
         "outlier_chance": round(p["outlier_scan"]["chance"], 3),
+        "sibling_probe": round(p["sibling"]["hit_rate"], 3),
+        "sibling_chance": round(p["sibling"]["chance"], 3),
         "one_row_iis_share": round(summary["iis_size"]["one_row_share"], 3),
         "min_families_per_type": min(summary["families_per_type"].values()),
         "by_difficulty": summary["by_difficulty"],
@@ -124,6 +126,8 @@ def bench_rows(r: dict) -> list[tuple[str, str, str]]:
         ("bench", "structural probe root-cause hits on the test split (chance)",
          f"{r['structural_probe']:.3f} ({r['structural_chance']:.3f})"),
         ("bench", "whole-model outlier scan hits (chance)", f"{r['outlier_scan']:.3f} ({r['outlier_chance']:.3f})"),
+        ("bench", "sibling probe: IIS row against its family in the whole model (chance)",
+         f"{r['sibling_probe']:.3f} ({r['sibling_chance']:.3f})"),
         ("bench", "one-row IIS share / fewest families per type",
          f"{r['one_row_iis_share']:.3f} / {r['min_families_per_type']}"),
         ("bench", "easy / medium / hard", " / ".join(str(r["by_difficulty"].get(d, 0))

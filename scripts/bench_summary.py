@@ -22,8 +22,9 @@ log.info(
 )
 log.info(
     "probes on the test split: structural %.3f vs chance %.3f; outlier scan %.3f vs chance %.3f; "
-    "name %.3f vs chance %.3f",
+    "name %.3f vs chance %.3f; sibling %.3f vs chance %.3f",
     p["structural"]["hit_rate"], p["structural"]["chance"], p["outlier_scan"]["hit_rate"],
-    p["outlier_scan"]["chance"], p["name"]["accuracy"], p["name"]["chance"],
+    p["outlier_scan"]["chance"], p["name"]["accuracy"], p["name"]["chance"], p["sibling"]["hit_rate"],
+    p["sibling"]["chance"],
 )
 logging.shutdown()

@@ -299,3 +299,83 @@ def outlier_scan(records: Iterable[dict], specs: Sequence[ModelSpec] | None = No
         t["n"] += 1
     d = max(n, 1)
     return {"problems": n, "hit_rate": hits / d, "chance": chance / d, "by_type": _finish_types(by_type)}
+
+
+# -- sibling probe (whole model + IIS; an agent can read every row with INSPECT) -----------------
+SIBLING_RULES = ("sense", "pattern", "terms", "duplicate_rhs", "far_rhs")
+MIN_SIBLINGS = 3
+
+
+def _family_rows(spec: ModelSpec) -> dict[str, list[str]]:
+    fams: dict[str, list[str]] = defaultdict(list)
+    for r in spec.rows:
+        fams[family(r)].append(r)
+    return fams
+
+
+def _sibling_rule(rule: str, row: str, spec: ModelSpec, sibs: list[str]) -> bool:
+    """Whether ``row`` stands out from the other rows of its family under ``rule``."""
+    r = spec.rows[row]
+    others = [spec.rows[s] for s in sibs if s != row]
+    if rule == "sense":
+        senses = Counter(x.sense for x in [r, *others])
+        return senses[r.sense] < max(senses.values())
+    if rule == "pattern":
+        pats = Counter(frozenset(family(v) for v in x.coefs) for x in [r, *others])
+        mine = frozenset(family(v) for v in r.coefs)
+        return pats[mine] < max(pats.values())
+    if rule == "terms":
+        return all(len(x.coefs) != len(r.coefs) for x in others)
+    if r.sense == "range":
+        return False
+    if rule == "duplicate_rhs":
+        return r.bound != 0 and any(x.sense != "range" and x.bound == r.bound for x in others)
+    bounds = [x.bound for x in [r, *others] if x.sense != "range"]
+    return log_distance(r.bound, center(bounds)) >= FAR
+
+
+def sibling_probe(records: Iterable[dict], specs: Sequence[ModelSpec] | None = None) -> dict:
+    """Hit rate of comparing each IIS row with the other rows of its family in the whole model.
+
+    Rules, first firing wins: the row's sense is a minority of its family; its set of variable
+    families differs from the majority's; its number of terms is shared by no sibling; its
+    non-zero right-hand side equals a sibling's (the trace a neighbour's value leaves); its
+    right-hand side is >= 10^0.5 from the family median. Families of fewer than three rows are
+    not judged. Candidates are the IIS rows, the IIS bound variables and the integer variables
+    of the IIS rows; without a firing rule the pick is uniform over them (chance credit)."""
+    records = list(records)
+    specs = list(specs) if specs is not None else [read_model_text(r["model"]) for r in records]
+    hits = chance = 0.0
+    n = 0
+    by_type = _type_table()
+    rules = {r: {"fired": 0, "hits": 0.0} for r in SIBLING_RULES}
+    for rec, spec in zip(records, specs, strict=True):
+        rows = [r for r in rec["iis"]["constraints"] if r in spec.rows]
+        cands: list[Element] = [("c", r) for r in rows] + [("v", b["variable"]) for b in rec["iis"]["bounds"]]
+        cands += [("v", v) for r in rows for v in spec.rows[r].coefs if spec.vars[v].vtype != "C"]
+        cands = list(dict.fromkeys(cands))
+        if not cands:
+            continue
+        roots = root_elements(rec)
+        fams = _family_rows(spec)
+        tied: list[Element] = list(cands)
+        for rule in SIBLING_RULES:
+            picked = [("c", r) for r in rows
+                      if len(fams[family(r)]) >= MIN_SIBLINGS and _sibling_rule(rule, r, spec, fams[family(r)])]
+            if picked:
+                tied = picked
+                rules[rule]["fired"] += 1
+                rules[rule]["hits"] += _credit(picked, roots)
+                break
+        credit = _credit(tied, roots)
+        n += 1
+        hits += credit
+        chance += 1 / len(cands)
+        t = by_type[rec["error_type"]]
+        t["hits"] += credit
+        t["chance"] += 1 / len(cands)
+        t["n"] += 1
+    d = max(n, 1)
+    return {"problems": n, "hit_rate": hits / d, "chance": chance / d, "by_type": _finish_types(by_type),
+            "rules": {r: {"fired": s["fired"], "precision": s["hits"] / s["fired"] if s["fired"] else 0.0}
+                      for r, s in rules.items()}}

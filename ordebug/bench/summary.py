@@ -1,5 +1,6 @@
 """Benchmark statistics, and the baselines a fair benchmark must defeat: drop-first-IIS,
-a name-only probe, an observation-only structural probe and a whole-model outlier scan."""
+a name-only probe, an observation-only structural probe, a whole-model outlier scan and a
+sibling probe (each IIS row against the other rows of its family)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from ordebug.bench.leak import probe as name_probe
-from ordebug.bench.probe import outlier_scan, structural_probe
+from ordebug.bench.probe import outlier_scan, sibling_probe, structural_probe
 from ordebug.env.observation import shown_order
 from ordebug.solver.lpformat import read_model_text
 from ordebug.solver.solve import solve, verdict
@@ -73,5 +74,6 @@ def summarize(records: Iterable[dict], probes: bool = True) -> dict:
             "name": name_probe(train, test),
             "structural": structural_probe(test),
             "outlier_scan": outlier_scan(test),
+            "sibling": sibling_probe(test),
         }
     return out
