@@ -9,9 +9,10 @@ import pytest
 import ordebug.env.environment as envmod
 from ordebug.env import reward as rw
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
+from ordebug.env.specview import parse_data_line
 from ordebug.errors.taxonomy import ERROR_TYPES
 from ordebug.models import build_family
-from ordebug.solver import Row, Var, write_lp
+from ordebug.solver import Row, Var, read_model_text, write_lp
 
 
 def play(problem: dict, actions: list[str], config: EnvConfig | None = None):
@@ -196,6 +197,11 @@ def test_spec_looks_up_rows_variables_tables_and_entities(sample_by_type):
     obs, _, _, _, _ = env.step(f"SPEC({other})")
     last = obs.split("## History")[1]
     assert f"specified: {other}:" in last and " follows R" in last
+    data_line = [x.strip() for x in last.splitlines() if x.strip().startswith("data: ")]
+    if data_line:  # each cited entry is labelled by the element it fixes: rhs or a variable's coefficient
+        labels = set(parse_data_line(data_line[0][len("data: "):]))
+        row_vars = set(read_model_text(rec["original_model"]).rows[other].coefs)
+        assert labels and labels <= {"rhs"} | row_vars, labels
     obs, _, _, _, _ = env.step(f"SPEC({added})")
     assert "has no rule, variable, table or entity" in obs.split("## History")[1]
     table = rec["spec"]["tables"][0]

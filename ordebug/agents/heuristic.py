@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ordebug import actions as act
 from ordebug.agents.base import answer
 from ordebug.agents.view import RowView, View, parse_observation, parse_row
+from ordebug.env.specview import element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet, parse_tables
@@ -148,44 +149,16 @@ class HeuristicAgent:
         for name, row in self.model.spec.rows.items():
             self.expected[name] = Expected(row=RowView(name, dict(row.coefs), row.sense, row.bound),
                                            rule=self._rule_text(rules, self.model.sources.get(f"sense:{name}", "")),
-                                           data=self._row_data(name))
+                                           data=element_data(self.model, name))
         for name in self.model.spec.vars:
             lb, ub = self.model.spec.var_bounds(name)
             self.expected[name] = Expected(bounds=(lb, ub, self.model.spec.vars[name].vtype),
                                            rule=self._rule_text(rules, self.model.sources.get(f"type:{name}", "")),
-                                           data=self._var_data(name))
+                                           data=element_data(self.model, name))
 
     @staticmethod
     def _rule_text(rules: dict[str, str], rid: str) -> str:
         return f"{rid}: {rules[rid]}" if rid in rules else rid
-
-    def _cite(self, ref: str) -> str | None:
-        if self.model is None or "[" not in ref:
-            return None
-        tname, _, key = ref.partition("[")
-        t = self.model.sheet.tables[tname]
-        return f"{ref} = {fmt_num(t.num(*key.rstrip(']').split(',')))} {t.unit}"
-
-    def _row_data(self, name: str) -> dict[str, str]:
-        assert self.model is not None
-        out = {}
-        rhs = self._cite(self.model.sources.get(f"rhs:{name}", ""))
-        if rhs:
-            out["rhs"] = rhs
-        for var in self.model.spec.rows[name].coefs:
-            c = self._cite(self.model.sources.get(f"coef:{name}:{var}", ""))
-            if c:
-                out[var] = c
-        return out
-
-    def _var_data(self, name: str) -> dict[str, str]:
-        assert self.model is not None
-        out = {}
-        for side in ("lb", "ub"):
-            c = self._cite(self.model.sources.get(f"{side}:{name}", ""))
-            if c:
-                out[side] = c
-        return out
 
     def _read_history(self, v: View) -> None:
         """Take in the answer to the last SPEC or INSPECT."""
@@ -205,11 +178,8 @@ class HeuristicAgent:
             self.expected[name] = Expected(absent=True, rule=body)
             return
         rule = body.splitlines()[0].split(" follows ", 1)[-1]
-        data = {}
         dm = re.search(r"^data: (.*)$", body, re.M)
-        if dm:
-            for part in dm.group(1).split("; "):
-                data.setdefault("rhs" if "rhs" not in data else part.split(" =")[0], part)
+        data = parse_data_line(dm.group(1)) if dm else {}
         sm = re.search(r"^specified: (.*)$", body, re.M)
         if not sm:
             return
@@ -221,7 +191,7 @@ class HeuristicAgent:
             return
         row = parse_row(spec_line)
         if row is not None:
-            self.expected[name] = Expected(row=row, rule=rule, data={"rhs": data.get("rhs", "")} if data else {})
+            self.expected[name] = Expected(row=row, rule=rule, data=data)
 
     def _to_ask(self, v: View, names: list[str]) -> str | None:
         if self.model is not None:

@@ -56,16 +56,6 @@ class SpecView:
         return (f"the specification has no rule, variable, table or entity named {name}; "
                 f"its rules are {', '.join(self.sheet.rules)} (see the Specification section)")
 
-    def _cite(self, refs: list[str]) -> str:
-        parts = []
-        for ref in dict.fromkeys(refs):
-            tname, _, key = ref.partition("[")
-            t = self.sheet.tables.get(tname)
-            if t is None or not key:
-                continue
-            parts.append(f"{ref} = {fmt_num(t.num(*key.rstrip(']').split(',')))} {t.unit}")
-        return "; ".join(parts)
-
     def _row(self, name: str) -> str:
         exp = self.expected
         row = exp.spec.rows[name]
@@ -75,12 +65,8 @@ class SpecView:
         expr = render_expr(coefs) + more
         sides = (f"{fmt_num(row.lhs)} <= {expr} <= {fmt_num(row.rhs)}" if row.sense == "range"
                  else f"{expr} {row.sense} {fmt_num(row.bound)}")
-        refs = [exp.sources.get(f"rhs:{name}", "")] + [exp.sources.get(f"coef:{name}:{v}", "") for v in row.coefs]
-        data = self._cite([r for r in refs if "[" in r])
         lines = [f"{name} follows {rule}: {self.sheet.rules.get(rule, '')}", f"specified: {name}: {sides}"]
-        if data:
-            lines.append(f"data: {data}")
-        return "\n".join(lines)
+        return "\n".join(lines + _data_line(element_data(exp, name)))
 
     def _var(self, name: str) -> str:
         exp = self.expected
@@ -88,10 +74,45 @@ class SpecView:
         lb, ub = exp.spec.var_bounds(name)
         word = {"C": "continuous", "I": "integer", "B": "binary"}[v.vtype]
         rule = exp.sources.get(f"type:{name}", "")
-        refs = [exp.sources.get(f"lb:{name}", ""), exp.sources.get(f"ub:{name}", "")]
-        data = self._cite([r for r in refs if "[" in r])
         lines = [f"{name} follows {rule}: {self.sheet.rules.get(rule, '')}",
                  f"specified: {fmt_num(lb)} <= {name} <= {fmt_num(ub)} ({word})"]
-        if data:
-            lines.append(f"data: {data}")
-        return "\n".join(lines)
+        return "\n".join(lines + _data_line(element_data(exp, name)))
+
+
+def cite(sheet: DataSheet, ref: str) -> str | None:
+    """``hours[m1,prod_2] = 2.75 hours`` for a data-sheet reference; None for a rule id."""
+    tname, _, key = ref.partition("[")
+    t = sheet.tables.get(tname)
+    if t is None or not key:
+        return None
+    return f"{ref} = {fmt_num(t.num(*key.rstrip(']').split(',')))} {t.unit}"
+
+
+def element_data(model: BaseModel, name: str) -> dict[str, str]:
+    """The data entries behind a row (``rhs`` and each variable's coefficient) or a variable
+    (``lb``, ``ub``) of the specified model, cited as :func:`cite` writes them."""
+    if name in model.spec.rows:
+        keys = ["rhs", *model.spec.rows[name].coefs]
+        sources = [f"rhs:{name}", *(f"coef:{name}:{v}" for v in model.spec.rows[name].coefs)]
+    else:
+        keys, sources = ["lb", "ub"], [f"lb:{name}", f"ub:{name}"]
+    out = {}
+    for key, src in zip(keys, sources, strict=True):
+        text = cite(model.sheet, model.sources.get(src, ""))
+        if text:
+            out[key] = text
+    return out
+
+
+def parse_data_line(text: str) -> dict[str, str]:
+    """The inverse of the ``data:`` line of a look-up (``rhs: available[m1,t3] = 340 hours; ...``)."""
+    out = {}
+    for part in text.split("; "):
+        key, sep, value = part.partition(": ")
+        if sep:
+            out[key] = value
+    return out
+
+
+def _data_line(data: dict[str, str]) -> list[str]:
+    return [f"data: {'; '.join(f'{k}: {v}' for k, v in data.items())}"] if data else []
