@@ -49,7 +49,7 @@ class BenchSpec:
                 raise ValueError(f"unknown difficulty {d!r}; known: {', '.join(DIFFICULTIES)}")
 
     def cells(self) -> list[tuple[str, str]]:
-        """Every (type, family) pair the family's models can carry (see ``can_inject``)."""
+        """Every (type, family) pair the family's models can carry (see :data:`SUPPORTED`)."""
         return [(t, f) for t in self.error_types for f in self.families if t in supported_types(f)]
 
     def single_fault_weights(self) -> dict[str, float]:
@@ -65,9 +65,11 @@ class BenchSpec:
         return {d: v / s for d, v in adj.items()}
 
 
-# Error types each family carries. A family's models must have the elements a type needs
-# (``can_inject``), and its plausible faults must break them often enough: measured as the
-# share of draws with a verified injection, kept where it is at least about one in four.
+# Error types each family carries. A family's models must have the elements a type needs (a
+# quantity the sheet pins to a fraction for B, a rule stated for listed entities only for D, a
+# bound from a data entry of its own for H), and its plausible faults must break them often
+# enough: measured as the share of draws with a verified injection, kept where it is at
+# least about one in four.
 # Every type is carried by at least five families.
 SUPPORTED: dict[str, str] = {
     "production": "ABCDEFGHI",
@@ -87,6 +89,11 @@ def supported_types(family: str) -> frozenset[str]:
     return frozenset(SUPPORTED.get(family, ""))
 
 
+def families_for(spec: BenchSpec, etype: str, tier: str) -> list[str]:
+    """The configured families that carry ``etype`` (in the large tier: that have a large size)."""
+    return [f for f in spec.families if etype in supported_types(f) and (tier != "large" or f in LARGE_SIZE)]
+
+
 def slot(spec: BenchSpec, split: str, index: int, tier: str = "small") -> tuple[str, str, str]:
     """(error type, family, target difficulty) of one slot.
 
@@ -99,7 +106,7 @@ def slot(spec: BenchSpec, split: str, index: int, tier: str = "small") -> tuple[
     random.Random(f"{spec.seed}:{split}:{tier}:types:{rnd}").shuffle(perm)
     etype = perm[pos]
     pool = [f for f in spec.families if tier != "large" or f in LARGE_SIZE]
-    fams = [f for f in pool if etype in supported_types(f)] or pool or list(spec.families)
+    fams = families_for(spec, etype, tier) or pool or list(spec.families)
     turn, k = divmod(rnd, len(fams))
     random.Random(f"{spec.seed}:{split}:{tier}:{etype}:families:{turn}").shuffle(fams)
     family = fams[k]
@@ -130,8 +137,7 @@ class GenerationError(RuntimeError):
 def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small") -> dict:
     """One verified problem record. Same (spec, split, index, tier) -> same record."""
     etype, family, target = slot(spec, split, index, tier)
-    others = [f for f in spec.families if f != family and etype in supported_types(f)
-              and (tier != "large" or f in LARGE_SIZE)]
+    others = [f for f in families_for(spec, etype, tier) if f != family]
     random.Random(f"{spec.seed}:{split}:{tier}:{index}:families").shuffle(others)
     order = [family, family, family, *others]
     for attempt in range(MAX_ATTEMPTS):

@@ -70,10 +70,11 @@ def summarize(records: Iterable[dict], probes: bool = True) -> dict:
     if probes:
         test = splits.get("test") or [r for s in splits.values() for r in s]
         train = splits.get("train") or test
+        models = [read_model_text(r["model"]) for r in test]  # parsed once for both whole-model probes
         out["probes"] = {
             "name": name_probe(train, test),
             "structural": structural_probe(test),
-            "outlier_scan": outlier_scan(test),
-            "sibling": sibling_probe(test),
+            "outlier_scan": outlier_scan(test, models),
+            "sibling": sibling_probe(test, models),
         }
     return out

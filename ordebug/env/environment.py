@@ -20,7 +20,7 @@ from ordebug.env.observation import HistoryEntry, bound_text, render_observation
 from ordebug.env.specview import SpecView
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text
-from ordebug.solver.solve import FAITHFUL_TOL, least_violation, solve, verdict
+from ordebug.solver.solve import FAITHFUL_TOL, SolveResult, least_violation, solve, verdict
 from ordebug.solver.spec import INF, ModelSpec, fmt_num
 
 REQUIRED_FIELDS = ("problem_id", "model", "original_objective")
@@ -96,6 +96,7 @@ class _State:
     iis: Iis | None = None
     status: str = "INFEASIBLE"
     objective: float | None = None
+    result: SolveResult | None = None  # the solver's last answer on the current model
     slack_version: int = -1
     slack: dict | None = None
     done: bool = False
@@ -223,7 +224,7 @@ class RepairEnv:
     # -- solver state ----------------------------------------------------------------
     def _refresh(self) -> None:
         st = self._require()
-        res = solve(st.spec)
+        res = st.result = solve(st.spec)
         if res.optimal:
             st.status, st.objective = "FEASIBLE", res.objective
         elif res.status == "unbounded":
@@ -245,8 +246,7 @@ class RepairEnv:
         st = self._require()
         raw = st.problem.get("original_objective")
         original = None if raw is None else float(raw)
-        res = _as_result(st.status, st.objective)
-        v = verdict(res, original, self.config.faithful_tol)
+        v = verdict(st.result or SolveResult("infeasible"), original, self.config.faithful_tol)
         feasible, faithful = v.feasible, v.faithful
         roots = st.problem.get("ground_truth", {}).get("root_cause", [])
         touched = any(touches(a, r) for a in st.edits for r in roots)
@@ -290,12 +290,6 @@ class RepairEnv:
     @property
     def current_model(self) -> ModelSpec:
         return self._require().spec
-
-
-def _as_result(status: str, objective: float | None):
-    from ordebug.solver.solve import SolveResult
-
-    return SolveResult({"FEASIBLE": "optimal", "UNBOUNDED": "unbounded"}.get(status, "infeasible"), objective)
 
 
 def agrees_with(current: ModelSpec, original: ModelSpec, edits: list[Action]) -> bool:

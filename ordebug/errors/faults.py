@@ -63,13 +63,10 @@ class Context:
     base: BaseModel
     optimum: SolveResult
     rng: random.Random
-    activity: dict[str, float] = field(default_factory=dict)
-    _uses: dict[str, int] = field(default_factory=dict)
+    uses: dict[str, int] = field(default_factory=dict)  # elements each rule or data entry fixes
 
     def __post_init__(self) -> None:
-        vals = self.optimum.values
-        for name, row in self.base.spec.rows.items():
-            self.activity[name] = sum(c * vals.get(v, 0.0) for v, c in row.coefs.items())
+        self.uses = dict(self.base.source_uses())
 
     def shuffled(self, items: list) -> list:
         items = list(items)
@@ -90,12 +87,6 @@ class Context:
             return None
         return self.base.sheet.tables[m.group(1)], m.group(2)
 
-    @property
-    def uses(self) -> dict[str, int]:
-        if not self._uses:
-            for ref in self.base.sources.values():
-                self._uses[ref] = self._uses.get(ref, 0) + 1
-        return self._uses
 
 
 # -- plausible wrong values ----------------------------------------------------------------

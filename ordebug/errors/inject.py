@@ -54,7 +54,7 @@ class Injection:
     faults: list[Fault]
     iis: Iis
     alternatives: list[dict] = field(default_factory=list)
-    miss: bool = False  # of another difficulty than the target (not fully verified)
+    miss: bool = False  # verified, but of another difficulty than the target
 
     @property
     def difficulty(self) -> str:
@@ -287,23 +287,6 @@ def _safe_verify(ctx: Context, etype: str, faults: list[Fault], target: str | No
         if not is_solver_failure(exc):
             raise
         return _reject(etype, "solver error")
-
-
-def can_inject(etype: str, base) -> bool:
-    """Whether a family's model has the elements a type needs (a quantity the sheet pins to a
-    fractional value for B, a rule the sheet does not contain for D, a bound of its own data
-    entry for H); the other types need only rows."""
-    if etype == "B":
-        return bool(base.integrality_candidates)
-    if etype == "D":
-        return bool(base.rule_templates)
-    if etype == "H":
-        uses: dict[str, int] = {}
-        for ref in base.sources.values():
-            uses[ref] = uses.get(ref, 0) + 1
-        return any("[" in base.sources.get(f"ub:{v}", "") and uses[base.sources[f"ub:{v}"]] == 1
-                   for v in base.spec.vars)
-    return True
 
 
 def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | None:

@@ -73,9 +73,5 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"max_tasks({w})", {f"assign({w},{j})": 1 for j in tasks}, "<=", t_["max_tasks"].num(w), "capacity",
               rule="R5", rhs_src=t_["max_tasks"].ref(w))
     for w in workers:
-        if w in t_["min_hours"].values:
-            b.row(f"min_hours({w})", {f"hours({w})": 1}, ">=", t_["min_hours"].num(w), "rule", rule="R6",
-                  rhs_src=t_["min_hours"].ref(w))
-        else:
-            b.template(f"min_hours({w})", {f"hours({w})": 1}, ">=")
+        b.listed_row(f"min_hours({w})", {f"hours({w})": 1}, ">=", t_["min_hours"], w, "rule", rule="R6")
     return b.base

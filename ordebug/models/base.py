@@ -3,9 +3,10 @@ the model comes from in the data sheet, and the generated base model."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
-from ordebug.models.datasheet import DataSheet
+from ordebug.models.datasheet import DataSheet, Table
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 # Row roles steer the error injectors; they are never written into a problem record.
@@ -14,15 +15,12 @@ ROLES = ("requirement", "capacity", "definition", "link", "rule", "balance")
 
 @dataclass
 class RuleTemplate:
-    """A business rule that the data sheet does *not* contain (type D adds one).
-
-    ``hint`` is the plausible value a modeller might have had in mind; the injector moves
-    it only as far as needed to contradict the rest of the model."""
+    """A business rule that the data sheet does *not* contain (type D adds one, with a value
+    that contradicts the rest of the model)."""
 
     name: str
     coefs: dict[str, float]
     sense: str
-    hint: float = 0.0
 
 
 @dataclass
@@ -40,6 +38,10 @@ class BaseModel:
     sources: dict[str, str] = field(default_factory=dict)
     rule_templates: list[RuleTemplate] = field(default_factory=list)
     integrality_candidates: list[str] = field(default_factory=list)
+
+    def source_uses(self) -> Counter[str]:
+        """How many elements of the model each rule or data entry fixes."""
+        return Counter(self.sources.values())
 
     def rows_with(self, *roles: str) -> list[str]:
         return [r for r, role in self.roles.items() if role in roles and r in self.spec.rows]
@@ -72,6 +74,14 @@ class Builder:
             src[f"coef:{name}:{v}"] = (coef_src or {}).get(v, rule)
         return name
 
-    def template(self, name: str, coefs: dict[str, float], sense: str, hint: float = 0.0) -> None:
-        self.base.rule_templates.append(
-            RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense, float(hint)))
+    def template(self, name: str, coefs: dict[str, float], sense: str) -> None:
+        self.base.rule_templates.append(RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense))
+
+    def listed_row(self, name: str, coefs: dict[str, float], sense: str, table: Table, key: str, role: str, *,
+                   rule: str) -> None:
+        """A rule the sheet states for the entities ``table`` lists only: the row where ``key`` is
+        listed (its right-hand side from the table), else a template for a rule the sheet lacks."""
+        if key in table.values:
+            self.row(name, coefs, sense, table.num(key), role, rule=rule, rhs_src=table.ref(key))
+        else:
+            self.template(name, coefs, sense)

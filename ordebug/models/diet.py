@@ -79,11 +79,7 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", t_["min_intake"].num(n), "requirement", rule="R3",
               rhs_src=t_["min_intake"].ref(n))
     for n in nutrients:
-        if n in t_["max_intake"].values:
-            b.row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"].num(n), "capacity", rule="R4",
-                  rhs_src=t_["max_intake"].ref(n))
-        else:
-            b.template(f"max_nutrient({n})", {f"intake({n})": 1}, "<=")
+        b.listed_row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"], n, "capacity", rule="R4")
     for f in t_["prescribed"].values:
         b.row(f"prescribed({f})", {f"servings({f})": 1}, "=", t_["prescribed"].num(f), "requirement", rule="R5",
               rhs_src=t_["prescribed"].ref(f))

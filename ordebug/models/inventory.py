@@ -91,9 +91,5 @@ def build(s: DataSheet) -> BaseModel:
               "capacity", rule="R6", rhs_src=t_["storage"].ref(t))
     last = periods[-1]
     for p in prods:
-        if p in t_["safety"].values:
-            b.row(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["safety"].num(p), "rule", rule="R7",
-                  rhs_src=t_["safety"].ref(p))
-        else:
-            b.template(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=")
+        b.listed_row(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["safety"], p, "rule", rule="R7")
     return b.base

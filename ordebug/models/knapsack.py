@@ -81,9 +81,5 @@ def build(s: DataSheet) -> BaseModel:
         if t_["urgent"][i] == "yes":
             b.row(f"must_ship({i})", {f"pack({i},{k})": 1 for k in trucks}, ">=", 1, "requirement", rule="R6")
     for k in trucks:
-        if k in t_["min_load"].values:
-            b.row(f"min_load({k})", {f"load({k})": 1}, ">=", t_["min_load"].num(k), "rule", rule="R7",
-                  rhs_src=t_["min_load"].ref(k))
-        else:
-            b.template(f"min_load({k})", {f"load({k})": 1}, ">=")
+        b.listed_row(f"min_load({k})", {f"load({k})": 1}, ">=", t_["min_load"], k, "rule", rule="R7")
     return b.base

@@ -83,11 +83,7 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", t_["hub_cap"].num(h), "capacity", rule="R5",
               rhs_src=t_["hub_cap"].ref(h))
     for h in hubs:
-        if h in t_["min_use"].values:
-            b.row(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=", t_["min_use"].num(h), "rule", rule="R6",
-                  rhs_src=t_["min_use"].ref(h))
-        else:
-            b.template(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=")
+        b.listed_row(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=", t_["min_use"], h, "rule", rule="R6")
     for d in sinks:
         b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", t_["need"].num(d), "requirement",
               rule="R7", rhs_src=t_["need"].ref(d))

@@ -98,11 +98,7 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", t_["demand"].num(p),
               "requirement", rule="R5", rhs_src=t_["demand"].ref(p))
     for t in periods:
-        if t in t_["min_output"].values:
-            b.row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"].num(t), "rule", rule="R6",
-                  rhs_src=t_["min_output"].ref(t))
-        else:
-            b.template(f"min_output({t})", {f"total_output({t})": 1}, ">=")
+        b.listed_row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"], t, "rule", rule="R6")
     for p in t_["fixed_order"].values:
         b.row(f"fixed_order({p})", {f"make({p},{periods[0]})": 1}, "=", t_["fixed_order"].num(p), "requirement",
               rule="R7", rhs_src=t_["fixed_order"].ref(p))

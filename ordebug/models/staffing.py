@@ -70,9 +70,5 @@ def build(s: DataSheet) -> BaseModel:
     b.row("headcount_limit", {f"staff({sh})": 1.0 for sh in shifts}, "<=", t_["policy"].num("headcount_cap"),
           "capacity", rule="R3", rhs_src=t_["policy"].ref("headcount_cap"))
     for sh in shifts:
-        if sh in t_["min_crew"].values:
-            b.row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"].num(sh), "rule", rule="R4",
-                  rhs_src=t_["min_crew"].ref(sh))
-        else:
-            b.template(f"min_crew({sh})", {f"staff({sh})": 1}, ">=")
+        b.listed_row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"], sh, "rule", rule="R4")
     return b.base

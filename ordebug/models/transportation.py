@@ -77,11 +77,7 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"meet_demand({st})", coefs, ">=", t_["demand"].num(st), "requirement", rule="R4",
               rhs_src=t_["demand"].ref(st))
     for p in plants:
-        if p in t_["min_ship"].values:
-            b.row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"].num(p), "rule", rule="R5",
-                  rhs_src=t_["min_ship"].ref(p))
-        else:
-            b.template(f"min_supply({p})", {f"out({p})": 1}, ">=")
+        b.listed_row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"], p, "rule", rule="R5")
     for key in t_["committed"].values:
         p, st = key.split(",")
         b.row(f"committed({p},{st})", {f"ship({p},{st})": 1}, "=", t_["committed"].num(p, st), "requirement",
