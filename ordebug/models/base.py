@@ -77,6 +77,11 @@ class Builder:
     def template(self, name: str, coefs: dict[str, float], sense: str) -> None:
         self.base.rule_templates.append(RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense))
 
+    def pinned_row(self, name: str, var: str, table: Table, key: str, role: str, *, rule: str) -> None:
+        """``var = table[key]``: a quantity the sheet fixes (often fractional; type B declares it integer)."""
+        self.row(name, {var: 1}, "=", table.num(key), role, rule=rule, rhs_src=table.ref(key))
+        self.base.integrality_candidates.append(var)
+
     def listed_row(self, name: str, coefs: dict[str, float], sense: str, table: Table, key: str, role: str, *,
                    rule: str) -> None:
         """A rule the sheet states for the entities ``table`` lists only: the row where ``key`` is

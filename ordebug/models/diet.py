@@ -81,7 +81,5 @@ def build(s: DataSheet) -> BaseModel:
     for n in nutrients:
         b.listed_row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"], n, "capacity", rule="R4")
     for f in t_["prescribed"].values:
-        b.row(f"prescribed({f})", {f"servings({f})": 1}, "=", t_["prescribed"].num(f), "requirement", rule="R5",
-              rhs_src=t_["prescribed"].ref(f))
-        b.base.integrality_candidates.append(f"servings({f})")
+        b.pinned_row(f"prescribed({f})", f"servings({f})", t_["prescribed"], f, "requirement", rule="R5")
     return b.base

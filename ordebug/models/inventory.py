@@ -73,9 +73,7 @@ def build(s: DataSheet) -> BaseModel:
         for t in ["t0", *periods]:
             b.var(f"stock({p},{t})", obj=0 if t == "t0" else t_["hold_cost"].num(p), rule="R2")
     for p in prods:
-        b.row(f"opening_stock({p})", {f"stock({p},t0)": 1}, "=", t_["opening"].num(p), "definition", rule="R3",
-              rhs_src=t_["opening"].ref(p))
-        b.base.integrality_candidates.append(f"stock({p},t0)")
+        b.pinned_row(f"opening_stock({p})", f"stock({p},t0)", t_["opening"], p, "definition", rule="R3")
     for p in prods:
         prev = "t0"
         for t in periods:

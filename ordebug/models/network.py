@@ -89,7 +89,5 @@ def build(s: DataSheet) -> BaseModel:
               rule="R7", rhs_src=t_["need"].ref(d))
     for key in t_["booked"].values:
         u, v = key.split(",")
-        b.row(f"booked({u},{v})", {f"flow({u},{v})": 1}, "=", t_["booked"].num(u, v), "requirement", rule="R8",
-              rhs_src=t_["booked"].ref(u, v))
-        b.base.integrality_candidates.append(f"flow({u},{v})")
+        b.pinned_row(f"booked({u},{v})", f"flow({u},{v})", t_["booked"], key, "requirement", rule="R8")
     return b.base

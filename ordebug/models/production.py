@@ -100,7 +100,5 @@ def build(s: DataSheet) -> BaseModel:
     for t in periods:
         b.listed_row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"], t, "rule", rule="R6")
     for p in t_["fixed_order"].values:
-        b.row(f"fixed_order({p})", {f"make({p},{periods[0]})": 1}, "=", t_["fixed_order"].num(p), "requirement",
-              rule="R7", rhs_src=t_["fixed_order"].ref(p))
-        b.base.integrality_candidates.append(f"make({p},{periods[0]})")
+        b.pinned_row(f"fixed_order({p})", f"make({p},{periods[0]})", t_["fixed_order"], p, "requirement", rule="R7")
     return b.base

@@ -80,7 +80,5 @@ def build(s: DataSheet) -> BaseModel:
         b.listed_row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"], p, "rule", rule="R5")
     for key in t_["committed"].values:
         p, st = key.split(",")
-        b.row(f"committed({p},{st})", {f"ship({p},{st})": 1}, "=", t_["committed"].num(p, st), "requirement",
-              rule="R6", rhs_src=t_["committed"].ref(p, st))
-        b.base.integrality_candidates.append(f"ship({p},{st})")
+        b.pinned_row(f"committed({p},{st})", f"ship({p},{st})", t_["committed"], key, "requirement", rule="R6")
     return b.base
