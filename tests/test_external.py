@@ -221,7 +221,7 @@ def test_import_real_infeasible_models(tmp_path: Path) -> None:
     assert recs["bgdbg1.mps"]["renamed"] and recs["qual.mps"]["iis_certain"] is False
     assert all(set(r["unknown"]) >= {"spec", "original_objective", "ground_truth"} for r in res.records)
     env = RepairEnv(EnvConfig())
-    for name in ("pang.mps", "bgdbg1.mps", "itest2.mps", "test_infeasible.lp"):
+    for name in ("pang.mps", "itest2.mps", "test_infeasible.lp"):
         obs, info = env.reset(recs[name])
         assert NO_SPEC in obs and info["status"] == "INFEASIBLE"
         assert env.state is not None and env.state.iis is not None
