@@ -11,6 +11,7 @@ include: "rules/collect.smk"
 include: "rules/dataset.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/external.smk"
 
 
 localrules:
@@ -29,6 +30,11 @@ localrules:
     evaluate,
     eval_summary,
     report,
+    import_external,
+    evaluate_external,
+    eval_external_summary,
+    report_external,
+    external,
 
 
 rule all:
@@ -41,3 +47,4 @@ rule all:
         "data/training/dataset_info.json",
         expand("results/train/{run}/train_config.yaml", run=get_runs()),
         "results/report/comparison.md",
+        get_external_reports(),

@@ -1,4 +1,4 @@
-"""Command-line interface: ``ordebug iis | bench-shard | summary | export | collect | check-config``."""
+"""Command-line interface: ``ordebug iis | bench-shard | summary | export | import | collect | check-config``."""
 
 from __future__ import annotations
 
@@ -98,6 +98,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from ordebug.bench.external import import_dir, skipped_lines, summary_line
+    from ordebug.bench.shards import write_jsonl_atomic
+
+    res = import_dir(args.dir, args.index, workers=args.workers, time_limit=args.time_limit)
+    skipped = args.skipped or args.out.with_name(args.out.name.removesuffix(".jsonl") + ".skipped.jsonl")
+    for line in skipped_lines(res.skipped):
+        print(f"ordebug: {line}", file=sys.stderr)
+    if not res.records:
+        print(f"ordebug: error: no importable model in {args.dir} ({len(res.skipped)} skipped); nothing written",
+              file=sys.stderr)
+        return 1
+    write_jsonl_atomic(skipped, (s.to_json() for s in res.skipped))
+    write_jsonl_atomic(args.out, res.records)
+    print(f"{summary_line(res)}: {args.out} (skipped: {skipped})", file=sys.stderr)
+    return 0
+
+
 def _cmd_collect(args: argparse.Namespace) -> int:
     from ordebug.collect.shard import CollectConfig, collect_shard
     from ordebug.env.environment import EnvConfig
@@ -152,6 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--format", choices=("lp", "mps"), default="lp")
     s.set_defaults(func=_cmd_export)
+    s = sub.add_parser(
+        "import",
+        help="turn a folder of infeasible .lp/.mps models (+ optional index.jsonl) into benchmark records",
+        description="Read every model of DIR/index.jsonl (or --index; without one, every .lp/.mps file under DIR), "
+        "compute its IIS and difficulty and write one benchmark record per infeasible model to --out (JSONL). "
+        "Unreadable, feasible, undecidable and repeated models are listed on stderr and in the skipped file, "
+        "never fatal. Exit codes: 0 records written, 1 no model could be imported, 2 error.",
+    )
+    s.add_argument("dir", type=Path, help="the folder of models (model paths in the index are relative to it)")
+    s.add_argument("--out", type=Path, required=True, help="the records (JSONL)")
+    s.add_argument("--index", type=Path, default=None, help="index file (default: DIR/index.jsonl if present)")
+    s.add_argument("--skipped", type=Path, default=None, help="skipped models (default: OUT with .skipped.jsonl)")
+    s.add_argument("--workers", type=int, default=1, help="processes computing IISs")
+    s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="per-model limit of the IIS search (wall clock); the IIS is then marked uncertain")
+    s.set_defaults(func=_cmd_import)
     s = sub.add_parser("collect", help="run an agent over a bench shard and write SFT samples + outcomes")
     s.add_argument("--agent", default="heuristic")
     s.add_argument("--problems", type=Path, required=True, help="a bench shard (JSONL)")

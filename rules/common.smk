@@ -209,3 +209,34 @@ def get_finetuned_settings(wildcards):
         "enable_thinking": s.get("enable_thinking", True),
         "offline": s.get("offline", False),
     }
+
+
+# External sets (eval.external): imported models every evaluated agent is scored on.
+from ordebug.bench.external import check_external_config
+from ordebug.solver.errors import OrDebugError
+
+try:
+    EXTERNAL_SETS = check_external_config(config)
+except OrDebugError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
+def get_external_sets():
+    """Names of the configured external sets (none by default)."""
+    return list(EXTERNAL_SETS)
+
+
+def get_external_index(wildcards):
+    """The index file (or folder of models) of one external set."""
+    return str(EXTERNAL_SETS[wildcards.set])
+
+
+def get_external_summaries(wildcards):
+    return [
+        f"results/eval_external/{wildcards.set}/{a}/summary.json"
+        for a in get_eval_agents()
+    ]
+
+
+def get_external_reports(wildcards=None):
+    return [f"results/report/external_{s}.md" for s in get_external_sets()]

@@ -77,6 +77,7 @@ class HeuristicAgent:
         self.asked: set[str] = set()
         self.fixed: list[str] = []
         self.queue: list[Fix] = []  # further disagreements of the element being repaired
+        self.slack: dict[str, float] = {}  # without a specification: IIS row -> violation (this model version)
 
     # ---------------------------------------------------------------------------------
     def act(self, observation: str) -> str:
@@ -96,9 +97,7 @@ class HeuristicAgent:
         if v.steps_left <= 1:
             return answer(["Only one step is left; I submit what I have."], act.submit())
         if not v.has_spec:
-            return answer(["This model came without a specification, so I cannot tell which member of the IIS "
-                           "disagrees with what was intended; I will not delete or loosen rows blindly.",
-                           "I submit it unchanged."], act.submit())
+            return self._without_spec(v)
         self._read_sheet(v)
         lead = self._lead(v)
         # 1. learn what the specification says about each row and bound (SPEC where not printed)
@@ -128,6 +127,52 @@ class HeuristicAgent:
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "
                              "have no correction I can justify; I submit rather than delete a rule."], act.submit())
+
+    # -- without a specification: only what the solver can verify ------------------------
+    def _without_spec(self, v: View) -> str:
+        """No specification to compare with: the one thing that can be verified is
+        feasibility. Among the IIS rows, find those violated at the point that violates the
+        model's rows least (``CHECK_SLACK``) and relax one by exactly its violation: the
+        smallest change of that row the solver confirms. A variable whose lower bound lies
+        above its upper bound gets them swapped (both values are the model's own). Other
+        conflicts of bounds alone, or no violated row within reach: submit rather than guess."""
+        if v.history:
+            m = re.match(r"^\d+\. CHECK_SLACK\((.+?)\) -> .*?: (?:violated by (\S+)|satisfied)", v.history[-1])
+            if m:
+                self.slack[m.group(1)] = float(m.group(2)) if m.group(2) else 0.0
+        intro = ("This model came without a specification, so no member of the IIS can be checked against what "
+                 "was intended; what I can verify is feasibility.")
+        crossed = sorted({b["var"]: b for b in v.iis_bounds if b["lb"] > b["ub"]}.values(),
+                         key=lambda b: natural_key(b["var"]))
+        if crossed:
+            b = crossed[0]
+            self.fixed.append(act.update_bounds(b["var"], b["ub"], b["lb"]))
+            return answer([intro, f"{b['var']} has lower bound {fmt_num(b['lb'])} above its upper bound "
+                                  f"{fmt_num(b['ub'])}, which no value can satisfy.",
+                           "Swapping them keeps both values the model states, in the order that can hold; the "
+                           "solver will confirm feasibility."], self.fixed[-1])
+        rows = sorted((r.name for r in v.iis_rows), key=natural_key)
+        if not rows:
+            return answer([intro, "The conflict lies in variable bounds alone, and nothing tells me which bound was "
+                                  "meant; I submit rather than guess."], act.submit())
+        violated = [(self.slack[r], r) for r in rows if self.slack.get(r, 0.0) > 0]
+        if violated:
+            amount, row = max(violated, key=lambda x: (x[0], natural_key(x[1])))
+            self.slack = {}
+            widen = float(f"{amount * (1 + 1e-6) + 1e-9:.7g}")
+            self.fixed.append(act.relax(row, widen))
+            return answer([intro, f"At the point that violates the rows least, {row} is violated by "
+                                  f"{fmt_num(amount)}: relaxing it by that much is the smallest change of one row "
+                                  "that removes this conflict there.",
+                           "The solver will confirm feasibility; whether this is the intended repair cannot be "
+                           "checked without a specification."], act.relax(row, widen))
+        todo = [r for r in rows if r not in self.slack]
+        if todo and v.steps_left > 2:
+            return answer([intro, _pick([f"I measure how far {todo[0]} is from holding at the least-violation point.",
+                                         f"I check {todo[0]}'s violation at the point that violates the rows least."],
+                                        v.problem_id, todo[0], str(len(v.history)))], act.check_slack(todo[0]))
+        return answer([intro, "No row of the conflict that I could check is violated at the least-violation point, "
+                              "so I have no change I can justify; I submit."], act.submit())
 
     # -- reading -------------------------------------------------------------------------
     def _read_sheet(self, v: View) -> None:

@@ -116,7 +116,8 @@ class RepairEnv:
         if missing:
             raise ProblemError(f"problem record lacks field(s) {missing}")
         try:
-            broken = read_model_text(problem["model"], name=str(problem["problem_id"]))
+            broken = read_model_text(problem["model"], problem.get("model_format", "lp"),
+                                     name=str(problem["problem_id"]))
             original = (read_model_text(problem["original_model"], name=str(problem["problem_id"]))
                         if problem.get("original_model") else None)
             view = SpecView.from_record(problem)

@@ -25,7 +25,8 @@ MAX_HISTORY = 8
 MAX_RESULT_CHARS = 600
 MAX_LAST_RESULT_CHARS = 4000  # the answer to the latest action is shown (nearly) whole
 MAX_INT_VARS = 40
-NO_SPEC = "(none: this model came without a specification; judge repairs by what the solver verifies)"
+NO_SPEC = ("(none: this model came without a specification, so no repair can be checked against one; "
+           "only what the solver verifies counts: feasibility, and the original optimum where it is known)")
 TYPE_WORD = {"C": "continuous", "I": "integer", "B": "binary"}
 
 

@@ -10,6 +10,9 @@
   belong to the initial IIS (its rows, or variables with a listed bound or in an IIS row);
   averaged over problems with at least one edit.
 - root-cause accuracy: share of problems whose edits touched the injected element.
+- Records without a ground truth (imported models) have no root cause: the metric is over
+  the others, n/a (None) when none has one; without an original objective only feasibility
+  is scored (the faithful metrics are over the others, n/a when none has an objective).
 - objective preservation: mean of max(0, 1 - |obj - orig| / max(1, |orig|)) over feasible outcomes.
 - steps / edits: means over faithfully solved problems.
 - invalid-action rate: invalid actions / all actions.
@@ -62,7 +65,8 @@ def iis_row_vars(problem: dict) -> set[str]:
     rows = problem.get("iis", {}).get("constraints", [])
     if not rows or "model" not in problem:
         return set()
-    spec = read_model_text(problem["model"], name=str(problem.get("problem_id", "model")))
+    spec = read_model_text(problem["model"], problem.get("model_format", "lp"),
+                           name=str(problem.get("problem_id", "model")))
     return {v for r in rows if r in spec.rows for v in spec.rows[r].coefs}
 
 
@@ -70,6 +74,8 @@ def annotate(outcome: dict, problem: dict) -> dict:
     """Add the diagnosis fields that need the problem record."""
     outcome["diagnosis_accuracy"] = diagnosis_accuracy(outcome.get("actions", []), problem.get("iis", {}),
                                                        iis_row_vars(problem))
+    outcome["root_cause_known"] = bool((problem.get("ground_truth") or {}).get("root_cause"))
+    outcome["objective_known"] = problem.get("original_objective") is not None
     return outcome
 
 
@@ -84,21 +90,24 @@ def summarize(outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.
         return {"problems": 0}
     steps = [steps_before_submit(o) for o in outcomes]
     out: dict = {"problems": n}
+    scored = [(o, s) for o, s in zip(outcomes, steps, strict=True) if o.get("objective_known", True)]
     for k in KS:
         out[f"rr@{k}"] = sum(1 for o, s in zip(outcomes, steps, strict=True) if o.get("feasible") and s <= k) / n
-        out[f"faithful_rr@{k}"] = sum(
-            1 for o, s in zip(outcomes, steps, strict=True) if o.get("faithful") and s <= k) / n
+        out[f"faithful_rr@{k}"] = (sum(1 for o, s in scored if o.get("faithful") and s <= k) / len(scored)
+                                   if scored else None)
     judged = [(o, s) for o, s in zip(outcomes, steps, strict=True) if o.get("exact") is not None]
     for k in KS:
         out[f"exact_rr@{k}"] = (sum(1 for o, s in judged if o["exact"] and s <= k) / len(judged)) if judged else None
     out["feasible"] = sum(bool(o.get("feasible")) for o in outcomes) / n
-    out["faithful"] = sum(bool(o.get("faithful")) for o in outcomes) / n
+    out["faithful"] = sum(bool(o.get("faithful")) for o, _ in scored) / len(scored) if scored else None
     out["exact"] = sum(bool(o["exact"]) for o, _ in judged) / len(judged) if judged else None
     diag = [o["diagnosis_accuracy"] for o in outcomes if o.get("diagnosis_accuracy") is not None]
     out["diagnosis_accuracy"] = _mean(diag)
-    out["root_cause_accuracy"] = sum(bool(o.get("root_cause_touched")) for o in outcomes) / n
+    rooted = [o for o in outcomes if o.get("root_cause_known", True)]
+    out["root_cause_accuracy"] = (sum(bool(o.get("root_cause_touched")) for o in rooted) / len(rooted)
+                                  if rooted else None)
     out["objective_preservation"] = _mean(
-        [float(o.get("objective_preservation") or 0.0) for o in outcomes if o.get("feasible")])
+        [float(o.get("objective_preservation") or 0.0) for o, _ in scored if o.get("feasible")])
     solved = [o for o in outcomes if o.get("faithful")]
     out["avg_steps_solved"] = _mean([float(steps_before_submit(o)) for o in solved])
     out["avg_edits_solved"] = _mean([float(o.get("n_edits") or 0) for o in solved])
