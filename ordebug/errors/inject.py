@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ordebug import actions as act
 from ordebug.actions import apply_edit, parse_action
+from ordebug.errors import nameform
 from ordebug.errors.faults import (
     Context,
     Fault,
@@ -29,7 +30,15 @@ from ordebug.errors.faults import (
 from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES, SINGLE_FAULT_KINDS
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text, write_lp
-from ordebug.solver.solve import SolverTimeout, is_feasible, is_solver_failure, same_objective, solve, verdict
+from ordebug.solver.solve import (
+    SolverTimeout,
+    Verdict,
+    is_feasible,
+    is_solver_failure,
+    same_objective,
+    solve,
+    verdict,
+)
 from ordebug.solver.spec import ModelSpec, canonical_order, satisfies
 
 FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
@@ -140,14 +149,37 @@ def member_deletions(spec: ModelSpec, iis: Iis) -> Iterator[tuple[str, ModelSpec
         yield action, trial
 
 
-def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[str]) -> bool:
+def _discriminates(
+    broken: ModelSpec, iis: Iis, objective: float, exempt: set[str], seen: dict[str, Verdict] | None = None
+) -> bool:
+    """Whether no single deletion of a (non-exempt) IIS member restores the optimum; each
+    verdict is kept in ``seen`` (by action) for :func:`alternatives`."""
+    seen = {} if seen is None else seen
     for action, trial in member_deletions(broken, iis):
         parsed = parse_action(action)
         if parsed.name == "DROP_CONSTRAINT" and act.target(parsed) in exempt:
             continue
-        if verdict(solve(trial), objective).faithful:
+        seen[action] = verdict(solve(trial), objective)
+        if seen[action].faithful:
             return False
     return True
+
+
+def _deletion_restores(broken: ModelSpec, fault: Fault, objective: float, exempt: set[str]) -> bool:
+    """Whether deleting the faulty row (or bound) alone restores the optimum. The fault must
+    be in the IIS, so such a candidate fails :func:`_discriminates` anyway: one solve here
+    spares its IIS search."""
+    kind, name, side = fault.element
+    trial = broken.copy()
+    if kind == "constraint" and name in trial.rows and name not in exempt:
+        del trial.rows[name]
+    elif kind == "bound" and name in trial.vars:
+        var = trial.vars[name]
+        apply_edit(trial, parse_action(act.update_bounds(
+            name, -float("inf") if side == "lower" else var.lb, float("inf") if side == "upper" else var.ub)))
+    else:
+        return False
+    return verdict(solve(trial), objective).faithful
 
 
 def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = None) -> Injection | None:
@@ -174,12 +206,15 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
             f.undo(alone)
             if is_feasible(alone):
                 return _reject(etype, "one fix alone suffices")
+    exempt = {f.root["name"] for f in faults} if etype in REDUNDANT_FAULT_TYPES else set()
+    if etype != "G" and _deletion_restores(broken, faults[0], objective, exempt):
+        return _reject(etype, "a deletion restores the optimum")  # seen before paying for the IIS
     one_row_ok = etype in ONE_ROW_TYPES or ctx.rng.random() < ONE_ROW_KEEP
     if not one_row_ok and _alone_infeasible(broken, faults):
         return _reject(etype, "one-row IIS")  # a faulty row that conflicts with its own bounds
     broken = _roundtrip(broken)
     try:
-        iis = compute_iis(broken, bound_check_limit=0.2, stop_when_uncertain=True, min_rows=1 if one_row_ok else 2)
+        iis = compute_iis(broken, bound_check_limit=0.1, stop_when_uncertain=True, min_rows=1 if one_row_ok else 2)
     except SolverTimeout:
         return _reject(etype, "solver timeout")
     if len(iis.constraints) <= 1 and not one_row_ok:
@@ -200,12 +235,12 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
         if is_feasible(after) or not in_iis(second, compute_iis(after, bound_check_limit=0.2), after):
             return _reject(etype, "second fault not revealed")
         faults = [first[0], second]
-    exempt = {f.root["name"] for f in faults} if etype in REDUNDANT_FAULT_TYPES else set()
-    if not _discriminates(broken, iis, objective, exempt):
+    deletions: dict[str, Verdict] = {}
+    if not _discriminates(broken, iis, objective, exempt, deletions):
         return _reject(etype, "a deletion restores the optimum")
     inj = Injection(etype, broken, faults, iis)
     if etype == "I":
-        inj.alternatives = alternatives(broken, iis, faults[0], objective)
+        inj.alternatives = alternatives(broken, iis, faults[0], objective, deletions)
         if sum(1 for a in inj.alternatives if a["feasible"]) < 2:
             return _reject(etype, "only one fix restores feasibility")
         if sum(1 for a in inj.alternatives if a["faithful"]) != 1:
@@ -219,17 +254,38 @@ def _alone_infeasible(broken: ModelSpec, faults: list[Fault]) -> bool:
     IIS of that one row exists; cheap to see before the IIS search)."""
     for f in faults:
         kind, name, _ = f.element
-        if kind == "constraint" and name in broken.rows and not is_feasible(broken, rows=[name]):
+        if kind == "constraint" and name in broken.rows and not _row_feasible(broken, name):
             return True
     return False
 
 
-def alternatives(broken: ModelSpec, iis: Iis, fault: Fault, objective: float) -> list[dict]:
-    """Single fixes that restore feasibility, with their objective impact (type I)."""
+def _row_feasible(spec: ModelSpec, name: str) -> bool:
+    """Whether one row can hold within its variables' bounds: the range of its activity
+    decides for continuous variables (no solve); integer ones go to SCIP when the range allows."""
+    r = spec.rows[name]
+    low = high = 0.0
+    for v, c in r.coefs.items():
+        lb, ub = spec.var_bounds(v)
+        low += c * (lb if c > 0 else ub)
+        high += c * (ub if c > 0 else lb)
+    tol = 1e-6
+    if low > r.rhs + tol * max(1.0, abs(r.rhs)) or high < r.lhs - tol * max(1.0, abs(r.lhs)):
+        return False
+    if all(spec.vars[v].vtype == "C" for v in r.coefs):
+        return True
+    return is_feasible(spec, rows=[name])
+
+
+def alternatives(
+    broken: ModelSpec, iis: Iis, fault: Fault, objective: float, seen: dict[str, Verdict] | None = None
+) -> list[dict]:
+    """Single fixes that restore feasibility, with their objective impact (type I); verdicts
+    already in ``seen`` (by action) are not solved again."""
+    seen = seen or {}
     out = []
     trials = [(" ; ".join(fault.fixes), _fixed(broken, fault)), *member_deletions(broken, iis)]
     for action, trial in trials:
-        v = verdict(solve(trial), objective)
+        v = seen[action] if action in seen else verdict(solve(trial), objective)
         change = None if v.objective is None else (v.objective - objective) / max(1.0, abs(objective))
         out.append({"action": action, "feasible": v.feasible, "objective": v.objective,
                     "relative_change": change, "faithful": v.faithful})
@@ -263,13 +319,16 @@ def _pairs(etype: str, ctx: Context) -> Iterator[list[Fault]]:
             alone = _apply(ctx.base.spec, [f])
         except (ValueError, KeyError):
             return False
-        return not satisfies(alone, ctx.optimum.values) and not is_feasible(alone)
+        if satisfies(alone, ctx.optimum.values) or is_feasible(alone):
+            return False
+        return not _alone_infeasible(alone, [f])  # its row would be a one-row IIS of any pair
 
     pool: dict[str, list[Fault]] = {}
 
     def faults_of(kind: str) -> list[Fault]:
         if kind not in pool:
-            pool[kind] = [f for f in itertools.islice(fault_stream(kind, ctx), 8) if breaks(f)][:4]
+            tried = itertools.islice(fault_stream(kind, ctx), 8)
+            pool[kind] = list(itertools.islice((f for f in tried if breaks(f)), 4))
         return pool[kind]
 
     for k1, k2 in ctx.shuffled(list(PAIR_KINDS[etype])):
@@ -294,7 +353,14 @@ def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | N
     first verified one of another difficulty, else None."""
     fallback: Injection | None = None
     looked = 0
+    names = list(ctx.base.spec.rows)
     for faults in itertools.islice(candidates(etype, ctx), MAX_CANDIDATES):
+        root = faults[0].root
+        if root["kind"] == "constraint":
+            everyone = names + [f.added_row.name for f in faults if f.added_row is not None]
+            if not nameform.keep(root["name"], everyone, ctx.rng):
+                _reject(etype, "name form over-represented")
+                continue
         inj = _safe_verify(ctx, etype, faults, target)
         if inj is None:
             continue
