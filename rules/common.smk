@@ -1,10 +1,12 @@
 # Shared helpers: config validation and the file lists the rules depend on.
 import os
+import re
 
 from snakemake.utils import validate
 
 from ordebug.config import ConfigError, validate_config
 from ordebug.bench.shards import SPLITS, n_shards
+from ordebug.data.mixes import datasets as mix_datasets
 
 # Snakemake's own validation (sets defaults), then ours, which names the offending key.
 try:
@@ -23,6 +25,7 @@ wildcard_constraints:
         + list(config.get("teachers") or {})
         + [f"ft_{r}" for r in config["eval"].get("finetuned", [])]
     ),
+    dataset="|".join(re.escape(d) for d in mix_datasets(config)),
 
 
 def get_bench_shards(split):
@@ -117,38 +120,94 @@ def get_collect_outcomes(wildcards):
     ]
 
 
-def get_combine_agents():
-    """Sources of the combined set: configured in dataset.combine and active here."""
+def get_datasets():
+    """Every combined dataset by name: ``combined`` and one per distinct run choice."""
+    return mix_datasets(config)
+
+
+def get_combine_agents(dataset):
+    """Sources of one combined dataset that are active here (a skipped teacher is left out)."""
     active = set(get_agents())
-    return [a for a in config["dataset"]["combine"] if a in active]
+    return [a for a in get_datasets()[dataset] if a in active]
+
+
+def get_ready_datasets():
+    """Combined datasets with at least one active source."""
+    return [d for d in get_datasets() if get_combine_agents(d)]
 
 
 def get_combine_inputs(part):
-    return [
-        f"data/training/sft_qwen_chat_{a}.{part}.jsonl" for a in get_combine_agents()
-    ]
+    def inputs(wildcards):
+        agents = get_combine_agents(wildcards.dataset)
+        if not agents:
+            raise WorkflowError(
+                f"combined dataset '{wildcards.dataset}' has no active source: "
+                f"{', '.join(get_datasets()[wildcards.dataset])} (see the notices above)"
+            )
+        return [f"data/training/sft_qwen_chat_{a}.{part}.jsonl" for a in agents]
+
+    return inputs
 
 
 def get_combine_weights(wildcards):
-    return {a: config["dataset"]["combine"][a] for a in get_combine_agents()}
+    sources = get_datasets()[wildcards.dataset]
+    return {a: sources[a] for a in get_combine_agents(wildcards.dataset)}
+
+
+def get_combine_skipped(wildcards):
+    """Configured sources of the dataset left out because they are not active."""
+    active = set(get_combine_agents(wildcards.dataset))
+    return [a for a in get_datasets()[wildcards.dataset] if a not in active]
 
 
 def get_dataset_files(wildcards=None):
-    """Every chat file registered in dataset_info.json."""
-    files = []
+    """Every chat file registered in dataset_info.json, by registered name."""
+    from ordebug.data.mixes import registered_name
+
+    files = {}
     for a in get_agents():
-        files += [
-            f"data/training/sft_qwen_chat_{a}.train.jsonl",
-            f"data/training/sft_qwen_chat_{a}.val.jsonl",
-        ]
-    return files + [
-        "data/training/sft_combined.train.jsonl",
-        "data/training/sft_combined.val.jsonl",
-    ]
+        for part in ("train", "val"):
+            files[f"sft_qwen_chat_{a}_{part}"] = (
+                f"data/training/sft_qwen_chat_{a}.{part}.jsonl"
+            )
+    for d in get_ready_datasets():
+        for part in ("train", "val"):
+            files[registered_name(d, part)] = f"data/training/sft_{d}.{part}.jsonl"
+    return files
 
 
 def get_runs():
     return list(config["training"]["runs"])
+
+
+def get_run_dataset(wildcards):
+    """The combined dataset a training run trains on."""
+    from ordebug.data.mixes import run_dataset
+
+    return run_dataset(config, wildcards.run)
+
+
+def get_run_dataset_file(suffix):
+    """A file of the run's combined dataset: ``train.jsonl``, ``val.jsonl``, ``stats.json``."""
+    return lambda wildcards: f"data/training/sft_{get_run_dataset(wildcards)}.{suffix}"
+
+
+def get_ready_runs():
+    """Runs whose dataset has an active source; the others are skipped with one notice."""
+    from ordebug.data.mixes import run_dataset
+
+    ready = []
+    for run in get_runs():
+        dataset = run_dataset(config, run)
+        if get_combine_agents(dataset):
+            ready.append(run)
+        elif not os.environ.get(f"_ORDEBUG_NOTICE_run_{run}"):
+            os.environ[f"_ORDEBUG_NOTICE_run_{run}"] = "1"
+            logger.warning(
+                f"training run '{run}' skipped: none of its sources "
+                f"({', '.join(get_datasets()[dataset])}) is active"
+            )
+    return ready
 
 
 def get_run_settings(wildcards):
@@ -169,6 +228,11 @@ def get_eval_agents():
     if e.get("teachers"):
         agents += get_active_teachers()
     return agents + [f"ft_{run}" for run in e.get("finetuned", [])]
+
+
+def get_eval_runs():
+    """Training runs whose fine-tuned model is evaluated (their loss curves go to the report)."""
+    return list(config["eval"].get("finetuned", []))
 
 
 def get_test_shard_ids():

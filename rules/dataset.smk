@@ -36,11 +36,11 @@ rule combine:
         train=get_combine_inputs("train"),
         val=get_combine_inputs("val"),
     output:
-        train="data/training/sft_combined.train.jsonl",
-        val="data/training/sft_combined.val.jsonl",
-        stats="data/training/sft_combined.stats.json",
+        train="data/training/sft_{dataset}.train.jsonl",
+        val="data/training/sft_{dataset}.val.jsonl",
+        stats="data/training/sft_{dataset}.stats.json",
     log:
-        "logs/dataset/combine.log",
+        "logs/dataset/combine_{dataset}.log",
     conda:
         "../envs/collect.yaml"
     params:
@@ -50,9 +50,34 @@ rule combine:
         "../scripts/combine.py"
 
 
+rule export_dataset:
+    input:
+        train="data/training/sft_{dataset}.train.jsonl",
+        val="data/training/sft_{dataset}.val.jsonl",
+        stats="data/training/sft_{dataset}.stats.json",
+    output:
+        train="data/training/export/{dataset}/data/train.jsonl",
+        val="data/training/export/{dataset}/data/validation.jsonl",
+        card="data/training/export/{dataset}/README.md",
+    log:
+        "logs/dataset/export_{dataset}.log",
+    conda:
+        "../envs/collect.yaml"
+    params:
+        sources=lambda wildcards: get_datasets()[wildcards.dataset],
+        skipped=get_combine_skipped,
+        settings={
+            "val_ratio": config["dataset"]["val_ratio"],
+            "seed": config["dataset"]["seed"],
+            "success_level": config["collect"]["success_level"],
+        },
+    script:
+        "../scripts/export_dataset.py"
+
+
 rule dataset_info:
     input:
-        get_dataset_files,
+        unpack(get_dataset_files),
     output:
         "data/training/dataset_info.json",
     log:

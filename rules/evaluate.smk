@@ -50,6 +50,8 @@ rule report:
             agent=get_eval_agents(),
             shard=get_test_shard_ids(),
         ),
+        cards=expand("results/train/{run}/run.json", run=get_eval_runs()),
+        losses=expand("results/train/{run}/loss.csv", run=get_eval_runs()),
     output:
         table=report(
             "results/report/comparison.md",
@@ -71,6 +73,11 @@ rule report:
             "results/report/steps_hist.png",
             category="Evaluation",
             labels={"figure": "steps histogram"},
+        ),
+        losses=report(
+            "results/report/loss_curves.png",
+            category="Training",
+            labels={"figure": "loss curves per run"},
         ),
     log:
         "logs/report/report.log",

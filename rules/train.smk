@@ -1,4 +1,5 @@
-# Training: render the LLaMA-Factory config (with the cutoff check), then the only GPU rule.
+# Training: render the LLaMA-Factory config (with the cutoff check), the only GPU rule
+# (resumable from its checkpoints), and the merged model to ship.
 
 
 rule tiny_model:
@@ -16,8 +17,8 @@ rule tiny_model:
 
 rule train_config:
     input:
-        train="data/training/sft_combined.train.jsonl",
-        val="data/training/sft_combined.val.jsonl",
+        train=get_run_dataset_file("train.jsonl"),
+        val=get_run_dataset_file("val.jsonl"),
         info="data/training/dataset_info.json",
         model=get_local_model,
     output:
@@ -31,19 +32,26 @@ rule train_config:
         "../envs/training.yaml"
     params:
         settings=get_run_settings,
+        dataset=get_run_dataset,
     script:
         "../scripts/train_config.py"
 
 
+# Checkpoints go to results/train/{run}/checkpoints (not an output: a failed or preempted
+# job keeps them); a rerun or requeue resumes from the newest complete one. The outputs
+# appear only when training finished.
 rule train:
     input:
         config="results/train/{run}/train_config.yaml",
         info="data/training/dataset_info.json",
+        stats=get_run_dataset_file("stats.json"),
         model=get_local_model,
     output:
         adapter=directory("results/train/{run}/adapter"),
         results="results/train/{run}/train_results.json",
         job="results/train/{run}/job.json",
+        loss="results/train/{run}/loss.csv",
+        card="results/train/{run}/run.json",
     log:
         "logs/train/{run}/train.log",
     benchmark:
@@ -59,10 +67,46 @@ rule train:
     params:
         gpus=lambda wildcards: get_run_settings(wildcards).get("gpus", 0),
         offline=lambda wildcards: get_run_settings(wildcards).get("offline", False),
+        resume=lambda wildcards: get_run_settings(wildcards).get("resume", True),
+        dataset=get_run_dataset,
+        sources=lambda wildcards: get_datasets()[get_run_dataset(wildcards)],
     script:
         "../scripts/train.py"
 
 
+# Base model + adapter merged into one Hugging Face model folder (transformers, vLLM).
+rule export_model:
+    input:
+        results="results/train/{run}/train_results.json",
+        model=get_local_model,
+    output:
+        directory("results/train/{run}/merged"),
+    log:
+        "logs/train/{run}/export_model.log",
+    benchmark:
+        "benchmarks/train/{run}/export_model.tsv"
+    conda:
+        "../envs/training.yaml"
+    threads: 2
+    resources:
+        mem_mb=65536,
+        runtime=120,
+    params:
+        adapter="results/train/{run}/adapter",
+        settings=get_run_settings,
+    script:
+        "../scripts/export_model.py"
+
+
 rule train_all:
     input:
-        expand("results/train/{run}/train_results.json", run=get_runs()),
+        expand("results/train/{run}/train_results.json", run=get_ready_runs()),
+
+
+rule export_all:
+    input:
+        expand("results/train/{run}/merged", run=get_ready_runs()),
+        expand(
+            "data/training/export/{dataset}/README.md",
+            dataset=get_ready_datasets(),
+        ),

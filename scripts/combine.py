@@ -1,4 +1,4 @@
-"""Snakemake entry point of rule combine: teacher + heuristic sets, deduplicated."""
+"""Snakemake entry point of rule combine: one combined set of chosen sources and weights, deduplicated."""
 
 import json
 import logging
@@ -15,9 +15,9 @@ for part in ("train", "val"):
     files = getattr(sm.input, part)
     sources = {agent: (read_jsonl(f), weights[agent]) for agent, f in zip(weights, files, strict=True)}
     records, stats[part] = combine(sources, sm.params.seed)
-    check_train_only(records, f"sft_combined.{part}")
+    check_train_only(records, f"sft_{sm.wildcards.dataset}.{part}")
     if part == "train":
-        check_usable(records, "sft_combined.train")
+        check_usable(records, f"sft_{sm.wildcards.dataset}.train")
     write_text_atomic(getattr(sm.output, part), jsonl_text(records))
     log.info("combined %s: %d samples from %s", part, len(records), stats[part])
 write_text_atomic(sm.output.stats, json.dumps(stats, indent=2, sort_keys=True) + "\n")

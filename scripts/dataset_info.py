@@ -10,10 +10,7 @@ from ordebug.logs import setup_logging
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
-files = {}
-for f in sm.input:
-    name = Path(f).name.removesuffix(".jsonl").replace(".", "_")  # sft_combined.train -> sft_combined_train
-    files[name] = Path(f).name
+files = {name: Path(f).name for name, f in sm.input.items()}  # sft_combined_train -> sft_combined.train.jsonl
 write_text_atomic(sm.output[0], json.dumps(dataset_info(files), indent=2) + "\n")
 log.info("registered %d datasets", len(files))
 logging.shutdown()

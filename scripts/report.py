@@ -6,8 +6,9 @@ from pathlib import Path
 
 from ordebug.atomic import write_text_atomic
 from ordebug.bench.shards import read_problems
-from ordebug.eval.report import csv_text, markdown_table, plots, type_table
+from ordebug.eval.report import csv_text, loss_plot, markdown_table, plots, runs_table, type_table
 from ordebug.logs import setup_logging
+from ordebug.training.curves import read_curve
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
@@ -16,8 +17,16 @@ outcomes = {a: list(read_problems([p for p in sm.input.outcomes if f"/eval/{a}/"
 text = (f"{markdown_table(summaries)}\n\nFaithful repairs by error type:\n\n{type_table(summaries)}\n"
         f"\nExact repairs (every edit agrees with the specification) by error type:\n\n"
         f"{type_table(summaries, 'exact')}\n")
+cards = [json.loads(Path(p).read_text()) for p in sm.input.cards]
+if cards:
+    text += f"\nFine-tuned runs (dataset, size, hyperparameters; loss curves in loss_curves.png):\n\n" \
+            f"{runs_table(cards, summaries)}\n"
 write_text_atomic(sm.output.table, text)
 write_text_atomic(sm.output.csv, csv_text(summaries))
 paths = plots(summaries, outcomes, Path(sm.output.by_type).parent)
+curves = {c["run"]: read_curve(p) for c, p in zip(cards, sm.input.losses, strict=True)}
+titles = {c["run"]: f"ft_{c['run']}: {c['dataset']}, {c['size']['train']['samples']} samples, "
+          f"lr {c['hyperparameters']['learning_rate']:g}" for c in cards}
+paths["loss_curves"] = loss_plot(curves, titles, sm.output.losses)
 log.info("report for %s: %s", ", ".join(sm.params.agents), ", ".join(str(p) for p in paths.values()))
 logging.shutdown()

@@ -90,3 +90,72 @@ def test_unusable_data_is_reported_before_training():
     empty["messages"][2]["content"] = " "
     with pytest.raises(DataError, match="empty assistant answer"):
         check_usable([empty], "x")
+
+
+def test_each_distinct_source_choice_is_one_named_dataset():
+    from ordebug.data.mixes import datasets, mix_name, run_dataset
+
+    cfg = {"dataset": {"combine": {"gpt52chat": 1.0, "heuristic": 1.0}},
+           "training": {"runs": {"default": {"deepspeed": True},
+                                 "teacher_only": {"sources": {"gpt52chat": 1.0}},
+                                 "same_as_default": {"sources": {"heuristic": 1, "gpt52chat": 1.0}},
+                                 "half": {"sources": {"heuristic": 0.5, "gpt52chat": 1.0}},
+                                 "half_again": {"sources": {"gpt52chat": 1.0, "heuristic": 0.5}}}}}
+    assert run_dataset(cfg, "default") == run_dataset(cfg, "same_as_default") == "combined"
+    assert run_dataset(cfg, "teacher_only") == "mix-gpt52chat"
+    assert run_dataset(cfg, "half") == run_dataset(cfg, "half_again") == "mix-gpt52chat+heuristic@0.5"
+    assert datasets(cfg) == {"combined": {"gpt52chat": 1.0, "heuristic": 1.0}, "mix-gpt52chat": {"gpt52chat": 1.0},
+                             "mix-gpt52chat+heuristic@0.5": {"heuristic": 0.5, "gpt52chat": 1.0}}
+    # agent names hold no '+' or '@': different choices never share a name
+    assert mix_name({"a_b": 1.0}, {}) != mix_name({"a": 1.0, "b": 1.0}, {})
+
+
+def test_run_sources_are_validated_with_the_key_named():
+    import yaml
+    from conftest import ROOT
+
+    from ordebug.config import ConfigError, validate_config
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["training"]["runs"]["qwen3_8b_lora"]["sources"] = {"heuristic": 0}
+    with pytest.raises(ConfigError, match=r"config key 'training.runs.qwen3_8b_lora.sources.heuristic': 0 is less"):
+        validate_config(cfg)
+    cfg["training"]["runs"]["qwen3_8b_lora"]["sources"] = {}
+    with pytest.raises(ConfigError, match=r"'training.runs.qwen3_8b_lora.sources'"):
+        validate_config(cfg)
+
+
+def test_export_loads_with_datasets_as_the_card_declares(tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from ordebug.data.card import SPLIT_FILES, card_text, export_record
+
+    train = [to_chat(sample(f"p{i}", s)) for i in range(6) for s in (1, 2)]
+    val = [to_chat(sample("v1", 1))]
+    for r in train + val:
+        r["metadata"].update(error_type="C", difficulty="easy", family="diet", steps=2)
+    stats = {"train": {"heuristic": {"samples": 12, "problems_kept": 6, "duplicates_dropped": 0}},
+             "val": {"heuristic": {"samples": 1, "problems_kept": 1, "duplicates_dropped": 0}}}
+    (tmp_path / "data").mkdir()
+    for split, recs in (("train", train), ("validation", val)):
+        (tmp_path / SPLIT_FILES[split]).write_text("".join(json.dumps(export_record(r)) + "\n" for r in recs))
+    card = card_text("mix-gpt52chat+heuristic@0.5", {"gpt52chat": 1.0, "heuristic": 0.5}, ["gpt52chat"], stats,
+                     train, val, {"val_ratio": 0.1, "seed": 7, "success_level": "exact"})
+    (tmp_path / "README.md").write_text(card)
+    assert "| gpt52chat | 1 | not active in this build (skipped) |" in card
+    assert "| heuristic | 0.5 | 12 / 1 | 6 / 1 | 0 |" in card
+    assert "| C | 12 | 1 |" in card  # composition by error type, train / validation
+    ds = datasets.load_dataset(str(tmp_path), cache_dir=str(tmp_path / "cache"))
+    assert set(ds) == {"train", "validation"}
+    assert ds["train"].num_rows == 12 and ds["validation"].num_rows == 1
+    declared = datasets.DatasetInfo._from_yaml_dict(
+        yaml_header(card)["dataset_info"]).features
+    assert ds["train"].features == declared
+    row = ds["train"][0]
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert row["metadata"]["problem_id"] == "p0" and row["metadata"]["step"] == 1
+
+
+def yaml_header(card: str) -> dict:
+    import yaml
+
+    return yaml.safe_load(card.split("---\n")[1])

@@ -1,14 +1,17 @@
 """Training for real on the CPU: the smoke DAG (tiny Qwen3, LLaMA-Factory, plain and
-DeepSpeed ZeRO-2), the adapter loaded with peft, the cutoff check, bad inputs, and the
-train rule through a real single-node Slurm cluster."""
+DeepSpeed ZeRO-2 on a dataset of its own), the adapter loaded with peft, the cutoff check,
+bad inputs, a training killed mid-run that resumes from its checkpoint, the merged model,
+and the train rule through a real single-node Slurm cluster."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,43 @@ def test_smoke_dag_writes_adapters_plain_and_zero2(smoke):
         rendered = yaml.safe_load((out / "train_config.yaml").read_text())
         assert rendered["template"] == "qwen3" and rendered["lora_target"] == "all"
         assert ("deepspeed" in rendered) is ds
+        assert rendered["output_dir"] == f"results/train/{run}/checkpoints" and not rendered["overwrite_output_dir"]
+
+
+def test_each_run_trains_on_its_own_dataset(smoke):
+    """smoke_plain takes dataset.combine (`combined`), smoke_zero2 chose heuristic at weight 0.5."""
+    data = smoke / "data" / "training"
+    for run, dataset in (("smoke_plain", "combined"), ("smoke_zero2", "mix-heuristic@0.5")):
+        out = smoke / "results" / "train" / run
+        rendered = yaml.safe_load((out / "train_config.yaml").read_text())
+        assert rendered["dataset"] == f"sft_{dataset}_train" and rendered["eval_dataset"] == f"sft_{dataset}_val"
+        info = json.loads((data / "dataset_info.json").read_text())
+        assert info[f"sft_{dataset}_train"]["file_name"] == f"sft_{dataset}.train.jsonl"
+        card = json.loads((out / "run.json").read_text())
+        train = read_jsonl(data / f"sft_{dataset}.train.jsonl")
+        assert card["dataset"] == dataset and card["size"]["train"]["samples"] == len(train)
+        assert card["hyperparameters"]["lora_rank"] == 32 and card["global_step"] == rendered["max_steps"]
+    full = read_jsonl(data / "sft_combined.train.jsonl")
+    half = read_jsonl(data / "sft_mix-heuristic@0.5.train.jsonl")
+    stats = json.loads((data / "sft_mix-heuristic@0.5.stats.json").read_text())["train"]["heuristic"]
+    full_ids = {r["metadata"]["problem_id"] for r in full}
+    half_ids = {r["metadata"]["problem_id"] for r in half}
+    assert stats["weight"] == 0.5 and stats["problems_kept"] == len(half_ids) == round(len(full_ids) * 0.5)
+    assert half_ids < full_ids
+    assert all(r in full for r in half)  # whole problems, every step of each kept
+    assert len(half) == sum(1 for r in full if r["metadata"]["problem_id"] in half_ids)
+
+
+def test_loss_curve_file_has_train_and_validation_loss_per_step(smoke):
+    from ordebug.training.curves import read_curve
+
+    rows = read_curve(smoke / "results" / "train" / "smoke_plain" / "loss.csv")
+    assert [r["step"] for r in rows] == list(range(1, 13))  # logging_steps 1, max_steps 12
+    assert all(r["loss"] > 0 for r in rows)
+    assert [r["step"] for r in rows if r["eval_loss"] is not None] == [6, 12]  # eval_steps 6
+    log = [json.loads(x) for x in (smoke / "results" / "train" / "smoke_plain" / "adapter" /
+                                   "trainer_log.jsonl").read_text().splitlines()]
+    assert [round(r["loss"], 4) for r in rows] == [round(x["loss"], 4) for x in log if "loss" in x]
 
 
 def test_training_loss_decreases(smoke):
@@ -145,6 +185,107 @@ def test_empty_sft_input_fails_before_training(tmp_path):
     assert "no samples (empty or all-failed collection)" in log
 
 
+def _workflow_copy(smoke: Path, dest: Path) -> Path:
+    """A copy of the trained smoke tree (data, Snakemake's metadata, times kept): nothing upstream reruns."""
+    shutil.copytree(smoke, dest, symlinks=True, ignore=shutil.ignore_patterns("locks"))
+    return dest
+
+
+def _trainer_log_steps(path: Path) -> list[int]:
+    return [json.loads(x)["current_steps"] for x in path.read_text().splitlines() if '"loss"' in x]
+
+
+def test_training_killed_mid_run_resumes_from_its_checkpoint(smoke, tmp_path):
+    """kill -9 of snakemake and the training after checkpoint-4; the rerun continues at step 5."""
+    d = _workflow_copy(smoke, tmp_path / "wf")
+    out = d / "results" / "train" / "smoke_plain"
+    first = [json.loads(x) for x in (out / "adapter" / "trainer_log.jsonl").read_text().splitlines()]
+    for name in ("adapter", "checkpoints", "train_results.json", "job.json", "loss.csv", "run.json"):
+        p = out / name
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    target = "results/train/smoke_plain/train_results.json"
+    proc = subprocess.Popen([*SMK, target, "--cores", "2", "--forcerun", "train", *SMOKE], cwd=d,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = out / "checkpoints" / "checkpoint-4" / "trainer_state.json"
+    deadline = time.time() + 600
+    while not state.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the trainer state is the checkpoint's last file: let its write finish
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert state.exists(), "no checkpoint-4 before the deadline"
+    assert not (out / "checkpoints" / "checkpoint-12").exists(), "training finished before it was killed"
+    assert not (out / "adapter").exists() and not (out / "train_results.json").exists()  # nothing half-published
+    killed_at = _trainer_log_steps(out / "checkpoints" / "trainer_log.jsonl")
+    assert killed_at and killed_at[-1] >= 4
+    assert smk(d, "--unlock", *SMOKE).returncode == 0
+    r = smk(d, target, "--cores", "2", "--rerun-incomplete", *SMOKE)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    log = (d / "logs" / "train" / "smoke_plain" / "train.log").read_text()
+    assert "resuming from results/train/smoke_plain/checkpoints/checkpoint-4 (step 4)" in log
+    job = json.loads((out / "job.json").read_text())
+    assert job["resumed_from"] == "checkpoint-4"
+    assert [a["start_step"] for a in job["attempts"]] == [0, 4]
+    # the step counter: the log of both attempts runs 1..k, then 5..12 (k >= 4: killed after the checkpoint)
+    steps = _trainer_log_steps(out / "adapter" / "trainer_log.jsonl")
+    assert steps == killed_at + list(range(5, 13)), steps
+    assert json.loads((out / "adapter" / "trainer_state.json").read_text())["global_step"] == 12
+    # the loss log: each step once; the resumed steps repeat the uninterrupted run's losses
+    from ordebug.training.curves import read_curve
+
+    rows = read_curve(out / "loss.csv")
+    assert [r["step"] for r in rows] == list(range(1, 13))
+    uninterrupted = {x["current_steps"]: x["loss"] for x in first if "loss" in x}
+    for row in rows:
+        assert row["loss"] == pytest.approx(uninterrupted[row["step"]], rel=1e-3), row["step"]
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_merged_model_generates_what_base_plus_adapter_generates(smoke):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    r = smk(smoke, "results/train/smoke_plain/merged", "--cores", "2", *SMOKE)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    merged_dir = smoke / "results" / "train" / "smoke_plain" / "merged"
+    assert (merged_dir / "config.json").is_file() and list(merged_dir.glob("*.safetensors"))
+    assert not (merged_dir / "adapter_config.json").exists()  # a plain model, no adapter to load
+    base_dir = smoke / "data" / "models" / "tiny-qwen3"
+    tok = AutoTokenizer.from_pretrained(base_dir)
+    ids = tok.apply_chat_template([{"role": "user", "content": "## Problem\nID: odb_000000000000\nGET_IIS()"}],
+                                  add_generation_prompt=True, return_tensors="pt")
+    ids = ids["input_ids"] if hasattr(ids, "keys") else ids
+    merged = AutoModelForCausalLM.from_pretrained(merged_dir)
+    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir),
+                                             smoke / "results" / "train" / "smoke_plain" / "adapter")
+    base = AutoModelForCausalLM.from_pretrained(base_dir)
+    with torch.no_grad():
+        out_m = merged.generate(ids, max_new_tokens=24, do_sample=False)
+        out_a = with_adapter.generate(ids, max_new_tokens=24, do_sample=False)
+        logits = [m(ids).logits for m in (merged, with_adapter, base)]
+    assert out_m.tolist() == out_a.tolist()
+    assert torch.allclose(logits[0], logits[1], atol=1e-4)
+    assert not torch.allclose(logits[0], logits[2], atol=1e-2)  # the adapter is in it
+    r = smk(smoke, "results/train/smoke_plain/merged", "--cores", "1", *SMOKE)
+    assert "Nothing to be done" in r.stdout + r.stderr
+
+
+def test_dataset_exports_beside_each_combined_set(smoke):
+    datasets = pytest.importorskip("datasets")
+    for name in ("combined", "mix-heuristic@0.5"):
+        folder = smoke / "data" / "training" / "export" / name
+        r = smk(smoke, str((folder / "README.md").relative_to(smoke)), "--cores", "1", *SMOKE)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+        ds = datasets.load_dataset(str(folder), cache_dir=str(smoke / "hf-cache"))
+        train = read_jsonl(smoke / "data" / "training" / f"sft_{name}.train.jsonl")
+        val = read_jsonl(smoke / "data" / "training" / f"sft_{name}.val.jsonl")
+        assert (ds["train"].num_rows, ds["validation"].num_rows) == (len(train), len(val))
+        assert ds["train"][0]["messages"] == [{"content": m["content"], "role": m["role"]}
+                                              for m in train[0]["messages"]]
+        assert f"`{name}`" in (folder / "README.md").read_text()
+
+
 def _slurm_up() -> bool:
     return shutil.which("sinfo") is not None and subprocess.run(
         ["sinfo", "-h"], capture_output=True).returncode == 0
@@ -194,7 +335,21 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
     assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0  # it really answered over HTTP
     log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "shard_000.log").read_text()
     assert "model server healthy" in log and "model server stopped" in log
-    assert "| ft_smoke_plain | 27 |" in (smoke / "results" / "report" / "comparison.md").read_text()
+    comparison = (smoke / "results" / "report" / "comparison.md").read_text()
+    assert "| ft_smoke_plain | 27 |" in comparison and "| ft_smoke_zero2 | 27 |" in comparison
+    # the runs table: dataset, size and hyperparameters next to the scores
+    runs = comparison.split("Fine-tuned runs")[1]
+    plain = next(line for line in runs.splitlines() if line.startswith("| ft_smoke_plain |"))
+    card = json.loads((smoke / "results" / "train" / "smoke_plain" / "run.json").read_text())
+    size = card["size"]
+    assert f"| `combined` (heuristic) | {size['train']['samples']} / {size['val']['samples']} |" in plain
+    assert "| 32 / 64 | 0.005 | 1 / 12 |" in plain
+    assert f"| {summary['overall']['faithful']:.3f} |" in plain
+    assert "| ft_smoke_zero2 | `mix-heuristic@0.5` (heuristic) |" in runs
+    import matplotlib.image
+
+    img = matplotlib.image.imread(smoke / "results" / "report" / "loss_curves.png")
+    assert img.shape[1] > 1.8 * img.shape[0]  # two panels side by side
     assert _api_servers() == []
 
 

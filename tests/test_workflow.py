@@ -237,3 +237,29 @@ def test_report_builds_with_plots_and_html(workflow_dir):
     html = (workflow_dir / "report.html").read_text()
     for png in ("success_by_type.png", "rr_at_k.png", "steps_hist.png", "comparison.md"):
         assert png in html
+
+
+def test_runs_get_one_dataset_per_source_choice_and_an_inactive_one_is_skipped(workflow_dir, monkeypatch):
+    """Three runs, two choices the DAG can build (combined, heuristic@0.5) and a teacher-only run
+    that is skipped with one notice when the teacher has no key, and fails clearly when asked for."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    cfg_path = workflow_dir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["training"]["runs"] = {"full": {}, "half": {"sources": {"heuristic": 0.5}},
+                               "also_half": {"sources": {"heuristic": 0.5}},
+                               "teacher_only": {"sources": {"gpt52chat": 1.0}}}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    r = smk(workflow_dir, "-n")
+    text = r.stdout + r.stderr
+    assert r.returncode == 0, text[-3000:]
+    assert text.count("training run 'teacher_only' skipped: none of its sources (gpt52chat) is active") == 1
+    jobs = _jobs(r.stdout)
+    combines = sorted(w for rule, w in jobs if rule.startswith("rule combine"))
+    assert combines == ["dataset=combined", "dataset=mix-heuristic@0.5"]  # one per distinct choice
+    exports = sorted(w for rule, w in jobs if rule.startswith("rule export_dataset"))
+    assert exports == ["dataset=combined", "dataset=mix-heuristic@0.5"]
+    configs = sorted(w for rule, w in jobs if rule.startswith("rule train_config"))
+    assert configs == ["run=also_half", "run=full", "run=half"]
+    r = smk(workflow_dir, "-n", "results/train/teacher_only/train_config.yaml")
+    assert r.returncode != 0
+    assert "combined dataset 'mix-gpt52chat' has no active source: gpt52chat" in r.stdout + r.stderr

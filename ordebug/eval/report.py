@@ -55,6 +55,60 @@ def type_table(summaries: list[dict], level: str = "faithful") -> str:
     return "\n".join([head, sep, *body])
 
 
+RUN_COLUMNS = ["agent", "dataset", "train / val samples", "model", "LoRA r / alpha", "lr", "epochs / steps",
+               "eff. batch", "train loss", "eval loss", "resumed from", "faithful", "exact", "fRR@5"]
+
+
+def run_row(card: dict, summary: dict | None) -> list[str]:
+    """One fine-tuned run: its dataset, size and hyperparameters next to its scores."""
+    hp, size, o = card["hyperparameters"], card["size"], (summary or {}).get("overall", {})
+    steps = f"{_fmt(hp.get('num_train_epochs'))} / {card.get('global_step')}"
+    return [f"ft_{card['run']}", f"`{card['dataset']}` ({', '.join(card.get('used_sources', []))})",
+            f"{size['train']['samples']} / {size['val']['samples']}", str(hp.get("model")),
+            f"{hp.get('lora_rank')} / {_fmt(hp.get('lora_alpha'))}", f"{hp.get('learning_rate'):g}", steps,
+            str(hp.get("effective_batch_size")), _fmt(card.get("train_loss")), _fmt(card.get("final_eval_loss")),
+            card.get("resumed_from") or "–", _fmt(o.get("faithful")), _fmt(o.get("exact")),
+            _fmt(o.get("faithful_rr@5"))]
+
+
+def runs_table(cards: list[dict], summaries: list[dict]) -> str:
+    """Markdown table of the fine-tuned runs (empty string without any)."""
+    if not cards:
+        return ""
+    by_agent = {s["agent"]: s for s in summaries}
+    head = "| " + " | ".join(RUN_COLUMNS) + " |"
+    sep = "|" + "|".join("---" for _ in RUN_COLUMNS) + "|"
+    body = ["| " + " | ".join(run_row(c, by_agent.get(f"ft_{c['run']}"))) + " |" for c in cards]
+    return "\n".join([head, sep, *body])
+
+
+def loss_plot(curves: dict[str, list[dict]], titles: dict[str, str], path: str | Path) -> Path:
+    """Train and validation loss per step, one panel per run, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    n = max(1, len(curves))
+    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.6), squeeze=False)
+    if not curves:
+        axes[0][0].text(0.5, 0.5, "no fine-tuned run evaluated\n(eval.finetuned is empty)", ha="center", va="center")
+        axes[0][0].set_axis_off()
+    for ax, (run, rows) in zip(axes[0], curves.items(), strict=False):
+        train = [(r["step"], r["loss"]) for r in rows if r.get("loss") is not None]
+        val = [(r["step"], r["eval_loss"]) for r in rows if r.get("eval_loss") is not None]
+        if train:
+            ax.plot(*zip(*train, strict=True), label="train loss")
+        if val:
+            ax.plot(*zip(*val, strict=True), marker="o", label="validation loss")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title(titles.get(run, run), fontsize=9)
+        ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
 def csv_text(summaries: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=[k for k, _ in COLUMNS], extrasaction="ignore")

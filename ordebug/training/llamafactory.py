@@ -7,15 +7,21 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ordebug.atomic import write_text_atomic
 from ordebug.solver.errors import OrDebugError
+from ordebug.training import checkpoints as ckpt
 
 log = logging.getLogger("ordebug")
 DS_CONFIG = "config/training/ds_config_zero2.json"
@@ -73,8 +79,9 @@ def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_nam
         "output_dir": output_dir,
         "logging_steps": s.get("logging_steps", 10),
         "save_steps": s.get("save_steps", 500),
-        "plot_loss": False,
-        "overwrite_output_dir": True,
+        "save_strategy": "steps",
+        "plot_loss": True,
+        "overwrite_output_dir": False,  # a rerun resumes from a checkpoint (ordebug.training.checkpoints)
         "report_to": "none",
         "per_device_train_batch_size": s["per_device_train_batch_size"],
         "gradient_accumulation_steps": s["gradient_accumulation_steps"],
@@ -87,6 +94,8 @@ def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_nam
     }
     if s.get("max_steps"):
         cfg["max_steps"] = s["max_steps"]
+    if s.get("save_total_limit"):
+        cfg["save_total_limit"] = s["save_total_limit"]
     if s.get("deepspeed"):
         cfg["deepspeed"] = DS_CONFIG
     if eval_name:
@@ -95,20 +104,63 @@ def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_nam
     return cfg
 
 
-def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | Path, job_json: str | Path,
-          gpus: int, offline: bool = False, log_path: str | Path | None = None) -> dict:
-    """Run ``llamafactory-cli train``; copy ``train_results.json`` out; record where it ran."""
-    cfg = yaml.safe_load(Path(config_yaml).read_text())
-    check_model(cfg["model_name_or_path"])
+def data_files(cfg: dict[str, Any]) -> list[Path]:
+    """The registered files of the config's train and eval datasets, checked to exist and hold data."""
+    info = json.loads((Path(cfg["dataset_dir"]) / "dataset_info.json").read_text())
+    files = []
     for name in [cfg["dataset"], cfg.get("eval_dataset")]:
         if not name:
             continue
-        info = json.loads((Path(cfg["dataset_dir"]) / "dataset_info.json").read_text())
         if name not in info:
             raise TrainingError(f"dataset {name!r} is not registered in {cfg['dataset_dir']}/dataset_info.json")
         f = Path(cfg["dataset_dir"]) / info[name]["file_name"]
         if not f.is_file() or f.stat().st_size == 0:
             raise TrainingError(f"dataset file {f} is missing or empty")
+        files.append(f)
+    return files
+
+
+def _run_cli(exe: str, config: Path, env: dict, log_path: str | Path | None) -> int:
+    """``llamafactory-cli train``; SIGTERM/SIGINT (Slurm preemption, Ctrl-C) go on to it."""
+    with open(log_path, "a") if log_path else nullcontext() as fh:
+        proc = subprocess.Popen([exe, "train", str(config)], env=env, stdout=fh,
+                                stderr=subprocess.STDOUT if fh else None)
+
+        def forward(signum: int, _frame: object) -> None:
+            proc.send_signal(signum)
+
+        main = threading.current_thread() is threading.main_thread()
+        old = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
+        try:
+            return proc.wait()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+
+def publish(work: Path, adapter_dir: Path) -> None:
+    """Copy the finished adapter (the work folder's top level, no checkpoints) to the rule's
+    output folder, which appears whole by one rename."""
+    if adapter_dir.exists():
+        raise TrainingError(f"{adapter_dir} already exists; finished work is never overwritten "
+                            "(remove it, or let snakemake --forcerun train do it)")
+    tmp = adapter_dir.with_name(f".{adapter_dir.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    for f in work.iterdir():
+        if f.is_file() and f.name not in (ckpt.FINGERPRINT, ckpt.COMPLETED):
+            shutil.copy2(f, tmp / f.name)
+    os.replace(tmp, adapter_dir)
+
+
+def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | Path, job_json: str | Path,
+          gpus: int, offline: bool = False, log_path: str | Path | None = None, resume: bool = True) -> dict:
+    """Run ``llamafactory-cli train`` in the run's work folder, resuming from its newest complete
+    checkpoint; publish the adapter, ``train_results.json`` and where it ran only when it finished."""
+    cfg = yaml.safe_load(Path(config_yaml).read_text())
+    check_model(cfg["model_name_or_path"])
+    files = data_files(cfg)
     exe = shutil.which("llamafactory-cli") or str(Path(sys.executable).with_name("llamafactory-cli"))
     if not Path(exe).exists():
         raise TrainingError("llamafactory-cli not found: install the training extra (pip install -e '.[train]')")
@@ -120,23 +172,46 @@ def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | 
     if offline:
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     env.setdefault("WANDB_DISABLED", "true")
+    work, adapter_dir = Path(cfg["output_dir"]), Path(adapter_dir)
+    if work.resolve() == adapter_dir.resolve():
+        raise TrainingError(f"output_dir {work} must be the run's work folder, not the rule's adapter folder")
+    fp = ckpt.fingerprint(cfg, files)
     job = {"host": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
            "slurm_partition": os.environ.get("SLURM_JOB_PARTITION"), "gpus": gpus,
-           "force_torchrun": env.get("FORCE_TORCHRUN") == "1", "deepspeed": bool(cfg.get("deepspeed"))}
-    log.info("llamafactory-cli train %s (%s)", config_yaml, job)
-    if log_path:
-        with open(log_path, "a") as fh:
-            proc = subprocess.run([exe, "train", str(config_yaml)], env=env, stdout=fh, stderr=subprocess.STDOUT)
+           "force_torchrun": env.get("FORCE_TORCHRUN") == "1", "deepspeed": bool(cfg.get("deepspeed")),
+           "fingerprint": fp}
+    if resume and ckpt.completed(work, fp):
+        log.info("training of this config and data already finished in %s: publishing it", work)
+        job["resumed_from"] = "finished"
     else:
-        proc = subprocess.run([exe, "train", str(config_yaml)], env=env)
-    if proc.returncode != 0:
-        raise TrainingError(f"llamafactory-cli train exited with {proc.returncode}; see the log above")
-    out = Path(cfg["output_dir"])
-    if Path(adapter_dir).resolve() != out.resolve():
-        raise TrainingError(f"output_dir {out} differs from the rule's adapter directory {adapter_dir}")
-    if not (out / "adapter_model.safetensors").is_file():
-        raise TrainingError(f"no adapter_model.safetensors in {out}")
-    results = json.loads((out / "train_results.json").read_text())
-    Path(results_json).write_text(json.dumps(results, indent=2) + "\n")
-    Path(job_json).write_text(json.dumps(job, indent=2) + "\n")
+        start, notes = ckpt.prepare(work, fp, resume)
+        for note in notes:
+            log.warning("%s", note)
+        run_cfg = dict(cfg)
+        if start is not None:
+            run_cfg["resume_from_checkpoint"] = str(start)
+            log.info("resuming from %s (step %d)", start, ckpt.checkpoint_step(start))
+        else:
+            log.info("starting from step 0 in %s", work)
+        effective = work / ckpt.RUN_CONFIG
+        effective.write_text(yaml.safe_dump(run_cfg, sort_keys=False))
+        job["resumed_from"] = start.name if start is not None else None
+        job["attempts"] = ckpt.record_attempt(work, {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resumed_from": job["resumed_from"],
+            "start_step": ckpt.checkpoint_step(start) if start is not None else 0,
+            "host": job["host"], "slurm_job_id": job["slurm_job_id"]})
+        log.info("llamafactory-cli train %s (%s)", effective, job)
+        rc = _run_cli(exe, effective, env, log_path)
+        if rc != 0:
+            last = ckpt.newest_complete(work)
+            where = f"a rerun resumes from {last.name}" if last else "no checkpoint yet: a rerun starts over"
+            raise TrainingError(f"llamafactory-cli train exited with {rc}; {where} (see the log above)")
+        state = json.loads((work / "trainer_state.json").read_text()) if (work / "trainer_state.json").is_file() else {}
+        ckpt.mark_completed(work, fp, state.get("global_step"))
+    if not (work / "adapter_model.safetensors").is_file():
+        raise TrainingError(f"no adapter_model.safetensors in {work}")
+    results = json.loads((work / "train_results.json").read_text())
+    publish(work, adapter_dir)
+    write_text_atomic(results_json, json.dumps(results, indent=2) + "\n")
+    write_text_atomic(job_json, json.dumps(job, indent=2) + "\n")
     return results
