@@ -7,6 +7,7 @@ rule collect:
     output:
         samples="data/collect/{agent}/shard_{shard}.jsonl",
         outcomes="data/collect/{agent}/shard_{shard}.outcomes.jsonl",
+        trajectories="data/collect/{agent}/shard_{shard}.trajectories.jsonl",
     log:
         "logs/collect/{agent}/shard_{shard}.log",
     benchmark:

@@ -15,6 +15,7 @@ from conftest import small_config
 from ordebug.agents.llm import LLMAgent
 from ordebug.bench.generate import BenchSpec, generate_problem
 from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.collect.episode import USAGE_KEYS
 from ordebug.collect.shard import CollectConfig
 from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
 from ordebug.env.environment import EnvConfig, RepairEnv
@@ -167,7 +168,7 @@ def test_token_bucket_never_exceeds_the_rate():
 def test_rate_limit_headers_pause_everyone():
     limiter = RateLimiter(6000, 10**9)
     limiter.observe({"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "250ms"})
-    assert 0.2 < limiter.paused_until - time.monotonic() <= 0.25
+    assert 0.2 < limiter.account.paused_for() <= 0.25
     assert parse_duration("6m0s") == 360 and parse_duration("1.5") == 1.5 and parse_duration("20ms") == 0.02
     b = TokenBucket(60)
     assert b.wait_time(1) > 0.9  # starts empty: no burst at start
@@ -213,7 +214,15 @@ def test_teacher_shard_collects_verified_samples_and_reruns_free(shard, tmp_path
         first = srv.server.requests
         res2 = run_shard(shard, tmp_path / "b", cfg, max_think_chars=200)  # a formatting change
         assert srv.server.requests == first and res2["usage"]["requests"] == 0
-        assert (tmp_path / "a" / "o.jsonl").read_text() == (tmp_path / "b" / "o.jsonl").read_text()
+        def verdicts(run: str) -> list[dict]:  # a rerun answers from the cache: only the usage differs
+            outs = [json.loads(x) for x in (tmp_path / run / "o.jsonl").read_text().splitlines()]
+            return [{k: v for k, v in o.items() if k not in USAGE_KEYS} for o in outs]
+
+        assert verdicts("a") == verdicts("b")
+        assert sum(o["requests"] for o in outcomes) == first - srv.server.status.get(500, 0)
+        b = [json.loads(x) for x in (tmp_path / "b" / "o.jsonl").read_text().splitlines()]
+        assert sum(o["cached"] for o in b) == first - srv.server.status.get(500, 0)
+        assert sum(o["requests"] for o in b) == 0
         assert max(srv.server.answered.values()) == 1
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ordebug.env.prompt import SYSTEM_PROMPT
+from ordebug.jsonl import jsonl_text, read_jsonl  # noqa: F401  (re-exported)
 from ordebug.solver.errors import OrDebugError
 
 
@@ -31,15 +32,6 @@ def to_chat(sample: dict) -> dict:
         ],
         "metadata": sample.get("metadata", {}),
     }
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path) as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def jsonl_text(records: Iterable[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
 
 
 def check_train_only(records: Iterable[dict], source: str) -> None:
