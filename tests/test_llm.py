@@ -19,6 +19,7 @@ from ordebug.collect.episode import USAGE_KEYS
 from ordebug.collect.shard import CollectConfig
 from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
 from ordebug.env.environment import EnvConfig, RepairEnv
+from ordebug.llm.account import Account
 from ordebug.llm.client import FatalAPIError, LLMClient, RequestFailed
 from ordebug.llm.config import MissingKeyError, TeacherConfig
 from ordebug.llm.ratelimit import RateLimiter, TokenBucket, parse_duration
@@ -312,3 +313,45 @@ def test_server_dying_mid_run_keeps_finished_problems(shard, tmp_path):
     finished = [o for o in outcomes if not str(o.get("failure_reason") or "").startswith("request failed")]
     failed = [o for o in outcomes if str(o.get("failure_reason") or "").startswith("request failed")]
     assert len(finished) >= 4 and failed
+
+
+def _take(path: str, n: int, out) -> None:  # one "job": its own process and connection
+    async def go():
+        limiter = RateLimiter(1220, 10**9, Account(path, "http://x/v1|m", 1220, 10**9))
+        for _ in range(n):
+            await limiter.acquire(1)
+            out.put(time.time())
+
+    asyncio.run(go())
+
+
+def test_jobs_on_one_machine_share_one_account_limit(tmp_path):
+    """Two processes at 20 requests/s each would get 40/s with private buckets; shared, 20/s in all."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    jobs = [ctx.Process(target=_take, args=(str(tmp_path / "acct.sqlite"), 30, q)) for _ in range(2)]
+    for j in jobs:
+        j.start()
+    stamps = sorted(q.get(timeout=30) for _ in range(60))
+    for j in jobs:
+        j.join(10)
+    took = stamps[-1] - stamps[0]
+    assert took >= (60 - 20) / 20 * 0.95  # one bucket of 20/s (plus one second's burst) for both
+    for i, t in enumerate(stamps):
+        assert i + 1 <= 20 * (t - stamps[0]) + 20 + 1, "a second's window saw more than the shared rate"
+
+
+def test_budget_is_shared_by_every_job_and_rerun(shard, tmp_path):
+    with ServerThread(ServerConfig(api_key=KEY, latency_s=0.01)) as srv:
+        cfg = teacher(tmp_path, srv.base_url, price_input_per_mtok=100.0, budget_usd=0.5, max_concurrency=1)
+        with pytest.raises(BudgetExceeded):
+            run_shard(shard, tmp_path / "a", cfg)
+        sent = srv.server.requests
+        # another job (another shard, another process's client) on the same account: nothing left to spend
+        with pytest.raises(BudgetExceeded, match=r"budget of \$0.50 reached .* by every job"):
+            run_shard(shard, tmp_path / "b", cfg)
+        assert srv.server.requests == sent
+        spent = Account(cfg.account_file, cfg.account, 1, 1).spent()
+        assert 0.5 <= spent < 0.5 + 0.2  # at most the requests already in flight go over

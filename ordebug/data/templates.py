@@ -27,6 +27,8 @@ def mask(text: str) -> str:
     text = _IDENT.sub("<name>", text)
     text = _NUMBER.sub("#", text)
     text = _RULE.sub("R#: <rule>", text)
+    text = re.sub(r"<name>(?:(?:, | and |, and )(?:(?:upper|lower) bound of )?<name>)+", "<names>", text)  # lists
+    text = re.sub(r"\(<name> = # ?\w*\)", "(<entry>)", text)  # a cited data entry with its unit
     return re.sub(r"\s+", " ", text).strip()
 
 
