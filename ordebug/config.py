@@ -37,6 +37,22 @@ def validate_config(config: dict[str, Any], schema_path: Path = SCHEMA_PATH) -> 
         e = errors[0]
         raise ConfigError(f"config key '{key_path(e)}': {e.message}")
     check_agents(config)
+    check_balance(config)
+
+
+BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}
+
+
+def check_balance(config: dict[str, Any]) -> None:
+    """``dataset.balance.weights`` are keyed by values of the first key of ``by``."""
+    b = (config.get("dataset") or {}).get("balance") or {}
+    if not b.get("weights"):
+        return
+    first = b["by"][0]
+    bad = [k for k in b["weights"] if k not in BALANCE_VALUES[first]]
+    if bad:
+        raise ConfigError(f"config key 'dataset.balance.weights': {bad[0]!r} is not a value of {first} "
+                          f"(balance.by starts with {first}; values: {', '.join(BALANCE_VALUES[first])})")
 
 
 def check_agents(config: dict[str, Any]) -> None:

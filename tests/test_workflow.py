@@ -53,6 +53,7 @@ def test_bench_builds_then_nothing_to_do(workflow_dir):
         (lambda c: c["bench"].update(families=["warehouse"]), "bench.families"),
         (lambda c: c["bench"].pop("seed"), "bench.seed"),
         (lambda c: c.update(trian={}), "trian"),
+        (lambda c: c["collect"].update(agents=["nosuchagent"]), "collect.agents"),
     ],
 )
 def test_bad_config_stops_with_the_key_named(workflow_dir, edit, key):
