@@ -29,6 +29,7 @@ localrules:
     evaluate,
     eval_summary,
     report,
+    viewer,
 
 
 rule all:
@@ -41,3 +42,4 @@ rule all:
         "data/training/dataset_info.json",
         expand("results/train/{run}/train_config.yaml", run=get_runs()),
         "results/report/comparison.md",
+        get_viewers(),

@@ -39,3 +39,20 @@ rule merge:
         "../envs/collect.yaml"
     script:
         "../scripts/merge.py"
+
+
+rule viewer:
+    input:
+        get_viewer_input,
+    output:
+        report(
+            "results/viewer/{stage}_{agent}.html",
+            category="Trajectories",
+            labels={"stage": "{stage}", "agent": "{agent}"},
+        ),
+    log:
+        "logs/viewer/{stage}_{agent}.log",
+    conda:
+        "../envs/collect.yaml"
+    script:
+        "../scripts/viewer.py"
