@@ -136,7 +136,23 @@ def test_merge_writes_sft_and_stats(shard, tmp_path):
     assert set(sft[0]) == {"instruction", "input", "output", "metadata"}
     assert stats["problems"] == 45
     assert sum(v["problems"] for v in stats["by_error_type"].values()) == 45
+    assert sum(v["samples"] for v in stats["by_error_type"].values()) == len(sft)
     assert 0 < stats["success_rate"] <= 1
+    failed = sum(1 for o in lines(tmp_path / "o.jsonl") if not o["success"])
+    assert sum(stats["dropped"]["trajectories"].values()) >= failed
+    assert stats["usage"]["requests"] == 0 and stats["usage"]["cost_usd"] == 0  # a built-in agent
+    t = stats["think_templates"]
+    assert t["samples"] == len(sft) and 0 < t["distinct_templates"] <= t["distinct_thinks"] <= len(sft)
+    assert stats["lineage"]["agent"] == ["heuristic"] and len(stats["lineage"]["prompt_version"]) == 1
+    # the SFT file replays independently; a forged action is caught
+    cmd = [sys.executable, "-m", "ordebug.cli", "replay", "--samples", str(tmp_path / "sft.json"), "--problems",
+           str(shard)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0 and " 0 wrong" in r.stderr, r.stderr
+    sft[0]["output"] = sft[0]["output"].rsplit("Action: ", 1)[0] + "Action: DROP_CONSTRAINT(nothing_here)"
+    (tmp_path / "sft.json").write_text(json.dumps(sft))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 1 and sft[0]["metadata"]["problem_id"] in r.stderr
 
 
 def test_a_shard_where_every_problem_raises_fails_with_the_first_error(shard, tmp_path):
@@ -145,3 +161,10 @@ def test_a_shard_where_every_problem_raises_fails_with_the_first_error(shard, tm
                       CollectConfig("nosuchagent"))
     assert not (tmp_path / "s.jsonl").exists() and not (tmp_path / "o.jsonl").exists()
     assert not (tmp_path / "j.jsonl").exists() or (tmp_path / "j.jsonl").read_text() == ""
+
+
+def test_collect_does_not_import_eval():
+    code = ("import sys, ordebug.collect.shard, ordebug.collect.teacher, ordebug.data.merge; "
+            "bad = sorted(m for m in sys.modules if m.startswith('ordebug.eval')); assert not bad, bad")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

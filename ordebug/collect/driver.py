@@ -101,10 +101,11 @@ def trajectory_record(problem: dict, outcome: dict, steps: list[dict]) -> dict:
 
 
 def problem_entry(ep: Episode, episodes: list[Episode], agent: str, level: str, lineage: Lineage,
-                  env_cfg: EnvConfig, max_think_chars: int | None) -> dict:
-    """The journal entry of a finished problem: outcome, samples, drops and trajectory."""
+                  env_cfg: EnvConfig, max_think_chars: int | None, want_samples: bool = True) -> dict:
+    """The journal entry of a finished problem: outcome, samples, drops and trajectory
+    (``want_samples=False``, as in evaluation: no selection, no replay)."""
     outcome = outcome_record(ep.problem, agent, ep, level, episodes)
-    samples, drops = select_samples(ep, level, lineage, env_cfg, max_think_chars)
+    samples, drops = select_samples(ep, level, lineage, env_cfg, max_think_chars) if want_samples else ([], {})
     outcome["dropped"] = dict(sorted(drops.items()))
     outcome["samples"] = len(samples)
     return {"problem_id": ep.problem["problem_id"], "outcome": outcome, "samples": samples,

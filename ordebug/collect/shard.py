@@ -37,11 +37,13 @@ def lineage_for(cfg: CollectConfig, env: EnvConfig, teacher: dict | None = None)
     return Lineage(cfg.agent, model, prompt_version(), config_hash(shaping, env, teacher))
 
 
-def solve_problem(problem: dict, env: EnvConfig, cfg: CollectConfig, lineage: Lineage) -> dict:
+def solve_problem(problem: dict, env: EnvConfig, cfg: CollectConfig, lineage: Lineage,
+                  want_samples: bool = True) -> dict:
     """Run one problem with a built-in agent; its journal entry."""
     try:
         ep = run_episode(make_agent(cfg.agent), problem, env)
-        return problem_entry(ep, [ep], cfg.agent, cfg.success_level, lineage, env, cfg.max_think_chars)
+        return problem_entry(ep, [ep], cfg.agent, cfg.success_level, lineage, env, cfg.max_think_chars,
+                             want_samples)
     except Exception as exc:  # one bad problem never takes the shard down (all of them do)
         log.exception("problem %s failed", problem.get("problem_id"))
         return error_entry(problem, cfg.agent, f"error: {exc!r}")
@@ -56,10 +58,10 @@ def collect_shard(problems_path: str | Path, samples_out: str | Path | None, out
     run = ShardRun(problems_path, journal_path, cfg.agent, env, cfg)
     if cfg.workers <= 1:
         for p in run.todo:
-            run.record(solve_problem(p, env, cfg, lineage))
+            run.record(solve_problem(p, env, cfg, lineage, samples_out is not None))
     else:
         with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
-            futures = [pool.submit(solve_problem, p, env, cfg, lineage) for p in run.todo]
+            futures = [pool.submit(solve_problem, p, env, cfg, lineage, samples_out is not None) for p in run.todo]
             for fut in as_completed(futures):
                 run.record(fut.result())
     return run.finish(samples_out, outcomes_out, trajectories_out)

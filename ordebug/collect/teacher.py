@@ -71,7 +71,7 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
                 episodes = [await run_episode_async(agent, p, env_cfg, s, pool)
                             for s in range(teacher.attempts_per_problem)]
                 entry = problem_entry(best_episode(episodes), episodes, teacher.name, cfg.success_level, lineage,
-                                      env_cfg, cfg.max_think_chars)
+                                      env_cfg, cfg.max_think_chars, samples_out is not None)
             except RequestFailed as exc:
                 entry = error_entry(p, teacher.name, f"request failed: {exc}")
             except (FatalAPIError, BudgetExceeded) as exc:
