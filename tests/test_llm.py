@@ -111,7 +111,10 @@ def test_separate_reasoning_field_becomes_the_think_text(tmp_path):
     with ServerThread(ServerConfig(api_key=KEY, reasoning_field=True)) as srv:
         ans, _ = ask(teacher(tmp_path, srv.base_url, max_think_chars=120))
         think = ans.text.split("</think>")[0]
-        assert "Step 1" in think and "conflict" in think
+        from ordebug.agents.heuristic import HeuristicAgent
+
+        expected = HeuristicAgent().act(OBS).split("</think>")[0]  # what the server's policy reasoned
+        assert think.startswith(expected[:80])
         assert len(think) <= len("<think>\n") + 124  # trimmed to max_think_chars
 
 
