@@ -42,8 +42,8 @@ def best_episode(episodes: list[Episode]) -> Episode:
 
 
 def _settings(teacher: TeacherConfig) -> dict:
-    """The teacher's settings that shape its answers (never the key, nor limits or paths)."""
-    return {k: getattr(teacher, k) for k in ("name", "model", "base_url", "temperature", "max_tokens", "extra_body",
+    """The teacher's settings that shape its answers (never the key, nor the endpoint's address, limits or paths)."""
+    return {k: getattr(teacher, k) for k in ("name", "model", "temperature", "max_tokens", "extra_body",
                                              "attempts_per_problem", "max_reprompts", "max_think_chars")}
 
 
