@@ -358,3 +358,22 @@ def test_budget_is_shared_by_every_job_and_rerun(shard, tmp_path):
         assert srv.server.requests == sent
         spent = Account(cfg.account_file, cfg.account, 1, 1).spent()
         assert 0.5 <= spent < 0.5 + 0.2  # at most the requests already in flight go over
+
+
+def test_rejected_teacher_steps_never_become_samples(shard, tmp_path):
+    """The issue's case: a teacher that sometimes names a row family instead of a row."""
+    from ordebug.collect.samples import replay_samples
+    from ordebug.data.merge import merge
+
+    with ServerThread(ServerConfig(api_key=KEY, fault_rate={"rejected": 0.25}, seed=4)) as srv:
+        run_shard(shard, tmp_path / "a", teacher(tmp_path, srv.base_url))
+    out = tmp_path / "a"
+    outcomes = [json.loads(x) for x in (out / "o.jsonl").read_text().splitlines()]
+    assert any(o["invalid_actions"] for o in outcomes if o["success"]), "some kept trajectories had a rejected step"
+    stats = merge([out / "s.jsonl"], [out / "o.jsonl"], out / "sft.json", out / "stats.json")
+    assert stats["dropped"]["steps"]["rejected step"] >= 1
+    samples = json.loads((out / "sft.json").read_text())
+    assert samples and not any("The whole" in s["output"] for s in samples)
+    problems = {json.loads(x)["problem_id"]: json.loads(x) for x in shard.read_text().splitlines()}
+    assert replay_samples(samples, problems) == []
+    assert {s["metadata"]["teacher_model"] for s in samples} == {"teacher-sim"}
