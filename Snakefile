@@ -36,6 +36,7 @@ localrules:
     eval_external_summary,
     report_external,
     external,
+    viewer,
 
 
 rule all:
@@ -50,3 +51,4 @@ rule all:
         expand("results/train/{run}/train_config.yaml", run=get_ready_runs()),
         "results/report/comparison.md",
         get_external_reports(),
+        get_viewers(),

@@ -1,4 +1,5 @@
-"""Command-line interface: ``ordebug iis | bench-shard | summary | export | import | collect | check-config``."""
+"""Command-line interface: ``ordebug iis | bench-shard | summary | export | import | collect | replay``
+and ``check-config``."""
 
 from __future__ import annotations
 
@@ -126,9 +127,24 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     env = EnvConfig(max_steps=args.max_steps)
     if args.faithful_tol is not None:
         env.faithful_tol = args.faithful_tol
-    res = collect_shard(args.problems, args.samples, args.outcomes, args.journal, cfg, env)
+    res = collect_shard(args.problems, args.samples, args.outcomes, args.journal, cfg, env, args.trajectories)
     print(json.dumps(res))
     return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from ordebug.collect.samples import replay_samples
+    from ordebug.jsonl import iter_jsonl, read_jsonl
+
+    text = args.samples.read_text()
+    samples = json.loads(text) if text.lstrip().startswith("[") else read_jsonl(args.samples)
+    problems = {p["problem_id"]: p for p in iter_jsonl(args.problems)}
+    errors = replay_samples(samples, problems)
+    for e in errors:
+        print(e, file=sys.stderr)
+    n = len({s["metadata"]["problem_id"] for s in samples})
+    print(f"{len(samples)} samples of {n} problems replayed: {len(errors)} wrong", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -197,8 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-think-chars", type=int, default=4000)
     s.add_argument("--max-steps", type=int, default=10)
     s.add_argument("--faithful-tol", type=float, default=None, help="relative; default: the package's FAITHFUL_TOL")
+    s.add_argument("--trajectories", type=Path, default=None, help="also write every trajectory (viewer input)")
     s.add_argument("--log", type=Path, default=None)
     s.set_defaults(func=_cmd_collect)
+    s = sub.add_parser("replay", help="replay SFT samples in a fresh environment (exit 1 if any is wrong)")
+    s.add_argument("--samples", type=Path, required=True, help="sft_{agent}.json or a samples JSONL")
+    s.add_argument("--problems", type=Path, nargs="+", required=True, help="the bench shards they come from")
+    s.set_defaults(func=_cmd_replay)
     s = sub.add_parser("check-config", help="validate a config file against the schema")
     s.add_argument("config", type=Path)
     s.set_defaults(func=_cmd_check_config)

@@ -36,6 +36,38 @@ def validate_config(config: dict[str, Any], schema_path: Path = SCHEMA_PATH) -> 
     if errors:
         e = errors[0]
         raise ConfigError(f"config key '{key_path(e)}': {e.message}")
+    check_agents(config)
+    check_balance(config)
+
+
+BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}
+
+
+def check_balance(config: dict[str, Any]) -> None:
+    """``dataset.balance.weights`` are keyed by values of the first key of ``by``."""
+    b = (config.get("dataset") or {}).get("balance") or {}
+    if not b.get("weights"):
+        return
+    first = b["by"][0]
+    bad = [k for k in b["weights"] if k not in BALANCE_VALUES[first]]
+    if bad:
+        raise ConfigError(f"config key 'dataset.balance.weights': {bad[0]!r} is not a value of {first} "
+                          f"(balance.by starts with {first}; values: {', '.join(BALANCE_VALUES[first])})")
+
+
+def check_agents(config: dict[str, Any]) -> None:
+    """Every agent named in ``collect.agents`` and ``dataset.combine`` is built in or a
+    configured teacher: a typo is a config error, not an empty dataset."""
+    from ordebug.agents.base import BUILTIN_AGENTS
+
+    teachers = sorted(config.get("teachers") or {})
+    known = f"known: {', '.join(BUILTIN_AGENTS)} (built in)" + (
+        f", {', '.join(teachers)} (teachers)" if teachers else ", no teachers configured")
+    named = [("collect.agents", a) for a in (config.get("collect") or {}).get("agents", [])]
+    named += [("dataset.combine", a) for a in ((config.get("dataset") or {}).get("combine") or {})]
+    for key, agent in named:
+        if agent not in BUILTIN_AGENTS and agent not in teachers:
+            raise ConfigError(f"config key '{key}': unknown agent {agent!r}; {known}")
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

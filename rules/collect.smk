@@ -7,6 +7,7 @@ rule collect:
     output:
         samples="data/collect/{agent}/shard_{shard}.jsonl",
         outcomes="data/collect/{agent}/shard_{shard}.outcomes.jsonl",
+        trajectories="data/collect/{agent}/shard_{shard}.trajectories.jsonl",
     log:
         "logs/collect/{agent}/shard_{shard}.log",
     benchmark:
@@ -38,3 +39,20 @@ rule merge:
         "../envs/collect.yaml"
     script:
         "../scripts/merge.py"
+
+
+rule viewer:
+    input:
+        get_viewer_input,
+    output:
+        report(
+            "results/viewer/{stage}_{agent}.html",
+            category="Trajectories",
+            labels={"stage": "{stage}", "agent": "{agent}"},
+        ),
+    log:
+        "logs/viewer/{stage}_{agent}.log",
+    conda:
+        "../envs/collect.yaml"
+    script:
+        "../scripts/viewer.py"

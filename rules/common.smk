@@ -18,6 +18,7 @@ validate(config, "../config/config.schema.yaml")
 
 wildcard_constraints:
     split="train|test|train_large|test_large",
+    stage="collect|eval",
     shard=r"(L)?\d{3}",
     agent="|".join(
         list(config["collect"]["agents"])
@@ -304,3 +305,21 @@ def get_external_summaries(wildcards):
 
 def get_external_reports(wildcards=None):
     return [f"results/report/external_{s}.md" for s in get_external_sets()]
+def get_viewer_input(wildcards):
+    """Trajectories behind a viewer page: a collected agent's train shards or an evaluated agent's test shards."""
+    if wildcards.stage == "collect":
+        return [
+            f"data/collect/{wildcards.agent}/shard_{s}.trajectories.jsonl"
+            for s in get_shard_ids("train")
+        ]
+    return [
+        f"results/eval/{wildcards.agent}/shard_{s}.trajectories.jsonl"
+        for s in get_test_shard_ids()
+    ]
+
+
+def get_viewers():
+    """One trajectory viewer per collected and per evaluated agent."""
+    return [f"results/viewer/collect_{a}.html" for a in get_agents()] + [
+        f"results/viewer/eval_{a}.html" for a in get_eval_agents()
+    ]

@@ -46,6 +46,7 @@ rule combine:
     params:
         weights=get_combine_weights,
         seed=config["dataset"]["seed"],
+        balance=config["dataset"].get("balance"),
     script:
         "../scripts/combine.py"
 

@@ -4,6 +4,7 @@
     python scripts/benchmark.py all   [--cores 2] [--config config/config.yaml] [--json out.json]
     python scripts/benchmark.py bench ...   (benchmark generation only)
     python scripts/benchmark.py iis   [--models DIR]  (IIS time on real models vs bare generateIIS)
+    python scripts/benchmark.py account [--rpm 240]  (2 and 4 teacher jobs sharing one account's limit)
 
 Stages run in a scratch directory (never in data/ of the checkout).
 """
@@ -30,7 +31,8 @@ from ordebug.perf import (
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["all", "bench", "teacher", "iis"])
+    p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account"])
+    p.add_argument("--rpm", type=int, default=240, help="account: the server-enforced requests/min limit")
     p.add_argument("--models", default=None, help="iis: folder of infeasible .lp/.mps models "
                    "(default ../shared/external/real-infeasible)")
     p.add_argument("--bench-dir", default=None, help="teacher: reuse a built benchmark (a workdir of `bench`)")
@@ -42,6 +44,15 @@ def main() -> int:
     if args.stage == "iis":
         result = {"iis": iis_stage(args.models)}
         print(markdown(iis_rows(result["iis"])))
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=2)
+        return 0
+    if args.stage == "account":
+        from ordebug.perf_account import account_rows, account_stage
+
+        result = {"account": account_stage(rpm=args.rpm)}
+        print(markdown(account_rows(result["account"])))
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(result, fh, indent=2)

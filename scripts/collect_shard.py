@@ -18,11 +18,11 @@ cfg = CollectConfig(
 env = EnvConfig.from_config(sm.params.env)
 args = (sm.input[0], sm.output.samples, sm.output.outcomes, sm.params.journal)
 if not sm.params.teacher:
-    collect_shard(*args, cfg, env)
+    collect_shard(*args, cfg, env, sm.output.trajectories)
 else:
     from ordebug.collect.teacher import collect_teacher_shard
     from ordebug.llm.config import TeacherConfig
 
     teacher = TeacherConfig.from_dict(sm.wildcards.agent, sm.params.teacher)
-    collect_teacher_shard(*args, teacher, cfg, env)
+    collect_teacher_shard(*args, teacher, cfg, env, sm.output.trajectories)
 logging.shutdown()

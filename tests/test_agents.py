@@ -7,9 +7,11 @@ from collections import defaultdict
 
 import pytest
 
+from ordebug.actions import parse_action
 from ordebug.agents import make_agent
 from ordebug.agents.view import parse_observation, parse_row
 from ordebug.collect.episode import run_episode
+from ordebug.data.templates import mask, template_stats
 from ordebug.env.environment import EnvConfig, RepairEnv
 from ordebug.env.observation import shown_order
 from ordebug.errors.taxonomy import ERROR_TYPES
@@ -52,7 +54,7 @@ def test_agents_are_deterministic(sample, agent):
     for rec in sample[:9]:
         a = run_episode(make_agent(agent), rec)
         b = run_episode(make_agent(agent), rec)
-        assert [s["answer"] for s in a.steps] == [s["answer"] for s in b.steps]
+        assert [s.answer for s in a.steps] == [s.answer for s in b.steps]
         assert a.outcome == b.outcome
 
 
@@ -63,18 +65,18 @@ def test_heuristic_thinks_about_what_it_saw(sample):
     for rec in sample[:27]:
         ep = run_episode(make_agent("heuristic"), rec)
         for step in ep.steps:
-            assert step["answer"].startswith("<think>\nStep 1: ")
-            assert "</think>\n\nAction: " in step["answer"]
-            action = step["parsed"]
-            if action is None or not action.is_edit:
+            assert step.answer.startswith("<think>\nStep 1: ")
+            assert "</think>\n\nAction: " in step.answer
+            action = parse_action(step.action)
+            if not action.is_edit:
                 continue
-            think = step["answer"].split("</think>")[0]
+            think = step.answer.split("</think>")[0]
             assert str(action.args[0]) in think
             if action.name in ("UPDATE_RHS", "SET_COEF", "UPDATE_BOUNDS"):
                 assert "specification" in think
             cited += "[" in think  # a data entry such as demand[store_2]
     assert cited >= 5
-    assert "power" not in " ".join(s["answer"] for s in ep.steps) and "10^" not in ep.steps[0]["answer"]
+    assert "power" not in " ".join(s.answer for s in ep.steps) and "10^" not in ep.steps[0].answer
 
 
 def test_heuristic_deletes_only_rows_the_specification_lacks(sample):
@@ -82,9 +84,9 @@ def test_heuristic_deletes_only_rows_the_specification_lacks(sample):
         ep = run_episode(make_agent("heuristic"), rec)
         original = rec["original_model"]
         for s in ep.steps:
-            if s["action"].startswith("DROP_CONSTRAINT("):
-                row = s["action"][len("DROP_CONSTRAINT("):-1]
-                assert f" {row}:" not in original, (rec["error_type"], s["action"])
+            if s.action.startswith("DROP_CONSTRAINT("):
+                row = s.action[len("DROP_CONSTRAINT("):-1]
+                assert f" {row}:" not in original, (rec["error_type"], s.action)
 
 
 def test_heuristic_on_the_large_tier(bench_spec):
@@ -95,8 +97,8 @@ def test_heuristic_on_the_large_tier(bench_spec):
     obs, _ = RepairEnv().reset(rec)
     assert "see SPEC(" in obs and len(obs) < 12000
     ep = run_episode(make_agent("heuristic"), rec, EnvConfig())
-    assert any(s["action"].startswith("SPEC(") for s in ep.steps)
-    assert ep.outcome["exact"], [s["action"] for s in ep.steps]
+    assert any(s.action.startswith("SPEC(") for s in ep.steps)
+    assert ep.outcome["exact"], [s.action for s in ep.steps]
 
 
 def test_success_rates_per_type(sample, capsys):
@@ -120,3 +122,20 @@ def test_success_rates_per_type(sample, capsys):
 def test_unknown_agent_is_named():
     with pytest.raises(KeyError, match="oracle"):
         make_agent("oracle")
+
+
+def test_masking_keeps_the_wording_and_hides_names_and_numbers():
+    a = mask("In cap(m1,t2) the coefficient of x_3 is 4.5, but the specification gives 45 (demand[s2] = 45 t).")
+    b = mask("In bal(p7) the coefficient of y(1) is -2, but the specification gives 2e3 (supply[p1] = 7 kg).")
+    assert a == b and "coefficient" in a and "4.5" not in a
+    assert mask("I flip it back.") != mask("I set it back.")
+
+
+def test_heuristic_reasoning_is_varied_and_concrete(sample):
+    """Masked of names and numbers, no wording covers more than 5% of the heuristic's steps
+    (the issue measured 20 templates covering 77% of 1,925 samples)."""
+    outputs = [s.answer for rec in sample[:45] for s in run_episode(make_agent("heuristic"), rec).steps]
+    stats = template_stats(outputs)
+    assert stats["samples"] >= 80
+    assert stats["top_template_share"] <= 0.05, stats["top_templates"][:2]
+    assert stats["distinct_templates"] >= 0.5 * stats["samples"]

@@ -15,8 +15,10 @@ from conftest import small_config
 from ordebug.actions import extract_action
 from ordebug.agents import make_agent
 from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.collect.driver import ShardError
 from ordebug.collect.episode import run_episode
 from ordebug.collect.journal import Journal
+from ordebug.collect.samples import replay_samples
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.data.merge import merge
 
@@ -29,9 +31,9 @@ def shard(tmp_path_factory) -> Path:
     return path
 
 
-def collect(shard: Path, out: Path, workers: int = 1, level: str = "faithful") -> dict:
+def collect(shard: Path, out: Path, workers: int = 1, level: str = "faithful", think: int | None = None) -> dict:
     return collect_shard(shard, out / "s.jsonl", out / "o.jsonl", out / "journal.jsonl",
-                         CollectConfig("heuristic", workers, level))
+                         CollectConfig("heuristic", workers, level, think))
 
 
 def lines(path: Path) -> list[dict]:
@@ -52,11 +54,16 @@ def test_one_sample_per_step_of_verified_trajectories(shard, tmp_path):
         assert all(s["metadata"]["steps"] == len(steps) for s in steps)
         # the input is exactly what the environment showed at that step
         ep = run_episode(make_agent("heuristic"), problems[pid])
-        assert [s["input"] for s in steps] == [st["observation"] for st in ep.steps]
+        assert [s["input"] for s in steps] == [st.observation for st in ep.steps]
         for s in steps:
             assert s["output"].startswith("<think>\n") and "\n</think>\n\nAction: " in s["output"]
             assert extract_action(s["output"]).text == s["output"].rsplit("Action: ", 1)[1]
     assert not (tmp_path / "journal.jsonl").exists()  # removed once the outputs are in place
+    # an independent replay accepts every sample, and every sample says where it comes from
+    assert replay_samples(samples, problems) == []
+    meta = samples[0]["metadata"]
+    assert meta["agent"] == "heuristic" and meta["teacher_model"] is None and meta["bench_version"] == "2"
+    assert len(meta["prompt_version"]) == len(meta["config_hash"]) == 12
 
 
 def test_feasible_level_admits_more(shard, tmp_path):
@@ -74,7 +81,7 @@ def test_workers_give_the_same_outputs(shard, tmp_path):
 
 def test_kill_9_mid_shard_then_resume_gives_the_same_samples(shard, tmp_path):
     ref = tmp_path / "ref"
-    collect(shard, ref)
+    collect(shard, ref, level="exact", think=4000)  # the CLI's defaults: the same lineage
     run = tmp_path / "run"
     run.mkdir()
     journal = run / "journal.jsonl"
@@ -129,4 +136,35 @@ def test_merge_writes_sft_and_stats(shard, tmp_path):
     assert set(sft[0]) == {"instruction", "input", "output", "metadata"}
     assert stats["problems"] == 45
     assert sum(v["problems"] for v in stats["by_error_type"].values()) == 45
+    assert sum(v["samples"] for v in stats["by_error_type"].values()) == len(sft)
     assert 0 < stats["success_rate"] <= 1
+    failed = sum(1 for o in lines(tmp_path / "o.jsonl") if not o["success"])
+    assert sum(stats["dropped"]["trajectories"].values()) >= failed
+    assert stats["usage"]["requests"] == 0 and stats["usage"]["cost_usd"] == 0  # a built-in agent
+    t = stats["think_templates"]
+    assert t["samples"] == len(sft) and 0 < t["distinct_templates"] <= t["distinct_thinks"] <= len(sft)
+    assert stats["lineage"]["agent"] == ["heuristic"] and len(stats["lineage"]["prompt_version"]) == 1
+    # the SFT file replays independently; a forged action is caught
+    cmd = [sys.executable, "-m", "ordebug.cli", "replay", "--samples", str(tmp_path / "sft.json"), "--problems",
+           str(shard)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 0 and " 0 wrong" in r.stderr, r.stderr
+    sft[0]["output"] = sft[0]["output"].rsplit("Action: ", 1)[0] + "Action: DROP_CONSTRAINT(nothing_here)"
+    (tmp_path / "sft.json").write_text(json.dumps(sft))
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 1 and sft[0]["metadata"]["problem_id"] in r.stderr
+
+
+def test_a_shard_where_every_problem_raises_fails_with_the_first_error(shard, tmp_path):
+    with pytest.raises(ShardError, match="every problem of .* raised; the first: .*unknown agent 'nosuchagent'"):
+        collect_shard(shard, tmp_path / "s.jsonl", tmp_path / "o.jsonl", tmp_path / "j.jsonl",
+                      CollectConfig("nosuchagent"))
+    assert not (tmp_path / "s.jsonl").exists() and not (tmp_path / "o.jsonl").exists()
+    assert not (tmp_path / "j.jsonl").exists() or (tmp_path / "j.jsonl").read_text() == ""
+
+
+def test_collect_does_not_import_eval():
+    code = ("import sys, ordebug.collect.shard, ordebug.collect.teacher, ordebug.data.merge; "
+            "bad = sorted(m for m in sys.modules if m.startswith('ordebug.eval')); assert not bad, bad")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import small_config
 
+from ordebug.config import ConfigError, validate_config
 from ordebug.data.chat import (
     DataError,
+    balance,
     check_train_only,
     check_usable,
     combine,
@@ -159,3 +162,45 @@ def yaml_header(card: str) -> dict:
     import yaml
 
     return yaml.safe_load(card.split("---\n")[1])
+def test_balance_caps_each_type_and_reports_the_mix():
+    recs = []
+    for i in range(12):  # 8 of type A, 3 of B, 1 of C; two samples per problem
+        t = "A" if i < 8 else "B" if i < 11 else "C"
+        for step in (1, 2):
+            r = to_chat(sample(f"p{i}", step, agent="heuristic", out=f"o{step}"))
+            r["metadata"].update(error_type=t, difficulty="easy" if i % 2 else "hard")
+            recs.append(r)
+    out, stats = balance(recs, ["error_type"], cap=2, weights={"A": 1.5}, seed=3)
+    after = stats["after"]["error_type"]
+    assert after == {"A": {"problems": 3, "samples": 6}, "B": {"problems": 2, "samples": 4},
+                     "C": {"problems": 1, "samples": 2}}
+    assert stats["before"]["error_type"]["A"] == {"problems": 8, "samples": 16}
+    assert sum(v["samples"] for v in stats["after"]["difficulty"].values()) == len(out) == 12
+    kept = {r["metadata"]["problem_id"] for r in out}
+    assert all(sum(r["metadata"]["problem_id"] == p for r in out) == 2 for p in kept)  # whole trajectories
+    equal, s2 = balance(recs, ["error_type"], cap=None, weights=None, seed=3)  # as many as the rarest type
+    assert {k: v["problems"] for k, v in s2["after"]["error_type"].items()} == {"A": 1, "B": 1, "C": 1}
+    assert balance(recs, ["error_type"], 2, None, seed=3)[0] == balance(recs, ["error_type"], 2, None, seed=3)[0]
+
+
+def test_balance_weights_must_name_values_of_the_balanced_key():
+    cfg = small_config()
+    cfg["dataset"]["balance"] = {"by": ["error_type"], "weights": {"easy": 2.0}}
+    with pytest.raises(ConfigError, match=r"dataset.balance.weights.*'easy' is not a value of error_type"):
+        validate_config(cfg)
+    cfg["dataset"]["balance"] = {"by": ["kind"]}
+    with pytest.raises(ConfigError, match="dataset.balance.by"):
+        validate_config(cfg)
+
+
+@pytest.mark.parametrize(("key", "edit"), [
+    ("collect.agents", lambda c: c["collect"].update(agents=["heuristic", "nosuchagent"])),
+    ("dataset.combine", lambda c: c["dataset"]["combine"].update(oracle=1.0)),
+])
+def test_unknown_agent_names_are_config_errors_with_the_known_names(key, edit):
+    cfg = small_config()
+    edit(cfg)
+    with pytest.raises(ConfigError) as info:
+        validate_config(cfg)
+    msg = str(info.value)
+    assert f"config key '{key}'" in msg and "heuristic, random, drop_first_iis" in msg and "gpt52chat" in msg

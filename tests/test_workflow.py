@@ -53,6 +53,7 @@ def test_bench_builds_then_nothing_to_do(workflow_dir):
         (lambda c: c["bench"].update(families=["warehouse"]), "bench.families"),
         (lambda c: c["bench"].pop("seed"), "bench.seed"),
         (lambda c: c.update(trian={}), "trian"),
+        (lambda c: c["collect"].update(agents=["nosuchagent"]), "collect.agents"),
     ],
 )
 def test_bad_config_stops_with_the_key_named(workflow_dir, edit, key):
@@ -151,6 +152,7 @@ def _teacher_workflow(workflow_dir, base_url: str) -> None:
     cfg["teachers"] = {"sim": {"model": "teacher-sim", "base_url": base_url, "api_key_env": "ORDEBUG_WF_KEY",
                                "max_concurrency": 3, "backoff_base_s": 0.01, "price_input_per_mtok": 1.0,
                                "price_output_per_mtok": 2.0}}
+    cfg["dataset"]["combine"] = {"sim": 1.0, "heuristic": 1.0}  # a source must be a known agent
     cfg_path.write_text(yaml.safe_dump(cfg))
 
 
@@ -223,7 +225,10 @@ def test_no_key_skips_the_teacher_with_one_notice(workflow_dir, monkeypatch):
 
 @pytest.mark.slow
 def test_report_builds_with_plots_and_html(workflow_dir):
-    r = smk(workflow_dir, "report")
+    viewers = [f"results/viewer/{s}_{a}.html" for s, agents in (("collect", ["heuristic"]),
+                                                                ("eval", ["heuristic", "random", "drop_first_iis"]))
+               for a in agents]
+    r = smk(workflow_dir, "report", *viewers)
     assert r.returncode == 0, r.stderr[-3000:]
     rep = workflow_dir / "results" / "report"
     table = (rep / "comparison.md").read_text()
@@ -237,6 +242,8 @@ def test_report_builds_with_plots_and_html(workflow_dir):
     html = (workflow_dir / "report.html").read_text()
     for png in ("success_by_type.png", "rr_at_k.png", "steps_hist.png", "comparison.md"):
         assert png in html
+    for v in viewers:  # every trajectory viewer is in the report
+        assert Path(v).name in html
 
 
 def test_runs_get_one_dataset_per_source_choice_and_an_inactive_one_is_skipped(workflow_dir, monkeypatch):

@@ -23,12 +23,16 @@ def answer(thoughts: list[str], action: str) -> str:
     return f"<think>\n{body}\n</think>\n\nAction: {action}"
 
 
+BUILTIN_AGENTS = ("heuristic", "random", "drop_first_iis")
+
+
 def make_agent(name: str, **kwargs: Any) -> Agent:
     """Agents by name: ``heuristic``, ``random``, ``drop_first_iis``."""
     from ordebug.agents.baselines import DropFirstIISAgent, RandomAgent
     from ordebug.agents.heuristic import HeuristicAgent
 
     registry = {"heuristic": HeuristicAgent, "random": RandomAgent, "drop_first_iis": DropFirstIISAgent}
+    assert tuple(registry) == BUILTIN_AGENTS
     if name not in registry:
         raise KeyError(f"unknown agent {name!r}; known: {', '.join(registry)}")
     return registry[name](**kwargs)

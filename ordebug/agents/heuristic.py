@@ -76,6 +76,7 @@ class HeuristicAgent:
         self.inspected: dict[str, RowView] = {}
         self.asked: set[str] = set()
         self.fixed: list[str] = []
+        self.fixed_elements: list[str] = []
         self.queue: list[Fix] = []  # further disagreements of the element being repaired
         self.slack: dict[str, float] = {}  # without a specification: IIS row -> violation (this model version)
 
@@ -89,11 +90,7 @@ class HeuristicAgent:
             return answer([f"{fix.element} still disagrees with the specification in another place.", *fix.thoughts],
                           fix.action)
         if v.status in ("FEASIBLE", "UNBOUNDED"):
-            done = (f"after {len(self.fixed)} correction(s) ({', '.join(self.fixed)})" if self.fixed
-                    else "as it stands")
-            return answer([f"The solver reports the model {v.status.lower()} {done}.",
-                           "Every element I changed now says what the specification says, so I submit."],
-                          act.submit())
+            return answer(self._submit_thoughts(v), act.submit())
         if v.steps_left <= 1:
             return answer(["Only one step is left; I submit what I have."], act.submit())
         if not v.has_spec:
@@ -124,6 +121,7 @@ class HeuristicAgent:
             fix = fixes[0]
             self.queue = [f for f in fixes[1:] if f.element == fix.element]
             self.fixed.append(fix.action)
+            self.fixed_elements.append(fix.element)
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "
                              "have no correction I can justify; I submit rather than delete a rule."], act.submit())
@@ -248,6 +246,9 @@ class HeuristicAgent:
                     f"The data sheet is not printed in full, so I look up what the specification says about {name}.",
                     f"Before judging {name} I need its specification entry; I ask for it.",
                     f"I check {name} against the specification first.",
+                    f"{name} is part of the conflict; its entry in the data sheet tells me what it should be.",
+                    f"Without the sheet's entry for {name} I cannot judge it, so I look it up "
+                    f"({v.steps_left} step(s) left).",
                 ], v.problem_id, name)], act.spec(name))
         return None
 
@@ -255,11 +256,52 @@ class HeuristicAgent:
     def _lead(v: View) -> str:
         names = [r.name for r in v.iis_rows] + [f"{b['side']} bound of {b['var']}" for b in v.iis_bounds]
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-        return _pick([
+        step = len(v.history)
+        first = v.iis_rows[0] if v.iis_rows else None
+        options = [
             f"The model is infeasible; the conflict (IIS) is {shown}.",
             f"Infeasible. The irreducible conflict has {len(v.iis_rows)} rows and {len(v.iis_bounds)} bounds: {shown}.",
             f"SCIP cannot satisfy {shown} together.",
-        ], v.problem_id, str(len(v.history)))
+            f"After {step} step(s) the status is still INFEASIBLE, with {v.steps_left} step(s) left; the IIS "
+            f"lists {shown}.",
+            f"These members cannot all hold at once: {shown}. One of them must disagree with the specification.",
+            f"The irreducible infeasible subsystem is small enough to check member by member: {shown}.",
+        ]
+        if first is not None:
+            options.append(f"The conflict involves {first.name} ({first.sense} {fmt_num(first.rhs)}, "
+                           f"{len(first.coefs)} term(s)) and {len(names) - 1} other member(s): {shown}.")
+        return _pick(options, v.problem_id, str(step))
+
+    def _submit_thoughts(self, v: View) -> list[str]:
+        """Why the repaired model is submitted, citing the solver's answer and the corrections."""
+        status = v.status.lower()
+        m = re.search(r"objective (\S+?)\)?$", v.history[-1]) if v.history else None
+        obj = f" (objective {m.group(1)})" if m else ""
+        n = len(self.fixed)
+        if not self.fixed:
+            return [f"The solver reports the model {status}{obj} as it stands.",
+                    "There is nothing to correct, so I submit it unchanged."]
+        fixes = ", ".join(self.fixed)
+        last = self.fixed_elements[-1] if self.fixed_elements else self.fixed[-1]
+        key = (v.problem_id, str(n), "submit")
+        first = _pick([
+            f"The solver reports the model {status}{obj} after {n} correction(s) ({fixes}).",
+            f"The last edit left the model {status}{obj}; the corrections were {fixes}.",
+            f"{v.status}{obj}: the conflict is gone after {n} correction(s).",
+            f"No IIS any more. After {fixes} the solver answers {status}{obj}.",
+            f"The status line now reads {v.status}{obj}, {len(v.history)} step(s) in.",
+            f"The repair worked: {fixes} made the model {status}{obj}.",
+        ], *key)
+        second = _pick([
+            "Every element I changed now says what the specification says, so I submit.",
+            "Each change put back a value the specification states, and nothing it contains was deleted; I submit.",
+            "I changed only elements that disagreed with the data sheet, so the model should match it again; "
+            "time to submit.",
+            f"{last} now matches its specification entry, and nothing else needs a change; I submit.",
+            "Further edits could only move the model away from the specification, so I submit it for the "
+            "solver's verdict.",
+        ], *key, "2")
+        return [first, second]
 
     # -- diagnosis -----------------------------------------------------------------------
     def _fixes(self, v: View) -> list[Fix]:
@@ -299,7 +341,12 @@ class HeuristicAgent:
         data = exp.data or {}
         if want.sense != row.sense:
             return [Fix(act.flip_sense(row.name), row.name, [
-                f"{row.name} reads '{row.sense} {fmt_num(row.rhs)}', but {exp.rule} states it with '{want.sense}'.",
+                _pick([f"{row.name} reads '{row.sense} {fmt_num(row.rhs)}', but {exp.rule} states it with "
+                       f"'{want.sense}'.",
+                       f"The specification's rule {exp.rule} asks for '{want.sense}' in {row.name}; the model has "
+                       f"'{row.sense} {fmt_num(row.rhs)}'.",
+                       f"Comparing {row.name} with its rule: sense '{row.sense}' in the model, '{want.sense}' in "
+                       f"the specification ({exp.rule})."], v.problem_id, row.name, "why"),
                 _pick(["The sense is the wrong way round; I flip it back.",
                        "A reversed inequality: flipping it restores the rule as written.",
                        f"I flip {row.name} to {want.sense} as the specification says."], v.problem_id, row.name),
@@ -313,23 +360,35 @@ class HeuristicAgent:
                 where = data.get(var)
                 src = f" ({where})" if where else ""
                 if have == 0:
-                    why = (f"{row.name} lacks the term {fmt_num(should)} {var}{src}, which the specification's "
-                           f"rule {exp.rule} requires.")
+                    why = _pick([f"{row.name} lacks the term {fmt_num(should)} {var}{src}, which the "
+                                 f"specification's rule {exp.rule} requires.",
+                                 f"The rule {exp.rule} includes {var} in {row.name} with coefficient "
+                                 f"{fmt_num(should)}{src}; the model's row lacks it, unlike the specification."],
+                                v.problem_id, row.name, var, "why")
                 elif should == 0:
                     why = (f"{row.name} has a term in {var}, which the specification's rule {exp.rule} "
                            "does not include.")
                 else:
-                    why = (f"In {row.name} the coefficient of {var} is {fmt_num(have)}, but the specification gives "
-                           f"{fmt_num(should)}{src}.")
+                    why = _pick([f"In {row.name} the coefficient of {var} is {fmt_num(have)}, but the specification "
+                                 f"gives {fmt_num(should)}{src}.",
+                                 f"{var} enters {row.name} with {fmt_num(have)}; the specification's data sheet "
+                                 f"says {fmt_num(should)}{src}.",
+                                 f"By the specification the coefficient of {var} in {row.name} is "
+                                 f"{fmt_num(should)}{src}, not {fmt_num(have)}."], v.problem_id, row.name, var, "why")
                 fixes.append(Fix(act.set_coef(row.name, var, should), row.name, [why, _pick([
                     "I set it to the specified value.", "I correct the coefficient to match the data sheet.",
                     "That term is what disagrees with the specification; I put the specified value back."],
                     v.problem_id, row.name, var)]))
         if not _same(row.rhs, want.rhs):
             src = data.get("rhs")
+            cite = f" ({src})" if src else ""
             fixes.append(Fix(act.update_rhs(row.name, want.rhs), row.name, [
-                f"{row.name} has right-hand side {fmt_num(row.rhs)}, but the specification says "
-                f"{fmt_num(want.rhs)}" + (f" ({src})." if src else "."),
+                _pick([f"{row.name} has right-hand side {fmt_num(row.rhs)}, but the specification says "
+                       f"{fmt_num(want.rhs)}{cite}.",
+                       f"The specification gives {fmt_num(want.rhs)}{cite} for the right-hand side of {row.name}; "
+                       f"the model has {fmt_num(row.rhs)}.",
+                       f"{row.name}: {fmt_num(row.rhs)} in the model against {fmt_num(want.rhs)} in the "
+                       f"specification{cite}; the terms and the sense agree."], v.problem_id, row.name, "why"),
                 _pick(["I restore the specified value.", "The right-hand side was typed wrong; I correct it.",
                        f"I set {row.name}'s right-hand side back to {fmt_num(want.rhs)}."], v.problem_id, row.name),
             ]))
@@ -344,9 +403,14 @@ class HeuristicAgent:
         if not (_same(lb, wlb) and _same(ub, wub)):
             data = exp.data or {}
             src = data.get("ub") if not _same(ub, wub) else data.get("lb")
+            cite = f" ({src})" if src else ""
             out.append(Fix(act.update_bounds(var, wlb, wub), var, [
-                f"{var} has bounds [{fmt_num(lb)}, {fmt_num(ub)}] in the model, but the specification gives "
-                f"[{fmt_num(wlb)}, {fmt_num(wub)}]" + (f" ({src})." if src else "."),
+                _pick([f"{var} has bounds [{fmt_num(lb)}, {fmt_num(ub)}] in the model, but the specification gives "
+                       f"[{fmt_num(wlb)}, {fmt_num(wub)}]{cite}.",
+                       f"The specification bounds {var} by [{fmt_num(wlb)}, {fmt_num(wub)}]{cite}; the model says "
+                       f"[{fmt_num(lb)}, {fmt_num(ub)}].",
+                       f"{var}'s bound in the IIS, [{fmt_num(lb)}, {fmt_num(ub)}], is not the specification's "
+                       f"[{fmt_num(wlb)}, {fmt_num(wub)}]{cite}."], v.problem_id, var, "why"),
                 _pick(["I restore the specified bounds.", "The bound was typed wrong; I correct it.",
                        "I set the bounds the data sheet states."], v.problem_id, var),
             ]))

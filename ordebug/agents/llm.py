@@ -6,9 +6,9 @@ observation), exactly the format of the SFT samples, so training and inference m
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from ordebug.actions import Action, ActionError, extract_action
+from ordebug.actions import ActionError, extract_action
+from ordebug.collect.episode import USAGE_KEYS, AgentAnswer
 from ordebug.env.prompt import SYSTEM_PROMPT
 from ordebug.llm.client import LLMClient
 
@@ -19,16 +19,7 @@ CORRECTION = (
 )
 
 
-@dataclass
-class LLMAnswer:
-    """One step's answer: the SFT-format text and the parsed action (None if it failed)."""
-
-    text: str
-    action: Action | None
-    reprompts: int
-    failure: str | None = None
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
+LLMAnswer = AgentAnswer  # the answer type of every agent
 
 
 def think_text(content: str, reasoning: str) -> str:
@@ -48,14 +39,18 @@ class LLMAgent:
         self.max_reprompts = max_reprompts
         self.max_think_chars = max_think_chars
 
-    async def act(self, observation: str, sample: int = 0) -> LLMAnswer:
+    def start(self, problem_id: str, sample: int) -> None:
+        """Each request carries the whole observation: nothing to reset between episodes."""
+
+    async def act(self, observation: str, sample: int = 0) -> AgentAnswer:
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": observation}]
-        tokens = [0, 0]
+        usage: dict[str, float] = dict.fromkeys(USAGE_KEYS, 0)
         error = ""
         for attempt in range(self.max_reprompts + 1):
             res = await self.client.complete(messages, sample)
-            tokens[0] += res["prompt_tokens"]
-            tokens[1] += res["completion_tokens"]
+            usage["cached" if res["cached"] else "requests"] += 1
+            for k in ("retries", "rate_limited", "prompt_tokens", "completion_tokens", "cost_usd"):
+                usage[k] += res.get(k, 0)
             content = res["content"]
             if res["finish_reason"] == "length":
                 error = "the answer was cut off (finish_reason=length) before its Action line"
@@ -66,10 +61,10 @@ class LLMAgent:
                     if len(think) > self.max_think_chars:
                         think = think[: self.max_think_chars].rsplit(" ", 1)[0] + " ..."
                     text = f"<think>\n{think}\n</think>\n\nAction: {action.text}"
-                    return LLMAnswer(text, action, attempt, None, *tokens)
+                    return AgentAnswer(text, action, None, attempt, usage)
                 except ActionError as exc:
                     error = str(exc)
             messages = [*messages, {"role": "assistant", "content": content},
                         {"role": "user", "content": CORRECTION.format(error=error)}]
-        return LLMAnswer("", None, self.max_reprompts, f"malformed answer after {self.max_reprompts} re-prompts: "
-                         f"{error}", *tokens)
+        return AgentAnswer("", None, f"malformed answer after {self.max_reprompts} re-prompts: {error}",
+                           self.max_reprompts, usage)

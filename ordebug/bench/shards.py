@@ -6,10 +6,8 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import jsonlines
-
-from ordebug.atomic import atomic_open
 from ordebug.bench.generate import BenchSpec, generate_problem
+from ordebug.jsonl import iter_jsonl, write_jsonl_atomic  # noqa: F401  (re-exported)
 from ordebug.solver.lpformat import redirect_fds
 
 SPLIT_SIZE_KEY = {"train": "n_train", "test": "n_test", "train_large": "n_train", "test_large": "n_test"}
@@ -52,16 +50,6 @@ def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int) -> range:
     return range(shard * size, min(n, (shard + 1) * size))
 
 
-def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) -> int:
-    """Write records as JSON lines, atomically (see :func:`ordebug.atomic.atomic_open`)."""
-    n = 0
-    with atomic_open(path) as fh, jsonlines.Writer(fh, sort_keys=True, compact=True) as w:
-        for rec in records:
-            w.write(rec)
-            n += 1
-    return n
-
-
 def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[dict]:
     spec = bench_spec(bench_cfg)
     with open(os.devnull, "w") as null:
@@ -75,6 +63,4 @@ def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterato
 
 def read_problems(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:
     """Problem records from shard files, in order."""
-    for p in paths:
-        with jsonlines.open(p) as reader:
-            yield from reader
+    return iter_jsonl(paths)

@@ -1,28 +1,25 @@
 """Teacher collection: many problems in flight against one endpoint, resumable and cached.
 
-Each problem runs as an asyncio task; the environment's solver work runs in threads.
-Finished problems go to the shard's journal at once. A 401/403/404 stops the shard
-immediately; a spent budget stops new requests, keeps what finished, and fails the shard
-with a clear message so a rerun (with a larger budget) resumes.
+Each problem runs as an asyncio task; the environments live in worker processes. The
+episode loop, outcome record, sample selection and shard driver are the same as for
+built-in agents. A 401/403/404 stops the shard immediately; a spent budget stops new
+requests, keeps what finished, and fails the shard with a clear message so a rerun (with
+a larger budget) resumes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 from ordebug.agents.llm import LLMAgent
-from ordebug.bench.shards import read_problems
+from ordebug.collect.driver import ShardRun, error_entry, problem_entry
 from ordebug.collect.envpool import EnvPool
-from ordebug.collect.episode import Episode
-from ordebug.collect.journal import Journal
-from ordebug.collect.shard import CollectConfig, _key, finish_shard
-from ordebug.data.sft import step_sample
-from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
-from ordebug.eval.metrics import annotate
+from ordebug.collect.episode import EnvHandle, Episode, play
+from ordebug.collect.shard import CollectConfig, lineage_for
+from ordebug.env.environment import EnvConfig
 from ordebug.llm.client import FatalAPIError, LLMClient, RequestFailed
 from ordebug.llm.config import RedactFilter, TeacherConfig
 from ordebug.llm.usage import BudgetExceeded
@@ -34,99 +31,35 @@ async def run_episode_async(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, 
                             pool: EnvPool | None = None) -> Episode:
     """One episode; the environment runs in ``pool`` (worker processes) or in a thread."""
     key = f"{problem.get('problem_id')}#{sample}"
-    env = RepairEnv(env_cfg) if pool is None else None
-
-    async def call(name: str, *args: Any) -> Any:
-        if pool is not None:
-            return await getattr(pool, name)(key, *args)
-        fn = {"reset": env.reset, "step": env.step, "evaluate": lambda: env.evaluate(submitted=False).to_json()}
-        return await asyncio.to_thread(fn[name], *args)
-
-    ep = Episode(problem)
-    try:
-        obs, _ = await call("reset", problem)
-    except ProblemError as exc:
-        ep.outcome = {"feasible": False, "faithful": False, "failure_reason": f"bad problem record: {exc}"}
-        return ep
-    reprompts = tokens_in = tokens_out = 0
-    failure = None
-    info: dict = {}
-    try:
-        while True:
-            ans = await agent.act(obs, sample)
-            reprompts += ans.reprompts
-            tokens_in += ans.prompt_tokens
-            tokens_out += ans.completion_tokens
-            if ans.action is None:
-                failure = ans.failure
-                break
-            ep.steps.append({"observation": obs, "answer": ans.text, "action": ans.action.text, "valid": True,
-                             "parsed": ans.action})
-            obs, _, terminated, truncated, info = await call("step", ans.action.text)
-            if terminated or truncated:
-                break
-        if failure is not None:
-            outcome = await call("evaluate")
-            outcome.update(feasible=False, faithful=False, failure_reason=failure)
-        else:
-            outcome = dict(info["outcome"])
-            outcome["failure_reason"] = (None if outcome["faithful"] else
-                                         "feasible but the objective changed" if outcome["feasible"] else
-                                         "still infeasible")
-    finally:
-        if pool is not None:
-            await pool.close(key)
-    outcome.update(actions=[s["action"] for s in ep.steps], reprompts=reprompts, sample=sample,
-                   prompt_tokens=tokens_in, completion_tokens=tokens_out)
-    ep.outcome = outcome
-    return ep
+    return await play(agent, problem, EnvHandle(env_cfg, key, pool, threaded=pool is None), sample)
 
 
 def best_episode(episodes: list[Episode]) -> Episode:
-    """Exact first, then faithful, then feasible, then fewest steps, then the earliest sample."""
-    return min(episodes, key=lambda e: (not e.outcome.get("exact"), not e.outcome.get("faithful"),
-                                        not e.outcome.get("feasible"), len(e.steps), e.outcome.get("sample", 0)))
+    """Submitted first, then exact, faithful, feasible, then fewest steps, then the earliest sample."""
+    return min(episodes, key=lambda e: (not e.outcome.get("submitted"), not e.outcome.get("exact"),
+                                        not e.outcome.get("faithful"), not e.outcome.get("feasible"), len(e.steps),
+                                        e.sample))
 
 
-async def _solve(agent: LLMAgent, problem: dict, env_cfg: EnvConfig, cfg: CollectConfig, attempts: int,
-                 pool: EnvPool | None = None) -> dict:
-    episodes = [await run_episode_async(agent, problem, env_cfg, s, pool) for s in range(attempts)]
-    ep = best_episode(episodes)
-    success = bool(ep.outcome.get(cfg.success_level))
-    outcome = {"problem_id": problem.get("problem_id"), "agent": agent.name,
-               "error_type": problem.get("error_type"), "family": problem.get("family"),
-               "difficulty": problem.get("difficulty"), "tier": problem.get("tier", "small"), "success": success,
-               "attempts": attempts, **ep.outcome,
-               "prompt_tokens": sum(e.outcome.get("prompt_tokens", 0) for e in episodes),
-               "completion_tokens": sum(e.outcome.get("completion_tokens", 0) for e in episodes)}
-    annotate(outcome, problem)
-    samples = []
-    if success:
-        n = len(ep.steps)
-        samples = [step_sample(problem, s["observation"], s["answer"], i, n, agent.name)
-                   for i, s in enumerate(ep.steps, 1)]
-    return {"problem_id": problem["problem_id"], "outcome": outcome, "samples": samples}
+def _settings(teacher: TeacherConfig) -> dict:
+    """The teacher's settings that shape its answers (never the key, nor the endpoint's address, limits or paths)."""
+    return {k: getattr(teacher, k) for k in ("name", "model", "temperature", "max_tokens", "extra_body",
+                                             "attempts_per_problem", "max_reprompts", "max_think_chars")}
 
 
-async def collect_teacher_shard_async(problems_path: str | Path, samples_out: str | Path, outcomes_out: str | Path,
-                                      journal_path: str | Path, teacher: TeacherConfig,
-                                      cfg: CollectConfig, env_cfg: EnvConfig,
-                                      pool: EnvPool | None = None) -> dict[str, Any]:
-    problems_path = Path(problems_path)
+async def collect_teacher_shard_async(problems_path: str | Path, samples_out: str | Path | None,
+                                      outcomes_out: str | Path, journal_path: str | Path, teacher: TeacherConfig,
+                                      cfg: CollectConfig, env_cfg: EnvConfig, pool: EnvPool | None = None,
+                                      trajectories_out: str | Path | None = None) -> dict[str, Any]:
     client = LLMClient(teacher)  # a missing key fails here, before any work
-    logging.getLogger().addFilter(RedactFilter([client._key]))
-    for h in logging.getLogger().handlers:
-        h.addFilter(RedactFilter([client._key]))
+    for target in (logging.getLogger(), *logging.getLogger().handlers):
+        target.addFilter(RedactFilter([client._key]))
     agent = LLMAgent(teacher.name, client, teacher.max_reprompts, teacher.max_think_chars)
-    problems = list(read_problems([problems_path]))
-    journal = Journal(journal_path, _key(problems_path, cfg.agent, env_cfg, cfg))
-    done = journal.load()
-    todo = [p for p in problems if p.get("problem_id") not in done]
-    log.info("%s on %s: %d problems, %d already done, %d to run (max %d requests in flight, %.0f req/min)",
-             teacher.name, problems_path.name, len(problems), len(done), len(todo), teacher.max_concurrency,
-             teacher.requests_per_minute)
-    start = time.monotonic()
-    state = {"new": 0, "ok": 0}
+    lineage = lineage_for(cfg, env_cfg, _settings(teacher))
+    run = ShardRun(problems_path, journal_path, cfg.agent, env_cfg, cfg)
+    run.extra_progress = lambda: _usage_text(client)
+    log.info("%s: max %d requests in flight, %.0f req/min for the whole account %s", teacher.name,
+             teacher.max_concurrency, teacher.requests_per_minute, teacher.account)
     stop: list[BaseException] = []
     sem = asyncio.Semaphore(teacher.max_concurrency)
 
@@ -135,24 +68,18 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
             if stop:
                 return
             try:
-                entry = await _solve(agent, p, env_cfg, cfg, teacher.attempts_per_problem, pool)
+                episodes = [await run_episode_async(agent, p, env_cfg, s, pool)
+                            for s in range(teacher.attempts_per_problem)]
+                entry = problem_entry(best_episode(episodes), episodes, teacher.name, cfg.success_level, lineage,
+                                      env_cfg, cfg.max_think_chars, samples_out is not None)
             except RequestFailed as exc:
-                entry = {"problem_id": p["problem_id"], "samples": [],
-                         "outcome": {"problem_id": p["problem_id"], "agent": teacher.name, "success": False,
-                                     "feasible": False, "faithful": False, "failure_reason": f"request failed: {exc}",
-                                     "error_type": p.get("error_type"), "family": p.get("family"),
-                                     "difficulty": p.get("difficulty")}}
+                entry = error_entry(p, teacher.name, f"request failed: {exc}")
             except (FatalAPIError, BudgetExceeded) as exc:
                 stop.append(exc)
                 return
-            journal.append(entry)
-            done[entry["problem_id"]] = entry
-            state["new"] += 1
-            state["ok"] += int(entry["outcome"]["success"])
-            if state["new"] % 20 == 0 or len(done) == len(problems):
-                _progress(len(done), len(problems), state, start, client)
+            run.record(entry)
 
-    tasks = [asyncio.create_task(one(p)) for p in todo]
+    tasks = [asyncio.create_task(one(p)) for p in run.todo]
     try:
         for fut in asyncio.as_completed(tasks):
             await fut
@@ -167,27 +94,24 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
     log.info("usage: %s", client.usage.summary())
     if stop:
         raise stop[0]
-    return {**finish_shard(problems, done, samples_out, outcomes_out, journal), "usage": client.usage.summary()}
+    return {**run.finish(samples_out, outcomes_out, trajectories_out), "usage": client.usage.summary()}
 
 
-def _progress(done: int, total: int, state: dict, start: float, client: LLMClient) -> None:
-    dt = max(time.monotonic() - start, 1e-9)
-    rate = state["new"] / dt
+def _usage_text(client: LLMClient) -> str:
     u = client.usage.summary()
-    log.info("%d/%d problems, success %.1f%%, %.2f requests/s, %.0f tokens/s, cost $%.4f, ETA %.0f s",
-             done, total, 100 * state["ok"] / max(1, state["new"]), u["requests_per_s"], u["tokens_per_s"],
-             u["cost_usd"], (total - done) / max(rate, 1e-9))
+    return (f"{u['requests_per_s']:.2f} requests/s, {u['tokens_per_s']:.0f} tokens/s, {u['rate_limited']} 429s, "
+            f"cost ${u['cost_usd']:.4f}")
 
 
-def collect_teacher_shard(problems_path: str | Path, samples_out: str | Path, outcomes_out: str | Path,
+def collect_teacher_shard(problems_path: str | Path, samples_out: str | Path | None, outcomes_out: str | Path,
                           journal_path: str | Path, teacher: TeacherConfig, cfg: CollectConfig,
-                          env_cfg: EnvConfig) -> dict[str, Any]:
+                          env_cfg: EnvConfig, trajectories_out: str | Path | None = None) -> dict[str, Any]:
     """Run a teacher shard; the environments live in ``cfg.workers`` worker processes,
     forked before the event loop starts, so solver work never stalls the requests."""
     teacher.api_key()  # a missing key is one clear error before any process starts
     pool = EnvPool(cfg.workers, env_cfg)
     try:
         return asyncio.run(collect_teacher_shard_async(problems_path, samples_out, outcomes_out, journal_path,
-                                                       teacher, cfg, env_cfg, pool))
+                                                       teacher, cfg, env_cfg, pool, trajectories_out))
     finally:
         pool.shutdown()

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ordebug.env.prompt import SYSTEM_PROMPT
+from ordebug.jsonl import jsonl_text, read_jsonl  # noqa: F401  (re-exported)
 from ordebug.solver.errors import OrDebugError
 
 
@@ -31,15 +32,6 @@ def to_chat(sample: dict) -> dict:
         ],
         "metadata": sample.get("metadata", {}),
     }
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path) as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def jsonl_text(records: Iterable[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records)
 
 
 def check_train_only(records: Iterable[dict], source: str) -> None:
@@ -121,3 +113,50 @@ def check_usable(records: list[dict], source: str) -> None:
     empty = sum(1 for r in records if not r["messages"][2]["content"].strip())
     if empty:
         raise DataError(f"{source}: {empty} samples have an empty assistant answer")
+
+
+BALANCE_KEYS = ("error_type", "difficulty")
+
+
+def mix(records: list[dict]) -> dict[str, dict[str, dict[str, int]]]:
+    """Problems (trajectories: agent and problem) and samples per error type and per difficulty."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for key in BALANCE_KEYS:
+        groups: dict[str, dict[str, int]] = {}
+        seen: set[tuple] = set()
+        for r in records:
+            m = r["metadata"]
+            g = groups.setdefault(str(m.get(key)), {"problems": 0, "samples": 0})
+            g["samples"] += 1
+            unit = (m.get("agent"), m["problem_id"])
+            if unit not in seen:
+                seen.add(unit)
+                g["problems"] += 1
+        out[key] = dict(sorted(groups.items()))
+    return out
+
+
+def balance(records: list[dict], by: list[str], cap: int | None, weights: dict[str, float] | None,
+            seed: int) -> tuple[list[dict], dict]:
+    """Keep at most ``cap`` trajectories per group of ``by`` (None: the smallest group's
+    count, so every group ends up equal), times a group's weight (``weights`` by the value of
+    the first key, default 1). Whole trajectories are kept or dropped; the choice is
+    deterministic for a seed. Returns the records and the mix before and after."""
+    def group(r: dict) -> tuple:
+        return tuple(str(r["metadata"].get(k)) for k in by)
+
+    units: dict[tuple, list[tuple]] = {}
+    for r in records:
+        unit = (r["metadata"].get("agent"), r["metadata"]["problem_id"])
+        units.setdefault(group(r), [])
+        if unit not in units[group(r)]:
+            units[group(r)].append(unit)
+    base = cap if cap is not None else min((len(u) for u in units.values()), default=0)
+    keep: set[tuple] = set()
+    for g, us in sorted(units.items()):
+        n = min(len(us), round(base * (weights or {}).get(g[0], 1.0)))
+        chosen = sorted(us, key=str)
+        random.Random(f"{seed}:{'|'.join(g)}").shuffle(chosen)
+        keep.update(chosen[:n])
+    out = [r for r in records if (r["metadata"].get("agent"), r["metadata"]["problem_id"]) in keep]
+    return out, {"by": by, "cap_per_group": base, "weights": weights or {}, "before": mix(records), "after": mix(out)}

@@ -134,6 +134,7 @@ class RepairEnv:
         st.step += 1
         valid = True
         terminated = False
+        version = st.version
         try:
             action = parse_action(action_text)
             result = self._execute(action)
@@ -149,6 +150,7 @@ class RepairEnv:
         reward = rw.step_reward(valid)
         truncated = not terminated and st.step >= self.config.steps_for(st.problem)
         info = self._info()
+        info.update(valid=valid, reply=result, changed=st.version != version)
         if terminated or truncated:
             st.done = True
             outcome = self.evaluate(submitted=terminated)

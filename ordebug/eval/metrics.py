@@ -22,61 +22,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 
-from ordebug.actions import ActionError, parse_action
+from ordebug.collect.outcome import annotate, diagnosis_accuracy, edited_elements, iis_row_vars  # noqa: F401
 
 KS = (1, 3, 5, 10)
-
-
-def edited_elements(actions: Iterable[str]) -> set[str]:
-    """Distinct rows/variables the edit actions act on."""
-    out: set[str] = set()
-    for text in actions:
-        try:
-            a = parse_action(text)
-        except ActionError:
-            continue
-        if a.is_edit:
-            out.add(str(a.args[0]))
-    return out
-
-
-def diagnosis_accuracy(actions: Iterable[str], iis: dict, row_vars: set[str] | None = None) -> float | None:
-    """Share of edited elements that belong to the initial IIS; None without edits.
-
-    ``row_vars``: variables of the IIS rows (a type or bound edit on them counts)."""
-    edited = edited_elements(actions)
-    if not edited:
-        return None
-    members = set(iis.get("constraints", [])) | {b["variable"] for b in iis.get("bounds", [])} | (row_vars or set())
-    return len(edited & members) / len(edited)
 
 
 def steps_before_submit(outcome: dict) -> int:
     steps = int(outcome.get("steps") or 0)
     return steps - 1 if outcome.get("submitted") and steps > 0 else steps
-
-
-def iis_row_vars(problem: dict) -> set[str]:
-    """Variables of the initial IIS rows."""
-    from ordebug.solver.lpformat import read_model_text
-
-    rows = problem.get("iis", {}).get("constraints", [])
-    if not rows or "model" not in problem:
-        return set()
-    spec = read_model_text(problem["model"], problem.get("model_format", "lp"),
-                           name=str(problem.get("problem_id", "model")))
-    return {v for r in rows if r in spec.rows for v in spec.rows[r].coefs}
-
-
-def annotate(outcome: dict, problem: dict) -> dict:
-    """Add the diagnosis fields that need the problem record."""
-    outcome["diagnosis_accuracy"] = diagnosis_accuracy(outcome.get("actions", []), problem.get("iis", {}),
-                                                       iis_row_vars(problem))
-    outcome["root_cause_known"] = bool((problem.get("ground_truth") or {}).get("root_cause"))
-    outcome["objective_known"] = problem.get("original_objective") is not None
-    return outcome
 
 
 def _mean(xs: list[float]) -> float | None:

@@ -15,12 +15,12 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
                    finetuned: dict | None = None, log_path: str | None = None) -> dict[str, Any]:
     cfg = CollectConfig(agent, workers, "faithful")
     if kind == "builtin":
-        return collect_shard(shard, trajectories, outcomes, journal, cfg, env)
+        return collect_shard(shard, None, outcomes, journal, cfg, env, trajectories)
     from ordebug.collect.teacher import collect_teacher_shard
 
     if kind == "teacher":
-        return collect_teacher_shard(shard, trajectories, outcomes, journal, TeacherConfig.from_dict(agent, teacher),
-                                     cfg, env)
+        return collect_teacher_shard(shard, None, outcomes, journal, TeacherConfig.from_dict(agent, teacher),
+                                     cfg, env, trajectories)
     from ordebug.eval.serve import SERVE_KEY_ENV, ServedModel
 
     ft = finetuned or {}
@@ -33,5 +33,6 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
             max_concurrency=ft.get("max_concurrency", 4), requests_per_minute=1e6, tokens_per_minute=1e12,
             timeout_s=ft.get("timeout_s", 600), max_retries=2, max_reprompts=ft.get("max_reprompts", 1),
             cache_path=ft.get("cache_path", "results/eval/.cache/responses.sqlite"),
+            account_path=ft.get("account_path", "results/eval/.cache/accounts.sqlite"),
         )
-        return collect_teacher_shard(shard, trajectories, outcomes, journal, tcfg, cfg, env)
+        return collect_teacher_shard(shard, None, outcomes, journal, tcfg, cfg, env, trajectories)

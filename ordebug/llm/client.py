@@ -17,10 +17,11 @@ from typing import Any
 
 import openai
 
+from ordebug.llm.account import Account
 from ordebug.llm.cache import ResponseCache, request_key
 from ordebug.llm.config import TeacherConfig, redact
 from ordebug.llm.ratelimit import RateLimiter, parse_duration
-from ordebug.llm.usage import Usage
+from ordebug.llm.usage import BudgetExceeded, Usage
 from ordebug.solver.errors import OrDebugError
 
 log = logging.getLogger("ordebug")
@@ -53,7 +54,9 @@ class LLMClient:
         self._key = config.api_key()  # raises MissingKeyError before any work
         self.cache = cache or ResponseCache(config.cache_path)
         self.usage = usage or Usage(config.price_input_per_mtok, config.price_output_per_mtok, config.budget_usd)
-        self.limiter = limiter or RateLimiter(config.requests_per_minute, config.tokens_per_minute)
+        self.account = Account(config.account_file, config.account, config.requests_per_minute,
+                               config.tokens_per_minute)
+        self.limiter = limiter or RateLimiter(config.requests_per_minute, config.tokens_per_minute, self.account)
         self.inflight = asyncio.Semaphore(config.max_concurrency)
         self._client = openai.AsyncOpenAI(
             api_key=self._key, base_url=config.endpoint, max_retries=0, timeout=config.timeout_s
@@ -68,18 +71,29 @@ class LLMClient:
     def scrub(self, text: str) -> str:
         return redact(text, [self._key])
 
+    def check_budget(self) -> None:
+        """Stop before a request once the account's ledger (every job, every run) reaches the budget."""
+        budget = self.config.budget_usd
+        if budget is None:
+            return
+        spent = self.account.spent()
+        if spent >= budget:
+            raise BudgetExceeded(f"budget of ${budget:.2f} reached (${spent:.4f} spent on {self.config.account} "
+                                 "by every job so far)")
+
     async def complete(self, messages: list[dict], sample: int = 0) -> dict:
-        """The answer as ``{content, reasoning, finish_reason, prompt_tokens, completion_tokens, cached}``."""
+        """The answer as ``{content, reasoning, finish_reason, prompt_tokens, completion_tokens, cached,
+        retries, rate_limited, cost_usd}`` (the last three: this call's own)."""
         params = self._params(sample)
         key = request_key(self.config.endpoint, self.config.model, messages,
                           {**params, "extra_body": self.config.extra_body}, sample)
         hit = self.cache.get(key)
         if hit is not None:
             self.usage.add(hit["prompt_tokens"], hit["completion_tokens"], cached=True)
-            return {**hit, "cached": True}
-        self.usage.check_budget()
+            return {**hit, "cached": True, "retries": 0, "rate_limited": 0, "cost_usd": 0.0}
+        self.check_budget()
         estimate = len(json.dumps(messages)) / 4 + min(self.config.max_tokens, 1024)
-        attempt = 0
+        attempt = limited = 0
         while True:
             await self.limiter.acquire(estimate)
             try:
@@ -100,6 +114,8 @@ class LLMClient:
                 wait = _retry_after(exc) or self._backoff(attempt)
                 self.limiter.pause(wait)
                 reason = "429"
+                limited += 1
+                self.usage.rate_limited += 1
             except openai.BadRequestError as exc:
                 raise RequestFailed(f"HTTP 400: {self.scrub(self._why(exc))}") from None
             except (openai.InternalServerError, openai.APIStatusError) as exc:
@@ -116,9 +132,11 @@ class LLMClient:
             await asyncio.sleep(wait)
         self.limiter.refund(estimate - result["prompt_tokens"] - result["completion_tokens"])
         self.usage.add(result["prompt_tokens"], result["completion_tokens"], cached=False)
+        cost = self.usage.cost(result["prompt_tokens"], result["completion_tokens"])
+        self.account.record_spend(result["prompt_tokens"], result["completion_tokens"], cost)
         if result["finish_reason"] == "stop":
             self.cache.put(key, self.config.model, result)  # a truncated answer is not worth keeping
-        return {**result, "cached": False}
+        return {**result, "cached": False, "retries": attempt, "rate_limited": limited, "cost_usd": cost}
 
     def _backoff(self, attempt: int) -> float:
         base = min(self.config.backoff_max_s, self.config.backoff_base_s * 2**attempt)
@@ -150,3 +168,4 @@ class LLMClient:
 
     async def close(self) -> None:
         await self._client.close()
+        self.account.close()

@@ -37,6 +37,17 @@ class TeacherConfig:
     max_reprompts: int = 2
     max_think_chars: int = 4000
     cache_path: str = "data/cache/llm_responses.sqlite"
+    account_path: str | None = None  # shared rate buckets + spend ledger; None: next to cache_path
+
+    @property
+    def account_file(self) -> str:
+        """The SQLite file every job of this machine shares for this endpoint's limits and spend."""
+        return self.account_path or os.path.join(os.path.dirname(self.cache_path) or ".", "teacher_accounts.sqlite")
+
+    @property
+    def account(self) -> str:
+        """The account the limits and the budget apply to: endpoint and model."""
+        return f"{self.endpoint}|{self.model}"
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> TeacherConfig:

@@ -1,8 +1,8 @@
-"""Async token buckets for requests and tokens per minute, shared by all workers of a shard.
+"""Token buckets for requests and tokens per minute, shared by every job of an account.
 
 Buckets start nearly empty and refill continuously, so no 60-second window ever sees
 more than the configured rate (plus one small burst). Rate-limit headers from the server
-(``x-ratelimit-remaining-*`` at 0, ``Retry-After``) pause every worker until the reset.
+(``x-ratelimit-remaining-*`` at 0, ``Retry-After``) pause every job until the reset.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+
+from ordebug.llm.account import Account
 
 
 class TokenBucket:
@@ -55,32 +57,32 @@ def parse_duration(text: str) -> float | None:
 
 
 class RateLimiter:
-    """Requests/min and tokens/min buckets plus a pause set from server headers."""
+    """Requests/min and tokens/min for one account, and pauses set from server headers.
 
-    def __init__(self, requests_per_minute: float, tokens_per_minute: float) -> None:
-        self.requests = TokenBucket(requests_per_minute)
-        self.tokens = TokenBucket(tokens_per_minute, burst=tokens_per_minute / 60.0 * 2)
-        self.paused_until = 0.0
-        self._lock = asyncio.Lock()
+    The buckets live in an :class:`~ordebug.llm.account.Account`: a SQLite file shared by
+    every job on the machine, or (without one) a private in-memory store. Within a process
+    one coroutine at a time waits for the buckets, so requests leave in order."""
+
+    def __init__(self, requests_per_minute: float, tokens_per_minute: float, account: Account | None = None) -> None:
+        self.account = account or Account(None, "local", requests_per_minute, tokens_per_minute)
+        self._lock: asyncio.Lock | None = None
 
     async def acquire(self, tokens: float) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         async with self._lock:
             while True:
-                wait = max(self.paused_until - time.monotonic(), self.requests.wait_time(1),
-                           self.tokens.wait_time(tokens))
+                wait = self.account.try_take(tokens)
                 if wait <= 0:
-                    break
+                    return
                 await asyncio.sleep(wait)
-            self.requests.take(1)
-            self.tokens.take(tokens)
 
     def refund(self, tokens: float) -> None:
         """Give back the part of a token estimate that the answer did not use."""
-        if tokens > 0:
-            self.tokens.level = min(self.tokens.capacity, self.tokens.level + tokens)
+        self.account.refund(tokens)
 
     def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.account.pause(seconds)
 
     def observe(self, headers: dict[str, str]) -> None:
         """Honour ``x-ratelimit-remaining-*`` = 0 by pausing until the matching reset."""

@@ -21,6 +21,7 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retries: int = 0
+    rate_limited: int = 0  # 429 answers
     start: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -30,10 +31,6 @@ class Usage:
     @property
     def cost_usd(self) -> float:
         return self.cost(self.prompt_tokens, self.completion_tokens)
-
-    def check_budget(self) -> None:
-        if self.budget_usd is not None and self.cost_usd >= self.budget_usd:
-            raise BudgetExceeded(f"budget of ${self.budget_usd:.2f} reached (${self.cost_usd:.4f} spent)")
 
     def add(self, prompt: int, completion: int, cached: bool) -> None:
         with self._lock:
@@ -50,6 +47,7 @@ class Usage:
             "requests": self.requests,
             "cached": self.cached,
             "retries": self.retries,
+            "rate_limited": self.rate_limited,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "cost_usd": round(self.cost_usd, 6),

@@ -4,7 +4,8 @@ It answers ``POST /v1/chat/completions`` (and ``GET /v1/models``) from a scripte
 the HeuristicAgent reading the observation in the user message, right with probability
 ``skill`` and otherwise answering with a deletion. Latency and faults are configurable:
 429 with ``Retry-After``, 500/502/503, timeouts, truncated answers
-(``finish_reason: "length"``), malformed actions and non-JSON bodies. It enforces a
+(``finish_reason: "length"``), malformed actions, non-JSON bodies and well-formed actions the
+environment rejects (a row family's name instead of a row: ``rejected``). It enforces a
 requests-per-minute limit over a sliding 60 s window with ``x-ratelimit-*`` headers and
 counts every request per prompt, so tests can prove nothing was asked twice.
 
@@ -28,7 +29,7 @@ from aiohttp import web
 from ordebug import actions as act
 from ordebug.agents.heuristic import HeuristicAgent
 
-FAULTS = ("429", "500", "502", "503", "timeout", "length", "malformed", "nonjson")
+FAULTS = ("429", "500", "502", "503", "timeout", "length", "malformed", "nonjson", "rejected")
 
 
 @dataclass
@@ -171,6 +172,11 @@ class TeacherServer:
             answer, finish = answer[: max(10, len(answer) // 3)], "length"
         elif fault == "malformed":
             answer = "<think>\nI think the capacity is wrong.\n</think>\n\nI would increase the capacity."
+        elif fault == "rejected":
+            rows = re.findall(r"^([A-Za-z_]\w*)\(", self._observation(body).split("## IIS", 1)[-1], re.M)
+            family = rows[0] if rows else "output_definition"
+            answer = (f"<think>\nStep 1: The whole {family} family looks wrong; drop it.\n</think>\n\n"
+                      f"Action: {act.drop(family)}")
         message: dict = {"role": "assistant", "content": answer}
         if self.config.reasoning_field and "</think>" in answer:
             think, rest = answer.split("</think>", 1)
@@ -192,12 +198,15 @@ class TeacherServer:
         )
 
     # -- the scripted teacher ---------------------------------------------------------
+    @staticmethod
+    def _observation(body: dict) -> str:
+        user = [m["content"] for m in body.get("messages", []) if m.get("role") == "user"]
+        return user[0] if user else ""
+
     def _answer(self, body: dict, key: str) -> str:
         if key in self.answers:
             return self.answers[key]
-        msgs = body.get("messages", [])
-        user = [m["content"] for m in msgs if m.get("role") == "user"]
-        obs = user[0] if user else ""
+        obs = self._observation(body)
         pid = re.search(r"^ID: (\S+)$", obs, re.M)
         step = re.search(r"\(step (\d+) of", obs)
         state_key = (pid.group(1) if pid else "", body.get("seed"))

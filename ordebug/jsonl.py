@@ -1,0 +1,52 @@
+"""JSON Lines: the one place records are read from and written to ``.jsonl`` files.
+
+Writes are atomic (see :mod:`ordebug.atomic`); keys are sorted so equal records give equal
+bytes, which lets tests and reruns compare outputs byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ordebug.atomic import atomic_open, write_text_atomic
+
+
+def dumps(record: dict) -> str:
+    """One record as one line (no newline): sorted keys, compact separators, non-ASCII kept."""
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def iter_jsonl(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:
+    """Records of several files, in order; blank lines are skipped."""
+    for p in paths:
+        with open(p, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def read_jsonl(path: str | os.PathLike[str]) -> list[dict]:
+    """Every record of one file."""
+    return list(iter_jsonl([path]))
+
+
+def jsonl_text(records: Iterable[dict]) -> str:
+    return "".join(dumps(r) + "\n" for r in records)
+
+
+def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) -> int:
+    """Write records as JSON lines, atomically; returns how many."""
+    n = 0
+    with atomic_open(path) as fh:
+        for rec in records:
+            fh.write(dumps(rec) + "\n")
+            n += 1
+    return n
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: object) -> None:
+    """A JSON document (stats files), indented, atomically."""
+    write_text_atomic(Path(path), json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

@@ -1,0 +1,1 @@
+"""The trajectory viewer: one self-contained HTML page per agent."""
