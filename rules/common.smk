@@ -305,6 +305,8 @@ def get_external_summaries(wildcards):
 
 def get_external_reports(wildcards=None):
     return [f"results/report/external_{s}.md" for s in get_external_sets()]
+
+
 def get_viewer_input(wildcards):
     """Trajectories behind a viewer page: a collected agent's train shards or an evaluated agent's test shards."""
     if wildcards.stage == "collect":
