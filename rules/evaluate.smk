@@ -50,6 +50,7 @@ rule report:
             agent=get_eval_agents(),
             shard=get_test_shard_ids(),
         ),
+        curves=expand("results/rl/{run}/reward_curve.jsonl", run=get_rl_eval_runs()),
     output:
         table=report(
             "results/report/comparison.md",
@@ -72,11 +73,17 @@ rule report:
             category="Evaluation",
             labels={"figure": "steps histogram"},
         ),
+        rl_curve=report(
+            "results/report/rl_reward_curve.png",
+            category="RL",
+            labels={"figure": "GRPO reward curve"},
+        ),
     log:
         "logs/report/report.log",
     conda:
         "../envs/collect.yaml"
     params:
         agents=get_eval_agents(),
+        rl_runs=get_rl_eval_runs(),
     script:
         "../scripts/report.py"

@@ -8,6 +8,7 @@ from ordebug.atomic import write_text_atomic
 from ordebug.bench.shards import read_problems
 from ordebug.eval.report import csv_text, markdown_table, plots, type_table
 from ordebug.logs import setup_logging
+from ordebug.rl.curve import plot_curves, read_curve
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
@@ -19,5 +20,7 @@ text = (f"{markdown_table(summaries)}\n\nFaithful repairs by error type:\n\n{typ
 write_text_atomic(sm.output.table, text)
 write_text_atomic(sm.output.csv, csv_text(summaries))
 paths = plots(summaries, outcomes, Path(sm.output.by_type).parent)
+plot_curves({run: read_curve(p) for run, p in zip(sm.params.rl_runs, sm.input.curves, strict=True)},
+            sm.output.rl_curve)
 log.info("report for %s: %s", ", ".join(sm.params.agents), ", ".join(str(p) for p in paths.values()))
 logging.shutdown()

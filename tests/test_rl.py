@@ -146,7 +146,8 @@ def test_test_problems_never_enter_rl(tmp_path, sample):
     from ordebug.rl.grpo import load_train_problems
 
     p = tmp_path / "mixed.jsonl"
-    p.write_text("".join(json.dumps(dict(r, split=s)) + "\n" for r, s in zip(sample[:2], ["train", "test"])))
+    rows = [dict(r, split=s) for r, s in zip(sample[:2], ["train", "test"], strict=True)]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(RLError, match="train problems only"):
         load_train_problems([p], None)
 
