@@ -228,3 +228,23 @@ def test_combined_adapter_equals_sft_then_rl(tmp_path):
         got = served(input_ids=ids).logits
     assert torch.allclose(got, want, atol=1e-4)
     assert not torch.allclose(got, sft_only, atol=1e-3)  # the RL part is really in it
+
+
+def test_workflow_stops_on_a_bad_base_run_naming_the_key(workflow_dir):
+    import subprocess
+    import sys
+
+    cfg_path = workflow_dir / "config" / "config.yaml"
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["rl"]["runs"]["qwen3_8b_grpo"]["base_run"] = "nope"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "rl_all"], cwd=workflow_dir, capture_output=True,
+                       text=True)
+    assert r.returncode != 0
+    assert "config key 'rl.runs.qwen3_8b_grpo.base_run'" in r.stdout + r.stderr
+    cfg["rl"]["runs"]["qwen3_8b_grpo"]["base_run"] = "qwen3_8b_lora"
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "rl_all"], cwd=workflow_dir, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "grpo" in r.stdout + r.stderr and "results/rl/qwen3_8b_grpo/adapter" in r.stdout + r.stderr
