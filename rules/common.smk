@@ -164,7 +164,7 @@ def get_local_model(wildcards):
 
 
 def get_eval_agents():
-    """Built-in agents, active teachers (if enabled) and served fine-tuned runs."""
+    """Built-in agents, active teachers (if enabled), served fine-tuned and RL runs."""
     e = config["eval"]
     agents = list(e["agents"])
     if e.get("teachers"):
