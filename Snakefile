@@ -10,6 +10,7 @@ include: "rules/bench.smk"
 include: "rules/collect.smk"
 include: "rules/dataset.smk"
 include: "rules/train.smk"
+include: "rules/rl.smk"
 include: "rules/evaluate.smk"
 include: "rules/external.smk"
 
@@ -28,6 +29,7 @@ localrules:
     tiny_model,
     train_config,
     train_all,
+    rl_all,
     evaluate,
     eval_summary,
     report,

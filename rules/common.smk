@@ -25,6 +25,7 @@ wildcard_constraints:
         + list(config["eval"]["agents"])
         + list(config.get("teachers") or {})
         + [f"ft_{r}" for r in config["eval"].get("finetuned", [])]
+        + [f"rl_{r}" for r in config["eval"].get("rl", [])]
     ),
     dataset="|".join(re.escape(d) for d in mix_datasets(config)),
 
@@ -223,12 +224,16 @@ def get_local_model(wildcards):
 
 
 def get_eval_agents():
-    """Built-in agents, active teachers (if enabled) and served fine-tuned runs."""
+    """Built-in agents, active teachers (if enabled), served fine-tuned and RL runs."""
     e = config["eval"]
     agents = list(e["agents"])
     if e.get("teachers"):
         agents += get_active_teachers()
-    return agents + [f"ft_{run}" for run in e.get("finetuned", [])]
+    return (
+        agents
+        + [f"ft_{run}" for run in e.get("finetuned", [])]
+        + [f"rl_{run}" for run in e.get("rl", [])]
+    )
 
 
 def get_eval_runs():
@@ -248,13 +253,15 @@ def get_eval_outcomes(wildcards):
 
 
 def get_eval_kind(wildcards):
-    if wildcards.agent.startswith("ft_"):
+    if wildcards.agent.startswith(("ft_", "rl_")):
         return "finetuned"
     return "teacher" if wildcards.agent in get_teachers() else "builtin"
 
 
 def get_eval_model_inputs(wildcards):
     """A fine-tuned agent needs its trained adapter (and a locally built base model)."""
+    if wildcards.agent.startswith("rl_"):
+        return get_rl_eval_inputs(wildcards.agent[3:])
     if not wildcards.agent.startswith("ft_"):
         return []
     run = wildcards.agent[3:]
@@ -262,6 +269,8 @@ def get_eval_model_inputs(wildcards):
 
 
 def get_finetuned_settings(wildcards):
+    if wildcards.agent.startswith("rl_"):
+        return get_rl_served_settings(wildcards.agent[3:])
     if not wildcards.agent.startswith("ft_"):
         return {}
     run = wildcards.agent[3:]
@@ -325,3 +334,40 @@ def get_viewers():
     return [f"results/viewer/collect_{a}.html" for a in get_agents()] + [
         f"results/viewer/eval_{a}.html" for a in get_eval_agents()
     ]
+
+
+def get_rl_runs():
+    return list((config.get("rl") or {}).get("runs") or {})
+
+
+def get_rl_eval_runs():
+    """RL runs scored as agents ``rl_{run}``."""
+    return list(config["eval"].get("rl", []))
+
+
+def get_rl_settings(wildcards):
+    from ordebug.rl.settings import rl_settings
+
+    return rl_settings(config["rl"], config["training"], wildcards.run)
+
+
+def get_rl_base_adapter(wildcards):
+    """The SFT adapter an RL run starts from (its base run's ``train`` output)."""
+    return f"results/train/{get_rl_settings(wildcards)['base_run']}/train_results.json"
+
+
+def get_rl_eval_inputs(run):
+    return [f"results/rl/{run}/rl_results.json", *get_local_model(None)]
+
+
+def get_rl_served_settings(run):
+    """Serving an RL adapter: exactly like a fine-tuned one, over its base run's model."""
+    s = get_rl_settings(type("W", (), {"run": run})())
+    return {
+        **config["eval"].get("serve", {}),
+        "base_model": s["model"],
+        "adapter": f"results/rl/{run}/adapter",
+        "template": s["template"],
+        "enable_thinking": s["enable_thinking"],
+        "offline": s["offline"],
+    }

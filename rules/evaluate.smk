@@ -52,6 +52,7 @@ rule report:
         ),
         cards=expand("results/train/{run}/run.json", run=get_eval_runs()),
         losses=expand("results/train/{run}/loss.csv", run=get_eval_runs()),
+        curves=expand("results/rl/{run}/reward_curve.jsonl", run=get_rl_eval_runs()),
     output:
         table=report(
             "results/report/comparison.md",
@@ -79,11 +80,17 @@ rule report:
             category="Training",
             labels={"figure": "loss curves per run"},
         ),
+        rl_curve=report(
+            "results/report/rl_reward_curve.png",
+            category="RL",
+            labels={"figure": "GRPO reward curve"},
+        ),
     log:
         "logs/report/report.log",
     conda:
         "../envs/collect.yaml"
     params:
         agents=get_eval_agents(),
+        rl_runs=get_rl_eval_runs(),
     script:
         "../scripts/report.py"

@@ -8,6 +8,8 @@ from ordebug.atomic import write_text_atomic
 from ordebug.bench.shards import read_problems
 from ordebug.eval.report import csv_text, loss_plot, markdown_table, plots, runs_table, type_table
 from ordebug.logs import setup_logging
+from ordebug.rl.curve import plot_curves
+from ordebug.rl.curve import read_curve as read_reward_curve
 from ordebug.training.curves import read_curve
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
@@ -28,5 +30,7 @@ curves = {c["run"]: read_curve(p) for c, p in zip(cards, sm.input.losses, strict
 titles = {c["run"]: f"ft_{c['run']}: {c['dataset']}, {c['size']['train']['samples']} samples, "
           f"lr {c['hyperparameters']['learning_rate']:g}" for c in cards}
 paths["loss_curves"] = loss_plot(curves, titles, sm.output.losses)
+plot_curves({run: read_reward_curve(p) for run, p in zip(sm.params.rl_runs, sm.input.curves, strict=True)},
+            sm.output.rl_curve)
 log.info("report for %s: %s", ", ".join(sm.params.agents), ", ".join(str(p) for p in paths.values()))
 logging.shutdown()

@@ -320,6 +320,15 @@ def test_train_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
     assert submitted
 
 
+def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
+    """`grpo` is placed like `train`: the profile sends it to the GPU partition, for real."""
+    r = smk(smoke, "results/rl/smoke/rl_results.json", "--forcerun", "grpo", "--profile", "profiles/slurm-local",
+            *SMOKE)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    job = json.loads((smoke / "results" / "rl" / "smoke" / "job.json").read_text())
+    assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] and job["base_run"] == "smoke_plain"
+
+
 def _api_servers() -> list[str]:
     r = subprocess.run(["pgrep", "-af", "llamafactory-cli api"], capture_output=True, text=True)
     return [line for line in r.stdout.splitlines() if "pgrep" not in line]
@@ -350,6 +359,40 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
 
     img = matplotlib.image.imread(smoke / "results" / "report" / "loss_curves.png")
     assert img.shape[1] > 1.8 * img.shape[0]  # two panels side by side
+    assert _api_servers() == []
+
+
+def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
+    """train -> grpo -> evaluate -> report on the smoke config: the RL adapter is one LoRA over the
+    base (SFT rank + RL rank), its reward curve is logged per step and plotted, and it is scored
+    as agent rl_smoke over HTTP beside ft_smoke_plain."""
+    r = smk(smoke, "report", "--cores", "2", *SMOKE)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    out = smoke / "results" / "rl" / "smoke"
+    cfg = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert cfg["r"] == 32 + 8 and cfg["base_model_name_or_path"] == "data/models/tiny-qwen3"
+    settings = json.loads((out / "rl_config.json").read_text())
+    assert settings["base_run"] == "smoke_plain" and settings["success_level"] == "exact"
+    curve = [json.loads(x) for x in (out / "reward_curve.jsonl").read_text().splitlines()]
+    assert [c["step"] for c in curve] == [1, 2]
+    for c in curve:
+        assert c["episodes"] == 4 and -1 <= c["mean_return"] <= 1 and 0 <= c["invalid_rate"] <= 1
+        assert 1 <= c["mean_steps"] <= 2 and "loss" in c and "kl" in c
+    results = json.loads((out / "rl_results.json").read_text())
+    assert results["states"] >= 2 and results["problems"] == 2
+    log = (smoke / "logs" / "rl" / "smoke" / "grpo.log").read_text()
+    assert "grpo step 2:" in log
+    summary = json.loads((smoke / "results" / "eval" / "rl_smoke" / "summary.json").read_text())
+    assert summary["overall"]["problems"] == 27
+    outcomes = [json.loads(x) for x in
+                (smoke / "results" / "eval" / "rl_smoke" / "shard_000.outcomes.jsonl").read_text().splitlines()]
+    assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0
+    served = (smoke / "logs" / "eval" / "rl_smoke" / "shard_000.log").read_text()
+    assert "results/rl/smoke/adapter" in served and "model server stopped" in served
+    rep = smoke / "results" / "report"
+    table = (rep / "comparison.md").read_text()
+    assert "| rl_smoke | 27 |" in table and "| ft_smoke_plain | 27 |" in table
+    assert (rep / "rl_reward_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert _api_servers() == []
 
 

@@ -1,0 +1,45 @@
+# GRPO / RLVR after SFT: episodes on train problems in the repair environment, reward verified
+# by SCIP. One GPU rule per RL run; the Slurm profiles place it like `train`.
+
+from ordebug.rl.settings import RLError, check_rl_config
+
+try:
+    check_rl_config(config)
+except RLError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
+rule grpo:
+    input:
+        problems=get_bench_shards("train"),
+        sft=get_rl_base_adapter,
+        model=get_local_model,
+    output:
+        adapter=directory("results/rl/{run}/adapter"),
+        curve="results/rl/{run}/reward_curve.jsonl",
+        results="results/rl/{run}/rl_results.json",
+        job="results/rl/{run}/job.json",
+        config="results/rl/{run}/rl_config.json",
+    log:
+        "logs/rl/{run}/grpo.log",
+    benchmark:
+        "benchmarks/rl/{run}/grpo.tsv"
+    conda:
+        "../envs/training.yaml"
+    threads: 2
+    resources:
+        gpu=lambda wildcards: get_rl_settings(wildcards)["gpus"],
+        mem_mb=98304,
+        runtime=1440,
+        cpus_per_task=2,
+    params:
+        settings=get_rl_settings,
+        sft_adapter=lambda wildcards: f"results/train/{get_rl_settings(wildcards)['base_run']}/adapter",
+        env=lambda wildcards: config["env"],
+    script:
+        "../scripts/grpo.py"
+
+
+rule rl_all:
+    input:
+        expand("results/rl/{run}/rl_results.json", run=get_rl_runs()),
