@@ -17,7 +17,8 @@ from ordebug.agents.heuristic import HeuristicAgent
 from ordebug.bench.external import check_external_config, import_dir
 from ordebug.bench.shards import write_jsonl_atomic
 from ordebug.cli import main
-from ordebug.collect.episode import outcome_record, run_episode
+from ordebug.collect.episode import run_episode
+from ordebug.collect.outcome import outcome_record
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.config import ConfigError, validate_config
 from ordebug.env.environment import EnvConfig, RepairEnv
@@ -117,14 +118,14 @@ def test_agents_cope_without_a_specification(folder: Path) -> None:
     assert NO_SPEC in obs and "## IIS" in obs
     # the heuristic measures violations, relaxes one row by exactly its violation; SCIP verifies
     ep = run_episode(HeuristicAgent(), recs["need_typeI_000"])
-    o = outcome_record(ep, "heuristic", "faithful")
-    assert ep.steps[0]["action"].startswith("CHECK_SLACK(")
+    o = outcome_record(recs["need_typeI_000"], "heuristic", ep, "faithful")
+    assert ep.steps[0].action.startswith("CHECK_SLACK(")
     assert any(a.startswith("RELAX_CONSTRAINT(") for a in o["actions"]) and o["actions"][-1] == "SUBMIT()"
     assert o["feasible"] and o["exact"] is None and o["root_cause_known"] and o["objective_known"]
-    assert "without a specification" in ep.steps[0]["answer"]
+    assert "without a specification" in ep.steps[0].answer
     # crossed bounds: swapped (both values are the model's own), the solver confirms
     ep = run_episode(HeuristicAgent(), recs["crossed"])
-    o = outcome_record(ep, "heuristic", "faithful")
+    o = outcome_record(recs["crossed"], "heuristic", ep, "faithful")
     assert o["actions"] == ["UPDATE_BOUNDS(x, 3, 5)", "SUBMIT()"] and o["feasible"] and not o["faithful"]
     assert not o["root_cause_known"] and not o["objective_known"]
 
