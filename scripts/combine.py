@@ -23,6 +23,8 @@ for part in ("train", "val"):
         records, stats[part]["balance"] = balance(records, b["by"], b.get("cap"), b.get("weights"), sm.params.seed)
     else:
         stats[part]["balance"] = None
+    stats[part]["samples"] = len(records)
+    stats[part]["problems"] = len({(r["metadata"].get("agent"), r["metadata"]["problem_id"]) for r in records})
     check_train_only(records, f"sft_{sm.wildcards.dataset}.{part}")
     if part == "train":
         check_usable(records, f"sft_{sm.wildcards.dataset}.train")

@@ -31,6 +31,15 @@ def test_run_card_names_dataset_size_hyperparameters_and_losses():
     assert c["resumed_from"] == "checkpoint-20" and c["attempts"] == 2
 
 
+def test_run_card_counts_what_combine_kept_after_balancing():
+    """combine's stats per part: {sources, balance, samples, problems}; the size is what was kept."""
+    stats = {part: {"sources": STATS[part], "balance": {"by": ["error_type"]}, "samples": n, "problems": p}
+             for part, n, p in (("train", 700, 300), ("val", 90, 40))}
+    c = run_card("b", CFG, "combined", {"gpt52chat": 1.0, "heuristic": 1.0}, stats, {}, STATE, {"gpus": 1})
+    assert c["size"] == {"train": {"samples": 700, "problems": 300}, "val": {"samples": 90, "problems": 40}}
+    assert c["used_sources"] == ["gpt52chat", "heuristic"]
+
+
 def test_runs_table_puts_the_run_next_to_its_scores():
     summaries = [{"agent": "ft_teacher_heur", "overall": {"faithful": 0.5, "exact": 0.25, "faithful_rr@5": 0.375}},
                  {"agent": "heuristic", "overall": {"faithful": 0.99}}]

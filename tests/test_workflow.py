@@ -255,6 +255,7 @@ def test_runs_get_one_dataset_per_source_choice_and_an_inactive_one_is_skipped(w
     cfg["training"]["runs"] = {"full": {}, "half": {"sources": {"heuristic": 0.5}},
                                "also_half": {"sources": {"heuristic": 0.5}},
                                "teacher_only": {"sources": {"gpt52chat": 1.0}}}
+    cfg["rl"]["runs"] = {"grpo_full": {"base_run": "full"}}  # an RL run must start from a training run
     cfg_path.write_text(yaml.safe_dump(cfg))
     r = smk(workflow_dir, "-n")
     text = r.stdout + r.stderr

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from ordebug.data.chat import source_stats
+
 # (name, dtype, meaning) of each metadata field; the order is the card's.
 METADATA_FIELDS: list[tuple[str, str, str]] = [
     ("problem_id", "string", "OR-Debug-Bench problem id (`odb_<12 hex>`); every step of a problem is in one split"),
@@ -55,12 +57,6 @@ def _table(title: str, key: str, parts: dict[str, list[dict]]) -> str:
     return "\n".join([head, sep, *rows])
 
 
-def _per_source(stats: dict, part: str) -> dict:
-    """Per-source counts of one part of combine's stats (``{sources, balance}``, or the sources alone)."""
-    st = stats.get(part, {})
-    return st.get("sources", st) if isinstance(st.get("sources"), dict) else st
-
-
 def card_text(name: str, sources: dict[str, float], skipped: list[str], stats: dict, train: list[dict],
               val: list[dict], settings: dict[str, Any]) -> str:
     """The dataset card (README.md): YAML header for ``datasets``, then what the set is and holds."""
@@ -83,7 +79,7 @@ def card_text(name: str, sources: dict[str, float], skipped: list[str], stats: d
         if agent in skipped:
             src_rows.append(f"| {agent} | {w:g} | not active in this build (skipped) | – | – |")
             continue
-        st, sv = (_per_source(stats, part).get(agent, {}) for part in ("train", "val"))
+        st, sv = (source_stats(stats, part).get(agent, {}) for part in ("train", "val"))
         src_rows.append(f"| {agent} | {w:g} | {st.get('samples', 0)} / {sv.get('samples', 0)} | "
                         f"{st.get('problems_kept', 0)} / {sv.get('problems_kept', 0)} | "
                         f"{st.get('duplicates_dropped', 0) + sv.get('duplicates_dropped', 0)} |")

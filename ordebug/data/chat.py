@@ -136,6 +136,22 @@ def mix(records: list[dict]) -> dict[str, dict[str, dict[str, int]]]:
     return out
 
 
+def source_stats(stats: dict, part: str) -> dict[str, dict]:
+    """Per-source counts of one part (``train``/``val``) of a combined set's stats
+    (``{sources, balance, samples, problems}``; older files hold the per-source dict alone)."""
+    st = stats.get(part) or {}
+    return st["sources"] if isinstance(st.get("sources"), dict) else st
+
+
+def part_size(stats: dict, part: str) -> dict[str, int]:
+    """Samples and problems one part of a combined set holds (after balancing, where it was)."""
+    st = stats.get(part) or {}
+    if "samples" in st and "problems" in st:
+        return {"samples": int(st["samples"]), "problems": int(st["problems"])}
+    src = source_stats(stats, part).values()
+    return {"samples": sum(s.get("samples", 0) for s in src), "problems": sum(s.get("problems_kept", 0) for s in src)}
+
+
 def balance(records: list[dict], by: list[str], cap: int | None, weights: dict[str, float] | None,
             seed: int) -> tuple[list[dict], dict]:
     """Keep at most ``cap`` trajectories per group of ``by`` (None: the smallest group's

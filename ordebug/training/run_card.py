@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ordebug.data.chat import part_size, source_stats
 from ordebug.training.curves import curve_rows
 
 HYPERPARAMETERS = ["model", "template", "lora_rank", "lora_alpha", "lora_dropout", "learning_rate", "num_train_epochs",
@@ -18,16 +19,14 @@ def run_card(run: str, cfg: dict[str, Any], dataset: str, sources: dict[str, flo
     hp.update(model=cfg.get("model_name_or_path"), deepspeed=bool(cfg.get("deepspeed")),
               effective_batch_size=cfg["per_device_train_batch_size"] * cfg["gradient_accumulation_steps"]
               * max(1, int(job.get("gpus") or 0)))
-    size = {part: {"samples": sum(s.get("samples", 0) for s in stats.get(part, {}).values()),
-                   "problems": sum(s.get("problems_kept", 0) for s in stats.get(part, {}).values())}
-            for part in ("train", "val")}
+    size = {part: part_size(stats, part) for part in ("train", "val")}
     curve = curve_rows(state.get("log_history", []))
     evals = [r["eval_loss"] for r in curve if r.get("eval_loss") is not None]
     return {
         "run": run,
         "dataset": dataset,
         "sources": sources,
-        "used_sources": sorted(stats.get("train", {})),
+        "used_sources": sorted(source_stats(stats, "train")),
         "size": size,
         "hyperparameters": hp,
         "global_step": state.get("global_step"),
