@@ -36,7 +36,8 @@ def test_record_schema(sample):
         assert rec["difficulty"] in ("easy", "medium", "hard")
         assert rec["objective_sense"] in ("minimize", "maximize")
         gt = rec["ground_truth"]
-        assert gt["fixes"] and len(gt["root_cause"]) == len(gt["fault_kinds"]) == len(gt["spec_sources"])
+        assert gt["fixes"] and len(gt["roots_per_fault"]) == len(gt["fault_kinds"]) == len(gt["spec_sources"])
+        assert gt["root_cause"] == [r for group in gt["roots_per_fault"] for r in group]
         assert len(gt["fixes"]) >= len(gt["root_cause"])
         for fix in gt["fixes"]:
             assert re.match(r"^[A-Z_]+\(.*\)$", fix)
@@ -61,7 +62,8 @@ def test_every_fix_value_is_stated_in_the_specification(sample):
     for rec in sample:
         sheet = DataSheet.from_json(rec["spec"])
         b = read_model_text(rec["model"])
-        for src, kind in zip(rec["ground_truth"]["spec_sources"], rec["ground_truth"]["fault_kinds"], strict=True):
+        truth = rec["ground_truth"]
+        for src, kind, roots in zip(truth["spec_sources"], truth["fault_kinds"], truth["roots_per_fault"], strict=True):
             if "[" not in src or kind.split(":")[0] not in ("rhs", "bound", "coef"):
                 continue
             tname, key = src[:-1].split("[")
@@ -69,7 +71,7 @@ def test_every_fix_value_is_stated_in_the_specification(sample):
             want = table.num(*key.split(","))
             assert any(f"{want:g}" in fix or f", {int(want)})" in fix for fix in rec["ground_truth"]["fixes"]), rec
             vals = [float(v) for v in table.values.values()]
-            root = rec["ground_truth"]["root_cause"][rec["ground_truth"]["spec_sources"].index(src)]
+            root = roots[0]
             wrong = (b.vars[root["name"]].ub if root["kind"] == "bound" else None)
             if wrong is not None and len(vals) >= 3:
                 assert min(vals) / 1.25 <= wrong <= max(vals) * 1.25

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ordebug.actions import apply_actions
+from ordebug.errors.faults import stands_out
 from ordebug.errors.inject import difficulty, member_deletions
 from ordebug.errors.taxonomy import ERROR_TYPES, REDUNDANT_FAULT_TYPES
 from ordebug.models import build_from_sheet
@@ -12,6 +13,7 @@ from ordebug.models.datasheet import DataSheet
 from ordebug.solver import compute_iis, read_model_text, solve
 from ordebug.solver.iis import Iis
 from ordebug.solver.solve import is_feasible, same_objective
+from ordebug.solver.spec import natural_key
 
 
 def broken(rec):
@@ -58,15 +60,54 @@ def test_no_single_deletion_restores_the_optimum(sample_by_type, etype):
             res = solve(trial)
             restores = res.optimal and same_objective(res.objective, rec["original_objective"], 1e-4)
             if restores:
-                assert etype in REDUNDANT_FAULT_TYPES and action == f"DROP_CONSTRAINT({next(iter(faults))})"
+                assert etype in REDUNDANT_FAULT_TYPES and action in {f"DROP_CONSTRAINT({f})" for f in faults}
 
 
-def test_type_a_flips_one_sense(sample_by_type):
+def test_type_a_reverses_senses_and_nothing_else(sample_by_type):
+    """A reversed rule: its row, or (where one reversed row would be its family's odd one) every
+    row of its family; each is flipped back by the fix, and nothing else differs."""
     for rec in sample_by_type["A"]:
-        name = rec["ground_truth"]["root_cause"][0]["name"]
-        b, o = broken(rec).rows[name], original(rec).rows[name]
-        assert {b.sense, o.sense} == {"<=", ">="}
-        assert b.bound == o.bound and b.coefs == o.coefs
+        b, o = broken(rec), original(rec)
+        roots = {r["name"] for r in rec["ground_truth"]["root_cause"]}
+        assert {n for n in o.rows if b.rows[n].sense != o.rows[n].sense} == roots
+        for name in roots:
+            assert {b.rows[name].sense, o.rows[name].sense} == {"<=", ">="}
+            assert b.rows[name].bound == o.rows[name].bound and b.rows[name].coefs == o.rows[name].coefs
+        assert rec["ground_truth"]["fixes"] == [f"FLIP_SENSE({n})" for n in sorted(roots, key=natural_key)]
+        whole = rec["ground_truth"]["fault_kinds"] == ["sense:whole family"]
+        assert whole == (len(roots) > 1)
+
+
+def test_a_faulty_row_never_stands_out_from_its_family(sample):
+    """No reversed sense, missing term or wrong variable makes a row the odd one of its family
+    (a minority sense or set of variable families, a term count no sibling has): comparing
+    rows without the specification finds nothing."""
+    checked = 0
+    for rec in sample:
+        kinds = rec["ground_truth"]["fault_kinds"]
+        roots = rec["ground_truth"]["roots_per_fault"]
+        b = broken(rec)
+        for kind, group in zip(kinds, roots, strict=True):
+            if kind.split(":")[0] not in ("sense", "struct"):
+                continue
+            for r in group:
+                assert not stands_out(b, r["name"], b.rows[r["name"]]), (rec["problem_id"], kind, r)
+                checked += 1
+    assert checked >= 5
+
+
+def test_stands_out_sees_a_lone_sense_and_a_short_row():
+    from ordebug.solver.spec import ModelSpec, Row, Var
+
+    m = ModelSpec("m", "minimize")
+    for v in ("x(1)", "x(2)", "x(3)", "y(1)", "y(2)", "y(3)"):
+        m.add_var(Var(v, 0, 10, "C", 1))
+    for i in (1, 2, 3):
+        m.add_row(Row.make(f"cap({i})", {f"x({i})": 1, f"y({i})": 2}, "<=", 5 + i))
+    assert stands_out(m, "cap(2)", Row.make("cap(2)", {"x(2)": 1, "y(2)": 2}, ">=", 7))
+    assert stands_out(m, "cap(2)", Row.make("cap(2)", {"x(2)": 1}, "<=", 7))
+    assert not stands_out(m, "cap(2)", Row.make("cap(2)", {"x(2)": 1, "y(2)": 2}, "<=", 9))
+    assert not stands_out(m, "cap(2)", Row.make("cap(2)", {"x(2)": 1, "y(3)": 2}, "<=", 7))  # wrong index
 
 
 def test_type_b_declares_a_continuous_variable_integer(sample_by_type):
@@ -154,7 +195,7 @@ def test_difficulty_follows_iis_size_and_fault_count(sample):
         b = broken(rec)
         zero_lower = sum(1 for x in rec["iis"]["bounds"] if x["side"] == "lower" and b.vars[x["variable"]].lb == 0)
         size = len(rec["iis"]["constraints"]) + len(rec["iis"]["bounds"]) - zero_lower
-        n_faults, n_fix = len(rec["ground_truth"]["root_cause"]), len(rec["ground_truth"]["fixes"])
+        n_faults, n_fix = len(rec["ground_truth"]["roots_per_fault"]), len(rec["ground_truth"]["fixes"])
         assert rec["difficulty"] == difficulty(n_faults, n_fix, size)
     assert difficulty(2, 2, 3) == "hard" and difficulty(1, 1, 8) == "hard"
     assert difficulty(1, 2, 2) == "medium" and difficulty(1, 1, 4) == "medium"

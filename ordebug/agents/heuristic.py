@@ -78,6 +78,8 @@ class HeuristicAgent:
         self.fixed: list[str] = []
         self.fixed_elements: list[str] = []
         self.queue: list[Fix] = []  # further disagreements of the element being repaired
+        self.siblings: list[str] = []  # rows written from the same rule as a reversed row: check them too
+        self.looked: set[str] = set()  # siblings already asked for with INSPECT
         self.slack: dict[str, float] = {}  # without a specification: IIS row -> violation (this model version)
 
     # ---------------------------------------------------------------------------------
@@ -89,6 +91,10 @@ class HeuristicAgent:
             self.fixed.append(fix.action)
             return answer([f"{fix.element} still disagrees with the specification in another place.", *fix.thoughts],
                           fix.action)
+        if self.siblings and v.steps_left > 1:
+            step = self._check_siblings(v)
+            if step:
+                return step
         if v.status in ("FEASIBLE", "UNBOUNDED"):
             return answer(self._submit_thoughts(v), act.submit())
         if v.steps_left <= 1:
@@ -122,9 +128,39 @@ class HeuristicAgent:
             self.queue = [f for f in fixes[1:] if f.element == fix.element]
             self.fixed.append(fix.action)
             self.fixed_elements.append(fix.element)
+            if fix.action.startswith("FLIP_SENSE(") and self.model is not None:
+                family = fix.element.split("(")[0]
+                self.siblings = [r for r in self.model.spec.rows if r.split("(")[0] == family
+                                 and r != fix.element and r not in self.fixed_elements]
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "
                              "have no correction I can justify; I submit rather than delete a rule."], act.submit())
+
+    def _check_siblings(self, v: View) -> str | None:
+        """A reversed row comes from a rule written once for its whole family: read each sibling
+        (INSPECT) and flip back those reversed too, before judging the model."""
+        shown = {r.name: r for r in v.iis_rows}
+        while self.siblings:
+            name = self.siblings[0]
+            row = shown.get(name) or self.inspected.get(name)
+            if row is None:
+                if name in self.looked:  # asked already, and the model has no such row
+                    self.siblings.pop(0)
+                    continue
+                self.looked.add(name)
+                return answer([_pick([
+                    f"{self.fixed_elements[-1]} was written from the same rule as {name}; a reversed rule "
+                    f"reverses every row it writes, so I read {name} too.",
+                    f"The rule behind {self.fixed_elements[-1]} also gives {name}; I check that row's sense.",
+                ], v.problem_id, name)], act.inspect(name))
+            self.siblings.pop(0)
+            fixes = [f for f in self._row_fixes(row, v) if f.action.startswith("FLIP_SENSE(")]
+            if fixes:
+                self.fixed.append(fixes[0].action)
+                self.fixed_elements.append(name)
+                return answer([f"{name} comes from the same rule and is reversed as well.", *fixes[0].thoughts],
+                              fixes[0].action)
+        return None
 
     # -- without a specification: only what the solver can verify ------------------------
     def _without_spec(self, v: View) -> str:

@@ -172,7 +172,8 @@ def make_record(split: str, index: int, tier: str, base, objective: float, inj: 
     truth = {
         "fixes": [a for f in inj.faults for a in f.fixes],
         "fixes_per_fault": [list(f.fixes) for f in inj.faults],
-        "root_cause": [dict(f.root) for f in inj.faults],
+        "root_cause": [dict(r) for f in inj.faults for r in f.roots],
+        "roots_per_fault": [[dict(r) for r in f.roots] for f in inj.faults],
         "fault_kinds": [f.kind + (f":{f.note}" if f.note else "") for f in inj.faults],
         "spec_sources": [f.source for f in inj.faults],
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from ordebug.actions import apply_edit, parse_action
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import UNIT_SLIPS, Table
 from ordebug.solver.solve import SolveResult, solve
-from ordebug.solver.spec import INF, ModelSpec, Row, fmt_num
+from ordebug.solver.spec import INF, ModelSpec, Row, fmt_num, natural_key
 
 OUTLIER_MARGIN = 1.25  # a wrong value stays within [min / m, max * m] of its table
 _REF = re.compile(r"^(\w+)\[(.*)\]$")
@@ -38,6 +39,7 @@ class Fault:
     added_row: Row | None = None
     note: str = ""  # how the value went wrong (transposed, neighbour, digit, unit, ...)
     source: str = ""  # the data-sheet entry the fix restores
+    also: list[dict[str, str]] = field(default_factory=list)  # further rows the same mistake wrote (a family)
 
     def apply(self, spec: ModelSpec) -> None:
         if self.added_row is not None:
@@ -54,6 +56,11 @@ class Fault:
     def element(self) -> tuple[str, ...]:
         r = self.root
         return (r["kind"], r["name"], r.get("side", ""))
+
+    @property
+    def roots(self) -> list[dict[str, str]]:
+        """Every element the mistake wrote wrong: the root, then the rest of its family."""
+        return [self.root, *self.also]
 
 
 @dataclass
@@ -101,6 +108,45 @@ class Context:
             return None
         return self.base.sheet.tables[m.group(1)], m.group(2)
 
+
+
+# -- a faulty row must not stand out from its family ----------------------------------------
+
+
+def _family(name: str) -> str:
+    return name.split("(")[0]
+
+
+def _shape(row: Row) -> tuple[str, frozenset[str], int]:
+    """What a glance at a row shows without reading its data: sense, variable families, term count."""
+    return row.sense, frozenset(_family(v) for v in row.coefs), len(row.coefs)
+
+
+def stands_out(spec: ModelSpec, name: str, changed: Row) -> bool:
+    """Whether ``changed`` (the faulty version of row ``name``) would be the odd one of its family
+    (three rows or more): a sense or a set of variable families that fewer rows of the family
+    have than the most common one, or a number of terms no sibling has. Such a fault is found
+    by comparing rows, without the specification, so the benchmark does not make it."""
+    sibs = [r for n, r in spec.rows.items() if n != name and _family(n) == _family(name)]
+    if len(sibs) < 2:
+        return False
+    mine = _shape(changed)
+    shapes = [_shape(r) for r in sibs] + [mine]
+    for i in (0, 1):
+        counts = Counter(sh[i] for sh in shapes)
+        if counts[mine[i]] < max(counts.values()):
+            return True
+    return all(sh[2] != mine[2] for sh in shapes[:-1])
+
+
+def _changed_row(spec: ModelSpec, name: str, breaks: list[str]) -> Row:
+    trial = ModelSpec(spec.name, spec.sense)
+    trial.vars = spec.vars
+    r = spec.rows[name]
+    trial.rows = {name: Row(name, dict(r.coefs), r.lhs, r.rhs)}
+    for a in breaks:
+        apply_edit(trial, parse_action(a))
+    return trial.rows[name]
 
 
 # -- plausible wrong values ----------------------------------------------------------------
@@ -194,13 +240,35 @@ def _value_faults(ctx: Context, ref: str, sense: str, *, coef: bool) -> Iterator
 # -- fault streams, one per kind -------------------------------------------------------------
 
 
+MAX_FAMILY_FAULT = 4  # rows a family-wide sense fault may span (each needs its own FLIP_SENSE)
+
+
 def sense_faults(ctx: Context) -> Iterator[Fault]:
-    """A: a ``<=`` written as ``>=`` or the reverse (the sheet's rule states the sense)."""
+    """A: a ``<=`` written as ``>=`` or the reverse (the sheet's rule states the sense).
+
+    A family's rows are written from one rule, so a reversed rule reverses all of them: where
+    a single reversed row would be the odd one of its family, the whole family (up to
+    :data:`MAX_FAMILY_FAULT` rows of that sense) is reversed instead, and each of its rows
+    must be flipped back."""
+    spec = ctx.base.spec
+    done: set[str] = set()
     for r in ctx.shuffled(ctx.base.rows_with("capacity", "requirement", "rule")):
-        if ctx.base.spec.rows[r].sense in ("<=", ">="):
-            a = act.flip_sense(r)
-            yield Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a],
-                        source=ctx.base.sources.get(f"sense:{r}", ""))
+        sense = spec.rows[r].sense
+        if sense not in ("<=", ">=") or _family(r) in done:
+            continue
+        a = act.flip_sense(r)
+        src = ctx.base.sources.get(f"sense:{r}", "")
+        if not stands_out(spec, r, _changed_row(spec, r, [a])):
+            yield Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a], source=src)
+            continue
+        done.add(_family(r))
+        members = sorted((x for x in spec.rows if _family(x) == _family(r) and spec.rows[x].sense == sense),
+                         key=natural_key)
+        if len(members) > MAX_FAMILY_FAULT:
+            continue
+        flips = [act.flip_sense(x) for x in members]
+        yield Fault("sense", {"kind": "constraint", "name": r}, flips, breaks=flips, source=src, note="whole family",
+                    also=[{"kind": "constraint", "name": x} for x in members if x != r])
 
 
 def vtype_faults(ctx: Context) -> Iterator[Fault]:
@@ -243,13 +311,15 @@ def struct_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
             if swaps and ctx.rng.random() < 0.6:
                 w = swaps[0]
                 old_w = row.coefs.get(w, 0.0)
-                yield Fault("struct", {"kind": "constraint", "name": r},
-                            [act.set_coef(r, v, c), act.set_coef(r, w, old_w)],
-                            breaks=[act.set_coef(r, v, 0), act.set_coef(r, w, old_w + c)], note="wrong_variable",
-                            source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
-            yield Fault("struct", {"kind": "constraint", "name": r}, [act.set_coef(r, v, c)],
-                        breaks=[act.set_coef(r, v, 0)], note="missing_term",
-                        source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
+                breaks = [act.set_coef(r, v, 0), act.set_coef(r, w, old_w + c)]
+                if not stands_out(spec, r, _changed_row(spec, r, breaks)):
+                    yield Fault("struct", {"kind": "constraint", "name": r},
+                                [act.set_coef(r, v, c), act.set_coef(r, w, old_w)], breaks=breaks,
+                                note="wrong_variable", source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
+            breaks = [act.set_coef(r, v, 0)]
+            if not stands_out(spec, r, _changed_row(spec, r, breaks)):  # one term short of every sibling
+                yield Fault("struct", {"kind": "constraint", "name": r}, [act.set_coef(r, v, c)], breaks=breaks,
+                            note="missing_term", source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
 
 
 def _sibling_vars(spec: ModelSpec, v: str) -> list[str]:
@@ -271,7 +341,9 @@ def rhs_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
     for r in ctx.tight_first(ctx.base.rows_with(*roles)):
         row = spec.rows[r]
         ref = src.get(f"rhs:{r}", "")
-        for note, old, wrong in list(_value_faults(ctx, ref, row.sense, coef=False))[:3]:
+        sibling_rhs = {x.bound for n, x in spec.rows.items() if n != r and _family(n) == _family(r)}
+        values = [c for c in _value_faults(ctx, ref, row.sense, coef=False) if c[2] not in sibling_rhs]
+        for note, old, wrong in values[:3]:  # (a sibling's value, copied, would be the family's lone twin)
             yield Fault("rhs", {"kind": "constraint", "name": r}, [act.update_rhs(r, old)],
                         breaks=[act.update_rhs(r, wrong)], note=note, source=ref)
 

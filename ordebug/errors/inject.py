@@ -114,7 +114,7 @@ def fault_stream(kind: str, ctx: Context) -> Iterator[Fault]:
 def in_iis(fault: Fault, iis: Iis, spec: ModelSpec) -> bool:
     kind, name, side = fault.element
     if kind == "constraint":
-        return name in iis.constraints
+        return any(r["name"] in iis.constraints for r in fault.roots)
     if kind == "bound":
         return (name, side) in iis.bounds
     return any(name in spec.rows[r].coefs for r in iis.constraints)
@@ -206,7 +206,7 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
             f.undo(alone)
             if is_feasible(alone):
                 return _reject(etype, "one fix alone suffices")
-    exempt = {f.root["name"] for f in faults} if etype in REDUNDANT_FAULT_TYPES else set()
+    exempt = {r["name"] for f in faults for r in f.roots} if etype in REDUNDANT_FAULT_TYPES else set()
     if etype != "G" and _deletion_restores(broken, faults[0], objective, exempt):
         return _reject(etype, "a deletion restores the optimum")  # seen before paying for the IIS
     one_row_ok = etype in ONE_ROW_TYPES or ctx.rng.random() < ONE_ROW_KEEP

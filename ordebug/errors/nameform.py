@@ -24,7 +24,7 @@ MAX_COUNT = 6
 # P(keep a candidate whose faulty row has this form): the overall rate at which an IIS row is
 # the faulty one over this form's rate, capped at 1 (forms faults use less are always kept).
 ACCEPT: dict[NameForm, float] = {
-    (2, False): 0.959, (3, False): 0.709, (4, False): 0.539, (4, True): 0.933, (6, False): 0.647,
+    (2, False): 0.737, (3, False): 0.518, (4, False): 0.404, (4, True): 0.933, (6, False): 0.437,
 }
 
 
