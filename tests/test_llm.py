@@ -13,7 +13,7 @@ import pytest
 from conftest import small_config
 
 from ordebug.agents.llm import LLMAgent
-from ordebug.bench.generate import BenchSpec, generate_problem
+from ordebug.bench.generate import BenchSpec, generate_problem, slot
 from ordebug.bench.shards import generate_shard, write_jsonl_atomic
 from ordebug.collect.episode import USAGE_KEYS
 from ordebug.collect.shard import CollectConfig
@@ -28,13 +28,16 @@ from ordebug.testing.teacher_server import ServerConfig, ServerThread
 
 KEY = "sk-test-9f8e7d6c5b4a-SECRET"
 def _a_problem() -> tuple[str, str]:
-    """The first observation of a generated type-A problem and the one action that repairs it."""
+    """The first observation of a generated type-A problem with one reversed row, and the one
+    action that repairs it."""
     spec = BenchSpec(seed=424242)
-    for i in range(40):
+    for i in range(200):
+        if slot(spec, "train", i)[0] != "A":
+            continue
         rec = generate_problem(spec, "train", i)
-        if rec["error_type"] == "A":
+        if len(rec["ground_truth"]["fixes"]) == 1:
             return RepairEnv().reset(rec)[0], rec["ground_truth"]["fixes"][0]
-    raise AssertionError("no type-A problem among the first 40")
+    raise AssertionError("no one-row type-A problem among the first 200")
 
 
 OBS, FIX = _a_problem()

@@ -73,7 +73,7 @@ def test_each_run_trains_on_its_own_dataset(smoke):
         assert card["hyperparameters"]["lora_rank"] == 32 and card["global_step"] == rendered["max_steps"]
     full = read_jsonl(data / "sft_combined.train.jsonl")
     half = read_jsonl(data / "sft_mix-heuristic@0.5.train.jsonl")
-    stats = json.loads((data / "sft_mix-heuristic@0.5.stats.json").read_text())["train"]["heuristic"]
+    stats = json.loads((data / "sft_mix-heuristic@0.5.stats.json").read_text())["train"]["sources"]["heuristic"]
     full_ids = {r["metadata"]["problem_id"] for r in full}
     half_ids = {r["metadata"]["problem_id"] for r in half}
     assert stats["weight"] == 0.5 and stats["problems_kept"] == len(half_ids) == round(len(full_ids) * 0.5)
