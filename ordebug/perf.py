@@ -361,9 +361,19 @@ def iis_rows(r: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def _timed_snakemake(workdir: Path, cores: int, env: dict, *targets: str) -> float:
+# Snakemake as if the Slurm plugin were not installed: its modules hidden from plugin discovery.
+_WITHOUT_SLURM_PLUGIN = (
+    "import pkgutil, sys; _iter = pkgutil.iter_modules; "
+    "pkgutil.iter_modules = lambda *a, **k: (m for m in _iter(*a, **k) "
+    "if not m.name.startswith('snakemake_executor_plugin_slurm')); "
+    "from snakemake.cli import main; sys.argv[0] = 'snakemake'; main()"
+)
+
+
+def _timed_snakemake(workdir: Path, cores: int, env: dict, *targets: str, plugin: bool = True) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile"),
+    cmd = ["-m", "snakemake"] if plugin else ["-c", _WITHOUT_SLURM_PLUGIN]
+    subprocess.run([sys.executable, *cmd, *targets, "--snakefile", str(ROOT / "Snakefile"),
                     "--directory", str(workdir), "--cores", str(cores)],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     return time.perf_counter() - start
@@ -387,7 +397,7 @@ def _stopped_controller_conf(src: Path, dst: Path, parked: bool) -> Path:
     return dst
 
 
-def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (), repeats: int = 2) -> dict:
+def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (), repeats: int = 3) -> dict:
     """No-op ``snakemake -j{cores}`` in a finished workdir with the Slurm executor plugin installed
     and Slurm's tools on PATH but no controller answering: as Slurm's stock configuration
     leaves it, and parked (``slurm_cluster.sh stop``). Best of ``repeats`` runs each."""
@@ -409,6 +419,8 @@ def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (
             out[f"scontrol_{state}_s"] = round(time.perf_counter() - start, 2)
             out[f"noop_{state}_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets)
                                                for _ in range(repeats)), 1)
+        out["noop_no_plugin_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets, plugin=False)
+                                            for _ in range(repeats)), 1)
     return out
 
 
@@ -423,4 +435,6 @@ def slurm_noop_rows(r: dict) -> list[tuple[str, str, str]]:
          f"{r['noop_stopped_s']} s ({r['scontrol_stopped_s']} s)"),
         ("pipeline", f"{what}: slurm.conf parked by `slurm_cluster.sh stop`",
          f"{r['noop_parked_s']} s ({r['scontrol_parked_s']} s)"),
+        ("pipeline", f"{what.replace('Slurm plugin + tools', 'Slurm tools')}: plugin not installed "
+                     "(no `cluster` extra)", f"{r['noop_no_plugin_s']} s"),
     ]
