@@ -10,6 +10,10 @@ rule bench_shard:
         "benchmarks/bench/{split}/shard_{shard}.tsv"
     conda:
         "../envs/bench.yaml"
+    threads: 1
+    resources:
+        mem_mb=2048,
+        runtime=get_bench_runtime,
     params:
         bench=lambda wildcards: config["bench"],
     script:

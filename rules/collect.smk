@@ -16,6 +16,8 @@ rule collect:
     threads: config["collect"]["workers"]
     resources:
         teacher_api=get_teacher_api,
+        mem_mb=get_collect_mem_mb,
+        runtime=get_collect_runtime,
     params:
         journal=get_journal,
         collect=lambda wildcards: config["collect"],

@@ -16,7 +16,7 @@ validate(config, "../config/config.schema.yaml")
 
 wildcard_constraints:
     split="train|test|train_large|test_large",
-    shard=r"(L)?\d{3}",
+    shard=r"(L)?\d\d\d+",  # three digits or more (1,000 shards and up)
     agent="|".join(
         list(config["collect"]["agents"])
         + list(config["eval"]["agents"])
@@ -175,11 +175,51 @@ def get_test_shard_ids():
     return get_shard_ids("test")
 
 
-def get_eval_outcomes(wildcards):
+def get_ft_part_ids():
+    """Parts of the test split a fine-tuned agent is evaluated in: eval.finetuned_shards
+    jobs (default 1, the whole split in one GPU job), never more than there are shards.
+    """
+    n = min(config["eval"].get("finetuned_shards", 1), len(get_test_shard_ids()))
+    return [f"{i:03d}" for i in range(max(n, 1))]
+
+
+def get_ft_part_shards(wildcards):
+    """Bench shards of one part: the test shards dealt out in contiguous runs."""
+    ids, parts = get_test_shard_ids(), len(get_ft_part_ids())
+    i = int(wildcards.part)
+    lo, hi = i * len(ids) // parts, (i + 1) * len(ids) // parts
+    return [get_shard_file("test", s) for s in ids[lo:hi]]
+
+
+def get_ft_part_problems(wildcards):
+    """Where a part's shards are concatenated (beside its journal, outside the outputs)."""
+    return f"data/journal/eval/{wildcards.agent}/part_{wildcards.part}.problems.jsonl"
+
+
+def get_eval_journal(wildcards):
+    """Per-job journal of an evaluation, outside the declared outputs."""
+    unit = getattr(wildcards, "shard", None)
+    name = f"shard_{unit}" if unit is not None else f"part_{wildcards.part}"
+    return f"data/journal/eval/{wildcards.agent}/{name}.jsonl"
+
+
+def get_agent_outcomes(agent):
+    """Outcome files of one evaluated agent: per test shard, or per part for a fine-tuned one."""
+    if agent.startswith("ft_"):
+        return [
+            f"results/eval/{agent}/part_{p}.outcomes.jsonl" for p in get_ft_part_ids()
+        ]
     return [
-        f"results/eval/{wildcards.agent}/shard_{s}.outcomes.jsonl"
-        for s in get_test_shard_ids()
+        f"results/eval/{agent}/shard_{s}.outcomes.jsonl" for s in get_test_shard_ids()
     ]
+
+
+def get_eval_outcomes(wildcards):
+    return get_agent_outcomes(wildcards.agent)
+
+
+def get_report_outcomes(wildcards=None):
+    return [f for a in get_eval_agents() for f in get_agent_outcomes(a)]
 
 
 def get_eval_kind(wildcards):
@@ -240,3 +280,53 @@ def get_external_summaries(wildcards):
 
 def get_external_reports(wildcards=None):
     return [f"results/report/external_{s}.md" for s in get_external_sets()]
+
+
+# Resources of the sharded (cluster) rules. The rules declare what a job needs; where it runs
+# (partition, GPU model, account) is only in profiles/. Runtimes are in minutes and generous:
+# measured ~0.25 core-s per small problem, ~10 core-s per large one (performance table).
+def get_bench_runtime(wildcards):
+    """Minutes for one bench shard: 2 s per small problem, 60 s per large one, plus 10."""
+    per = 60 if wildcards.split.endswith("_large") else 2
+    size = (
+        (config["bench"].get("large") or {}).get("shard_size", 10)
+        if per == 60
+        else config["bench"]["shard_size"]
+    )
+    return 10 + (per * size + 59) // 60
+
+
+def get_collect_runtime(wildcards):
+    """Minutes for one collect shard: built-in agents are fast, teachers wait on an API."""
+    return 720 if wildcards.agent in get_teachers() else 60
+
+
+def get_collect_mem_mb(wildcards, threads):
+    """Memory of one collect job: 2 GB per worker process."""
+    return 2048 * threads
+
+
+def get_eval_runtime(wildcards):
+    """Minutes for one evaluate job (a fine-tuned agent also starts its model server)."""
+    if wildcards.agent.startswith("ft_"):
+        return 720
+    return 720 if wildcards.agent in get_teachers() else 60
+
+
+def get_eval_gpus(wildcards):
+    """GPUs of an evaluate job: eval.serve.gpus for a fine-tuned agent, none otherwise."""
+    if not wildcards.agent.startswith("ft_"):
+        return 0
+    return config["eval"].get("serve", {}).get("gpus", 0)
+
+
+def get_eval_mem_mb(wildcards):
+    """Memory of an evaluate job: a served model needs far more than the solver."""
+    return (
+        65536 if wildcards.agent.startswith("ft_") else 2048 * config["eval"]["workers"]
+    )
+
+
+def get_train_gpus(wildcards):
+    """GPUs of one training run (training.gpus or the run's own `gpus`)."""
+    return get_run_settings(wildcards).get("gpus", 0)

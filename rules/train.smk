@@ -50,14 +50,14 @@ rule train:
         "benchmarks/train/{run}/train.tsv"
     conda:
         "../envs/training.yaml"
-    threads: 2
+    threads: 16
     resources:
-        gpu=lambda wildcards: get_run_settings(wildcards).get("gpus", 0),
-        mem_mb=65536,
+        gpu=get_train_gpus,
+        mem_mb=131072,
         runtime=720,
-        cpus_per_task=2,
+        cpus_per_task=16,  # threads are capped at the submit host's --cores; the job asks this many
     params:
-        gpus=lambda wildcards: get_run_settings(wildcards).get("gpus", 0),
+        gpus=get_train_gpus,
         offline=lambda wildcards: get_run_settings(wildcards).get("offline", False),
     script:
         "../scripts/train.py"
