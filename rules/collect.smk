@@ -20,8 +20,8 @@ rule collect:
         runtime=get_collect_runtime,
     params:
         journal=get_journal,
-        collect=lambda wildcards: config["collect"],
-        env=lambda wildcards: config["env"],
+        collect=get_collect_config,
+        env=get_env_config,
         teacher=get_teacher,
     script:
         "../scripts/collect_shard.py"

@@ -1,17 +1,14 @@
 # Shared helpers: config validation and the file lists the rules depend on.
 import os
 
-from snakemake.utils import validate
-
 from ordebug.config import ConfigError, validate_config
 from ordebug.bench.shards import SPLITS, n_shards
 
-# Snakemake's own validation (sets defaults), then ours, which names the offending key.
+# Validated once against config/config.schema.yaml (the error names the key), defaults filled.
 try:
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
-validate(config, "../config/config.schema.yaml")
 
 
 wildcard_constraints:
@@ -330,3 +327,26 @@ def get_eval_mem_mb(wildcards):
 def get_train_gpus(wildcards):
     """GPUs of one training run (training.gpus or the run's own `gpus`)."""
     return get_run_settings(wildcards).get("gpus", 0)
+
+
+# Config sections handed to the rule scripts as params (re-run when they change).
+def get_bench_config(wildcards):
+    return config["bench"]
+
+
+def get_collect_config(wildcards):
+    return config["collect"]
+
+
+def get_env_config(wildcards):
+    return config["env"]
+
+
+def get_run_offline(wildcards):
+    """Whether a training run sets HF_HUB_OFFLINE."""
+    return get_run_settings(wildcards).get("offline", False)
+
+
+def get_external_journal(wildcards):
+    """Journal of one agent on one external set, outside the declared outputs."""
+    return f"data/journal/eval_external/{wildcards.set}/{wildcards.agent}.jsonl"

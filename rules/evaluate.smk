@@ -13,7 +13,7 @@ rule evaluate:
     benchmark:
         "benchmarks/eval/{agent}/shard_{shard}.tsv"
     conda:
-        "../envs/training.yaml"
+        "../envs/collect.yaml"
     threads: config["eval"]["workers"]
     resources:
         teacher_api=get_teacher_api,
@@ -23,7 +23,7 @@ rule evaluate:
     params:
         journal=get_eval_journal,
         kind=get_eval_kind,
-        env=lambda wildcards: config["env"],
+        env=get_env_config,
         teacher=get_teacher,
         finetuned=get_finetuned_settings,
     script:
@@ -57,7 +57,7 @@ rule evaluate_finetuned:
         journal=get_eval_journal,
         problems=get_ft_part_problems,
         kind=get_eval_kind,
-        env=lambda wildcards: config["env"],
+        env=get_env_config,
         teacher=get_teacher,
         finetuned=get_finetuned_settings,
     script:

@@ -58,7 +58,7 @@ rule train:
         cpus_per_task=16,  # threads are capped at the submit host's --cores; the job asks this many
     params:
         gpus=get_train_gpus,
-        offline=lambda wildcards: get_run_settings(wildcards).get("offline", False),
+        offline=get_run_offline,
     script:
         "../scripts/train.py"
 

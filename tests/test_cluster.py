@@ -127,3 +127,18 @@ def test_serve_backend_choice_and_vllm_command(tmp_path: Path):
     assert cmd[i + 1] == f"ordebug-ft={tmp_path / 'adapter'}"
     assert cmd[cmd.index("--tensor-parallel-size") + 1] == "2" and cmd[cmd.index("--max-lora-rank") + 1] == "32"
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and "--api-key" not in cmd  # the key stays off argv
+
+
+def test_config_is_validated_once_and_defaults_are_filled():
+    from ordebug.config import ConfigError, validate_config
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    del cfg["eval"]["finetuned_shards"], cfg["eval"]["serve"]["backend"], cfg["eval"]["external"]
+    validate_config(cfg)
+    assert cfg["eval"]["finetuned_shards"] == 1 and cfg["eval"]["serve"]["backend"] == "auto"
+    assert cfg["eval"]["external"] == {}
+    cfg["eval"]["finetuned_shards"] = 0
+    with pytest.raises(ConfigError, match="eval.finetuned_shards"):
+        validate_config(cfg)
+    common = (ROOT / "rules" / "common.smk").read_text()
+    assert common.count("validate_config(config)") == 1 and "snakemake.utils import validate" not in common
