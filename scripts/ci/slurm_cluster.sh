@@ -18,6 +18,7 @@ install() {
 start() {
   install
   if sinfo -h >/dev/null 2>&1 && scontrol ping 2>/dev/null | grep -q UP; then
+    unpark "$CONF"
     echo "slurm already running"; return 0
   fi
   mkdir -p "$STATE"/{spool,state,log} /run/munge /etc/slurm
@@ -47,6 +48,9 @@ SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$STATE/log/jobcomp.log
+MinJobAge=3600
 MpiDefault=none
 SchedulerType=sched/backfill
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
@@ -77,6 +81,14 @@ park() {
   printf '# parked by slurm_cluster.sh stop: the controller is not running\nMessageTimeout=1\n' >> "$conf"
 }
 
+# Undo park: a running controller must get the default timeouts (with MessageTimeout=1 a busy
+# slurmctld makes `scontrol show config` fail, and the Slurm plugin then falls back to sacct,
+# which this cluster does not have, and waits forever).
+unpark() {
+  [ -f "$1" ] && sed -i '/^MessageTimeout=1$/d; /^# parked by slurm_cluster.sh/d' "$1"
+  return 0
+}
+
 stop() {
   # only our own cluster's daemons, by their pid files
   local f pid
@@ -87,7 +99,11 @@ stop() {
     pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
     sleep 0.25
   done
-  park "$CONF"
+  if pgrep -x slurmctld >/dev/null; then
+    echo "a slurmctld not started by this script is still running: slurm.conf left as it is" >&2
+  else
+    park "$CONF"
+  fi
 }
 
 case "${1:-start}" in
