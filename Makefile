@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 4
 
-.PHONY: install install-train run test lint bench-perf smoke clean
+.PHONY: install install-train install-cluster run test lint bench-perf smoke clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -14,17 +14,20 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	touch $@
 
 $(VENV)/.installed-train: pyproject.toml | $(VENV)/bin/python
-	DS_BUILD_OPS=0 $(PY) -m pip install --quiet -e '.[dev,train]'
+	DS_BUILD_OPS=0 $(PY) -m pip install --quiet -e '.[dev,train,cluster]'
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed          ## collection only (light)
 
-install-train: $(VENV)/.installed-train  ## + LLaMA-Factory, torch, DeepSpeed
+install-train: $(VENV)/.installed-train  ## + LLaMA-Factory, torch, DeepSpeed, the Slurm plugin
+
+install-cluster: | $(VENV)/bin/python  ## the Slurm executor plugin, for profiles/slurm*
+	$(PY) -m pip install --quiet -e '.[cluster]'
 
 run: install  ## the whole workflow on the default config
 	$(VENV)/bin/snakemake -j$(JOBS)
 
-test: install-train  ## every test, training and Slurm included
+test: install-train  ## every test, training and Slurm included (installs the cluster extra)
 	$(PY) -m pytest -q
 
 lint: install

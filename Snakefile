@@ -15,11 +15,11 @@ include: "rules/evaluate.smk"
 include: "rules/external.smk"
 
 
+# Aggregate and bookkeeping steps run where snakemake runs; the sharded rules (bench_shard,
+# collect, evaluate) and train are jobs of their own, submitted under a cluster profile.
 localrules:
-    bench_shard,
     bench_summary,
     bench,
-    collect,
     merge,
     convert,
     split,
@@ -30,7 +30,6 @@ localrules:
     train_config,
     train_all,
     rl_all,
-    evaluate,
     eval_summary,
     report,
     import_external,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,27 @@ def key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(parts) or "<root>"
 
 
+def fill_defaults(instance: Any, schema: dict[str, Any]) -> None:
+    """Set the schema's ``default`` of every absent property, in the objects present."""
+    if not isinstance(instance, dict):
+        return
+    for key, sub in (schema.get("properties") or {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            fill_defaults(instance[key], sub)
+
+
 def validate_config(config: dict[str, Any], schema_path: Path = SCHEMA_PATH) -> None:
-    """Raise ConfigError naming the first bad key."""
+    """Raise ConfigError naming the first bad key; then fill in the schema's defaults (the one
+    validation the workflow does: rules/common.smk calls it once at load time)."""
     schema = yaml.safe_load(schema_path.read_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
         e = errors[0]
         raise ConfigError(f"config key '{key_path(e)}': {e.message}")
+    fill_defaults(config, schema)
     check_agents(config)
     check_balance(config)
 

@@ -359,3 +359,82 @@ def iis_rows(r: dict) -> list[tuple[str, str, str]]:
         ("iis", "answers certain / checked infeasible and irreducible",
          f"{r['certain']} / {r['valid']} of {r['models']}"),
     ]
+
+
+# Snakemake as if the Slurm plugin were not installed: its modules hidden from plugin discovery.
+_WITHOUT_SLURM_PLUGIN = (
+    "import pkgutil, sys; _iter = pkgutil.iter_modules; "
+    "pkgutil.iter_modules = lambda *a, **k: (m for m in _iter(*a, **k) "
+    "if not m.name.startswith('snakemake_executor_plugin_slurm')); "
+    "from snakemake.cli import main; sys.argv[0] = 'snakemake'; main()"
+)
+
+
+def _timed_snakemake(workdir: Path, cores: int, env: dict, *targets: str, plugin: bool = True) -> float:
+    start = time.perf_counter()
+    cmd = ["-m", "snakemake"] if plugin else ["-c", _WITHOUT_SLURM_PLUGIN]
+    subprocess.run([sys.executable, *cmd, *targets, "--snakefile", str(ROOT / "Snakefile"),
+                    "--directory", str(workdir), "--cores", str(cores)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def _stopped_controller_conf(src: Path, dst: Path, parked: bool) -> Path:
+    """A copy of ``src`` whose controller port has nobody listening (a stopped controller,
+    whatever the real cluster does), parked as ``slurm_cluster.sh stop`` leaves it or not."""
+    import re
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    text = re.sub(r"(?m)^(SlurmctldPort|MessageTimeout)=.*\n?", "", src.read_text())
+    text = re.sub(r"(?m)^# parked by slurm_cluster.sh.*\n?", "", text)
+    text += f"\nSlurmctldPort={port}\n"
+    dst.write_text(text)
+    if parked:
+        subprocess.run(["bash", str(ROOT / "scripts" / "ci" / "slurm_cluster.sh"), "park", str(dst)], check=True)
+    return dst
+
+
+def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (), repeats: int = 3) -> dict:
+    """No-op ``snakemake -j{cores}`` in a finished workdir with the Slurm executor plugin installed
+    and Slurm's tools on PATH but no controller answering: as Slurm's stock configuration
+    leaves it, and parked (``slurm_cluster.sh stop``). Best of ``repeats`` runs each."""
+    import importlib.util
+    import os
+
+    conf = Path(os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"))
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        return {"skipped": "snakemake-executor-plugin-slurm is not installed (pip install -e '.[cluster]')"}
+    if shutil.which("scontrol") is None or not conf.is_file():
+        return {"skipped": f"Slurm's tools or {conf} are absent"}
+    out: dict = {"cores": cores, "targets": list(targets) or ["(default)"]}
+    with tempfile.TemporaryDirectory(prefix="ordebug-slurmconf-") as tmp:
+        for state, parked in (("stopped", False), ("parked", True)):
+            c = _stopped_controller_conf(conf, Path(tmp) / f"{state}.conf", parked)
+            env = dict(os.environ, SLURM_CONF=str(c))
+            start = time.perf_counter()
+            subprocess.run(["scontrol", "show", "config"], env=env, capture_output=True)
+            out[f"scontrol_{state}_s"] = round(time.perf_counter() - start, 2)
+            out[f"noop_{state}_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets)
+                                               for _ in range(repeats)), 1)
+        out["noop_no_plugin_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets, plugin=False)
+                                            for _ in range(repeats)), 1)
+    return out
+
+
+def slurm_noop_rows(r: dict) -> list[tuple[str, str, str]]:
+    if "skipped" in r:
+        return [("pipeline", "no-op rerun with Slurm installed, controller stopped", f"skipped: {r['skipped']}")]
+    target = " ".join(t for t in r["targets"] if t != "(default)")
+    what = (f"no-op rerun of `snakemake -j{r['cores']}{' ' + target if target else ''}`, Slurm plugin + tools "
+            "installed, controller stopped")
+    return [
+        ("pipeline", f"{what}: stock slurm.conf (`scontrol show config` waits)",
+         f"{r['noop_stopped_s']} s ({r['scontrol_stopped_s']} s)"),
+        ("pipeline", f"{what}: slurm.conf parked by `slurm_cluster.sh stop`",
+         f"{r['noop_parked_s']} s ({r['scontrol_parked_s']} s)"),
+        ("pipeline", f"{what.replace('Slurm plugin + tools', 'Slurm tools')}: plugin not installed "
+                     "(no `cluster` extra)", f"{r['noop_no_plugin_s']} s"),
+    ]

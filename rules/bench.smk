@@ -9,9 +9,13 @@ rule bench_shard:
     benchmark:
         "benchmarks/bench/{split}/shard_{shard}.tsv"
     conda:
-        "../envs/bench.yaml"
+        "../envs/collect.yaml"
+    threads: 1
+    resources:
+        mem_mb=2048,
+        runtime=get_bench_runtime,
     params:
-        bench=lambda wildcards: config["bench"],
+        bench=get_bench_config,
     script:
         "../scripts/bench_shard.py"
 
@@ -26,7 +30,7 @@ rule bench_summary:
     benchmark:
         "benchmarks/bench/summary.tsv"
     conda:
-        "../envs/bench.yaml"
+        "../envs/collect.yaml"
     script:
         "../scripts/bench_summary.py"
 

@@ -17,10 +17,12 @@ rule collect:
     threads: config["collect"]["workers"]
     resources:
         teacher_api=get_teacher_api,
+        mem_mb=get_collect_mem_mb,
+        runtime=get_collect_runtime,
     params:
         journal=get_journal,
-        collect=lambda wildcards: config["collect"],
-        env=lambda wildcards: config["env"],
+        collect=get_collect_config,
+        env=get_env_config,
         teacher=get_teacher,
     script:
         "../scripts/collect_shard.py"

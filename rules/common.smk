@@ -2,24 +2,21 @@
 import os
 import re
 
-from snakemake.utils import validate
-
 from ordebug.config import ConfigError, validate_config
 from ordebug.bench.shards import SPLITS, n_shards
 from ordebug.data.mixes import datasets as mix_datasets
 
-# Snakemake's own validation (sets defaults), then ours, which names the offending key.
+# Validated once against config/config.schema.yaml (the error names the key), defaults filled.
 try:
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
-validate(config, "../config/config.schema.yaml")
 
 
 wildcard_constraints:
     split="train|test|train_large|test_large",
     stage="collect|eval",
-    shard=r"(L)?\d{3}",
+    shard=r"(L)?\d\d\d+",  # three digits or more (1,000 shards and up)
     agent="|".join(
         list(config["collect"]["agents"])
         + list(config["eval"]["agents"])
@@ -245,11 +242,54 @@ def get_test_shard_ids():
     return get_shard_ids("test")
 
 
-def get_eval_outcomes(wildcards):
+def get_ft_part_ids():
+    """Parts of the test split a fine-tuned agent is evaluated in: eval.finetuned_shards
+    jobs (default 1, the whole split in one GPU job), never more than there are shards.
+    """
+    n = min(config["eval"].get("finetuned_shards", 1), len(get_test_shard_ids()))
+    return [f"{i:03d}" for i in range(max(n, 1))]
+
+
+def get_ft_part_shards(wildcards):
+    """Bench shards of one part: the test shards dealt out in contiguous runs."""
+    ids, parts = get_test_shard_ids(), len(get_ft_part_ids())
+    i = int(wildcards.part)
+    lo, hi = i * len(ids) // parts, (i + 1) * len(ids) // parts
+    return [get_shard_file("test", s) for s in ids[lo:hi]]
+
+
+def get_ft_part_problems(wildcards):
+    """Where a part's shards are concatenated (beside its journal, outside the outputs)."""
+    return f"data/journal/eval/{wildcards.agent}/part_{wildcards.part}.problems.jsonl"
+
+
+def get_eval_journal(wildcards):
+    """Per-job journal of an evaluation, outside the declared outputs."""
+    unit = getattr(wildcards, "shard", None)
+    name = f"shard_{unit}" if unit is not None else f"part_{wildcards.part}"
+    return f"data/journal/eval/{wildcards.agent}/{name}.jsonl"
+
+
+SERVED = ("ft_", "rl_")  # agents served from a trained adapter (fine-tuned, RL)
+
+
+def get_agent_outcomes(agent):
+    """Outcome files of one evaluated agent: per test shard, or per part for a fine-tuned one."""
+    if agent.startswith(SERVED):
+        return [
+            f"results/eval/{agent}/part_{p}.outcomes.jsonl" for p in get_ft_part_ids()
+        ]
     return [
-        f"results/eval/{wildcards.agent}/shard_{s}.outcomes.jsonl"
-        for s in get_test_shard_ids()
+        f"results/eval/{agent}/shard_{s}.outcomes.jsonl" for s in get_test_shard_ids()
     ]
+
+
+def get_eval_outcomes(wildcards):
+    return get_agent_outcomes(wildcards.agent)
+
+
+def get_report_outcomes(wildcards=None):
+    return [f for a in get_eval_agents() for f in get_agent_outcomes(a)]
 
 
 def get_eval_kind(wildcards):
@@ -324,8 +364,8 @@ def get_viewer_input(wildcards):
             for s in get_shard_ids("train")
         ]
     return [
-        f"results/eval/{wildcards.agent}/shard_{s}.trajectories.jsonl"
-        for s in get_test_shard_ids()
+        f.replace(".outcomes.jsonl", ".trajectories.jsonl")
+        for f in get_agent_outcomes(wildcards.agent)
     ]
 
 
@@ -371,3 +411,86 @@ def get_rl_served_settings(run):
         "enable_thinking": s["enable_thinking"],
         "offline": s["offline"],
     }
+
+
+# Resources of the sharded (cluster) rules. The rules declare what a job needs; where it runs
+# (partition, GPU model, account) is only in profiles/. Runtimes are in minutes and generous:
+# measured ~0.25 core-s per small problem, ~10 core-s per large one (performance table).
+def get_bench_runtime(wildcards):
+    """Minutes for one bench shard: 2 s per small problem, 60 s per large one, plus 10."""
+    per = 60 if wildcards.split.endswith("_large") else 2
+    size = (
+        (config["bench"].get("large") or {}).get("shard_size", 10)
+        if per == 60
+        else config["bench"]["shard_size"]
+    )
+    return 10 + (per * size + 59) // 60
+
+
+def get_collect_runtime(wildcards):
+    """Minutes for one collect shard: built-in agents are fast, teachers wait on an API."""
+    return 720 if wildcards.agent in get_teachers() else 60
+
+
+def get_collect_mem_mb(wildcards, threads):
+    """Memory of one collect job: 2 GB per worker process."""
+    return 2048 * threads
+
+
+def get_eval_runtime(wildcards):
+    """Minutes for one evaluate job (a fine-tuned agent also starts its model server)."""
+    if wildcards.agent.startswith(SERVED):
+        return 720
+    return 720 if wildcards.agent in get_teachers() else 60
+
+
+def get_eval_gpus(wildcards):
+    """GPUs of an evaluate job: eval.serve.gpus for a fine-tuned agent, none otherwise."""
+    if not wildcards.agent.startswith(SERVED):
+        return 0
+    return config["eval"].get("serve", {}).get("gpus", 0)
+
+
+def get_eval_mem_mb(wildcards):
+    """Memory of an evaluate job: a served model needs far more than the solver."""
+    return (
+        65536 if wildcards.agent.startswith(SERVED) else 2048 * config["eval"]["workers"]
+    )
+
+
+def get_train_gpus(wildcards):
+    """GPUs of one training run (training.gpus or the run's own `gpus`)."""
+    return get_run_settings(wildcards).get("gpus", 0)
+
+
+# Config sections handed to the rule scripts as params (re-run when they change).
+def get_bench_config(wildcards):
+    return config["bench"]
+
+
+def get_collect_config(wildcards):
+    return config["collect"]
+
+
+def get_env_config(wildcards):
+    return config["env"]
+
+
+def get_run_offline(wildcards):
+    """Whether a training run sets HF_HUB_OFFLINE."""
+    return get_run_settings(wildcards).get("offline", False)
+
+
+def get_run_resume(wildcards):
+    """Whether a training run resumes from its newest complete checkpoint (training.resume)."""
+    return get_run_settings(wildcards).get("resume", True)
+
+
+def get_run_sources(wildcards):
+    """Sources and weights of a training run's combined dataset."""
+    return get_datasets()[get_run_dataset(wildcards)]
+
+
+def get_external_journal(wildcards):
+    """Journal of one agent on one external set, outside the declared outputs."""
+    return f"data/journal/eval_external/{wildcards.set}/{wildcards.agent}.jsonl"

@@ -13,14 +13,51 @@ rule evaluate:
     benchmark:
         "benchmarks/eval/{agent}/shard_{shard}.tsv"
     conda:
-        "../envs/training.yaml"
+        "../envs/collect.yaml"
     threads: config["eval"]["workers"]
     resources:
         teacher_api=get_teacher_api,
+        gpu=get_eval_gpus,
+        mem_mb=get_eval_mem_mb,
+        runtime=get_eval_runtime,
     params:
-        journal=lambda wildcards: f"data/journal/eval/{wildcards.agent}/shard_{wildcards.shard}.jsonl",
+        journal=get_eval_journal,
         kind=get_eval_kind,
-        env=lambda wildcards: config["env"],
+        env=get_env_config,
+        teacher=get_teacher,
+        finetuned=get_finetuned_settings,
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_finetuned:
+    # a fine-tuned agent: one job per part of the test split (eval.finetuned_shards parts),
+    # one model server per job; asks for eval.serve.gpus GPUs
+    input:
+        shard=get_ft_part_shards,
+        model=get_eval_model_inputs,
+    output:
+        outcomes="results/eval/{agent}/part_{part}.outcomes.jsonl",
+        trajectories="results/eval/{agent}/part_{part}.trajectories.jsonl",
+    log:
+        "logs/eval/{agent}/part_{part}.log",
+    benchmark:
+        "benchmarks/eval/{agent}/part_{part}.tsv"
+    wildcard_constraints:
+        agent=r"(ft|rl)_[A-Za-z0-9_.-]+",
+        part=r"\d\d\d+",
+    conda:
+        "../envs/training.yaml"
+    threads: config["eval"]["workers"]
+    resources:
+        gpu=get_eval_gpus,
+        mem_mb=get_eval_mem_mb,
+        runtime=get_eval_runtime,
+    params:
+        journal=get_eval_journal,
+        problems=get_ft_part_problems,
+        kind=get_eval_kind,
+        env=get_env_config,
         teacher=get_teacher,
         finetuned=get_finetuned_settings,
     script:
@@ -45,11 +82,7 @@ rule eval_summary:
 rule report:
     input:
         summaries=expand("results/eval/{agent}/summary.json", agent=get_eval_agents()),
-        outcomes=expand(
-            "results/eval/{agent}/shard_{shard}.outcomes.jsonl",
-            agent=get_eval_agents(),
-            shard=get_test_shard_ids(),
-        ),
+        outcomes=get_report_outcomes,
         cards=expand("results/train/{run}/run.json", run=get_eval_runs()),
         losses=expand("results/train/{run}/loss.csv", run=get_eval_runs()),
         curves=expand("results/rl/{run}/reward_curve.jsonl", run=get_rl_eval_runs()),

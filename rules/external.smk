@@ -40,9 +40,9 @@ rule evaluate_external:
     resources:
         teacher_api=get_teacher_api,
     params:
-        journal=lambda wildcards: f"data/journal/eval_external/{wildcards.set}/{wildcards.agent}.jsonl",
+        journal=get_external_journal,
         kind=get_eval_kind,
-        env=lambda wildcards: config["env"],
+        env=get_env_config,
         teacher=get_teacher,
         finetuned=get_finetuned_settings,
     script:

@@ -58,18 +58,18 @@ rule train:
         "benchmarks/train/{run}/train.tsv"
     conda:
         "../envs/training.yaml"
-    threads: 2
+    threads: 16
     resources:
-        gpu=lambda wildcards: get_run_settings(wildcards).get("gpus", 0),
-        mem_mb=65536,
+        gpu=get_train_gpus,
+        mem_mb=131072,
         runtime=720,
-        cpus_per_task=2,
+        cpus_per_task=16,  # threads are capped at the submit host's --cores; the job asks this many
     params:
-        gpus=lambda wildcards: get_run_settings(wildcards).get("gpus", 0),
-        offline=lambda wildcards: get_run_settings(wildcards).get("offline", False),
-        resume=lambda wildcards: get_run_settings(wildcards).get("resume", True),
+        gpus=get_train_gpus,
+        offline=get_run_offline,
+        resume=get_run_resume,
         dataset=get_run_dataset,
-        sources=lambda wildcards: get_datasets()[get_run_dataset(wildcards)],
+        sources=get_run_sources,
     script:
         "../scripts/train.py"
 

@@ -5,6 +5,10 @@
     python scripts/benchmark.py bench ...   (benchmark generation only)
     python scripts/benchmark.py iis   [--models DIR]  (IIS time on real models vs bare generateIIS)
     python scripts/benchmark.py account [--rpm 240]  (2 and 4 teacher jobs sharing one account's limit)
+    python scripts/benchmark.py noop-slurm --workdir DIR [--target bench]
+                                     (no-op rerun with Slurm installed but its controller stopped)
+    python scripts/benchmark.py scale [--shards 1000 --shards 5000] [--config config/config.yaml]
+                                     (DAG time with N shards; sizing of a large benchmark and collection)
 
 Stages run in a scratch directory (never in data/ of the checkout).
 """
@@ -24,14 +28,35 @@ from ordebug.perf import (
     iis_rows,
     iis_stage,
     markdown,
+    slurm_noop_rows,
+    slurm_noop_stage,
     teacher_rows,
     teacher_stage,
 )
 
 
+def scale(args: argparse.Namespace) -> int:
+    import yaml
+
+    from ordebug.scale import dag_timing, markdown_report, problem_costs, size_benchmark, size_teacher
+
+    with open(args.config or "config/config.yaml") as fh:
+        cfg = yaml.safe_load(fh)
+    dag = [dag_timing(n) for n in (args.shards or [1000, 5000])]
+    costs = problem_costs(cfg)
+    bench = size_benchmark(costs, args.problems, args.shard_size, 1, args.concurrent_jobs)
+    name, teacher = next(iter(cfg["teachers"].items()))
+    tsize = size_teacher(costs, teacher, args.teacher_problems, args.teacher_shard_size, args.latency)
+    print(markdown_report(dag, costs, bench, tsize, name))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"dag": dag, "costs": costs, "benchmark": bench, "teacher": tsize}, fh, indent=2)
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account"])
+    p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account", "noop-slurm", "scale"])
     p.add_argument("--rpm", type=int, default=240, help="account: the server-enforced requests/min limit")
     p.add_argument("--models", default=None, help="iis: folder of infeasible .lp/.mps models "
                    "(default ../shared/external/real-infeasible)")
@@ -40,7 +65,26 @@ def main() -> int:
     p.add_argument("--config", default=None)
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="also write the raw figures here")
+    p.add_argument("--target", action="append", default=[], help="noop-slurm: targets of the no-op run")
+    p.add_argument("--shards", action="append", type=int, default=[], help="scale: DAG sizes to time")
+    p.add_argument("--problems", type=int, default=100_000, help="scale: benchmark size to plan")
+    p.add_argument("--teacher-problems", type=int, default=10_000, help="scale: teacher collection to plan")
+    p.add_argument("--shard-size", type=int, default=1000, help="scale: problems per benchmark shard job")
+    p.add_argument("--teacher-shard-size", type=int, default=500, help="scale: problems per teacher shard job")
+    p.add_argument("--concurrent-jobs", type=int, default=100, help="scale: cluster jobs running at once")
+    p.add_argument("--latency", type=float, default=20.0, help="scale: seconds per teacher request")
     args = p.parse_args()
+    if args.stage == "scale":
+        return scale(args)
+    if args.stage == "noop-slurm":
+        if not args.workdir:
+            p.error("noop-slurm needs --workdir (a directory where the targets are already built)")
+        result = {"noop_slurm": slurm_noop_stage(args.workdir, 4, tuple(args.target))}
+        print(markdown(slurm_noop_rows(result["noop_slurm"])))
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=2)
+        return 0
     if args.stage == "iis":
         result = {"iis": iis_stage(args.models)}
         print(markdown(iis_rows(result["iis"])))
@@ -71,6 +115,8 @@ def main() -> int:
         rows += collect_rows(result["collect"])
         result["default"] = default_stage(result["bench"]["workdir"])
         rows += default_rows(result["default"])
+        result["noop_slurm"] = slurm_noop_stage(result["bench"]["workdir"])
+        rows += slurm_noop_rows(result["noop_slurm"])
         result["teacher"] = teacher_stage(result["bench"]["workdir"])
         rows += teacher_rows(result["teacher"])
         if REAL_MODELS.is_dir():

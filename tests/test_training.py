@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -291,33 +292,84 @@ def _slurm_up() -> bool:
         ["sinfo", "-h"], capture_output=True).returncode == 0
 
 
+SLURM_SCRIPT = ROOT / "scripts" / "ci" / "slurm_cluster.sh"
+SLURM_STATE = Path(os.environ.get("ORDEBUG_SLURM_DIR", "/tmp/ordebug-slurm"))
+
+
 @pytest.fixture(scope="module")
 def slurm():
+    """The single-node cluster; started here if it is down, and then stopped (and its
+    slurm.conf parked) when the module's tests end, so later local runs do not wait on it."""
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="the cluster extra is not installed")
+    started = False
     if not _slurm_up():
         if os.geteuid() != 0:
             pytest.skip("a Slurm cluster needs root to start")
-        r = subprocess.run(["bash", str(ROOT / "scripts" / "ci" / "slurm_cluster.sh"), "start"],
-                           capture_output=True, text=True)
+        r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
-    return True
+        started = True
+    yield True
+    if started:
+        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, text=True)
 
 
-def test_train_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
-    out = smoke / "results" / "train" / "smoke_plain"
-    r = smk(smoke, "results/train/smoke_plain/train_results.json", "--forcerun", "train",
-            "--profile", "profiles/slurm-local", *SMOKE)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    job = json.loads((out / "job.json").read_text())
-    assert job["slurm_partition"] == "gpu" and job["slurm_job_id"]
-    # the whole DAG under the profile: only `train` is submitted, everything else is local
-    r = smk(smoke, "train_all", "--forcerun", "dataset_info", "--profile", "profiles/slurm-local", *SMOKE)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+def _submitted(text: str) -> dict[str, str]:
+    """Slurm job id -> rule, from a snakemake run's output."""
+    rule_of = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
+        m = re.match(r"rule (\w+):", block)  # localrules never reach Slurm
+        j = re.search(r"jobid: (\d+)", block)
+        if m and j:
+            rule_of[j.group(1)] = m.group(1)
+    return {sid: rule_of.get(jid, "?")
+            for jid, sid in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", text)}
+
+
+def _completed(job_ids: set[str]) -> dict[str, dict]:
+    """Slurm's own record of the jobs (the test cluster has no slurmdbd, so no sacct): the
+    controller's (`scontrol show job`, kept MinJobAge = 300 s after the end), else the
+    job-completion log slurm_cluster.sh configures: job id -> {JobState, Partition, ...}."""
+    records = {}
+    log = SLURM_STATE / "log" / "jobcomp.log"
+    for line in log.read_text().splitlines() if log.is_file() else []:
+        rec = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+        if rec.get("JobId") in job_ids:
+            records[rec["JobId"]] = rec
+    for jid in job_ids - set(records):
+        r = subprocess.run(["scontrol", "-o", "show", "job", jid], capture_output=True, text=True)
+        rec = dict(kv.split("=", 1) for kv in r.stdout.split() if "=" in kv)
+        if rec.get("JobId") == jid:
+            records[jid] = rec
+    return records
+
+
+def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
+    """Under profiles/slurm-local one bench shard of each split is rebuilt and everything
+    downstream of it for one evaluated agent and one training run: bench_shard, collect,
+    evaluate and train are submitted to Slurm and finish there; the aggregates stay local."""
+    targets = ["results/train/smoke_plain/train_results.json", "results/eval/heuristic/summary.json"]
+    force = ["--forcerun", "data/bench/train/shard_001.jsonl", "data/bench/test/shard_000.jsonl"]
+    r = smk(smoke, *targets, *force, "--profile", "profiles/slurm-local", *SMOKE)
     text = r.stdout + r.stderr
-    submitted = [line for line in text.splitlines() if "submitted with SLURM jobid" in line or "SLURM run ID" in line]
-    rules = [line for line in text.splitlines() if line.startswith("rule ") or line.startswith("localrule ")]
-    assert any(line.startswith("localrule dataset_info") for line in rules)
-    assert all(not line.startswith("rule ") or line.startswith("rule train") for line in rules)
-    assert submitted
+    assert r.returncode == 0, text[-4000:]
+    submitted = _submitted(text)
+    assert sorted(set(submitted.values())) == ["bench_shard", "collect", "evaluate", "train"], submitted
+    local = set(re.findall(r"^localrule (\w+):", text, re.M))
+    assert {"merge", "convert", "split", "combine", "dataset_info", "train_config", "eval_summary"} <= local
+    done = _completed(set(submitted))
+    if (SLURM_STATE / "log" / "jobcomp.log").is_file():  # our cluster: every job is on record
+        assert set(done) == set(submitted), f"not recorded as finished by Slurm: {set(submitted) - set(done)}"
+    else:  # a cluster started otherwise: what the controller still remembers, the last job at least
+        assert [j for j in submitted if submitted[j] == "train"][0] in done, (submitted, done)
+    assert all(rec["JobState"] == "COMPLETED" for rec in done.values()), done
+    for j, rec in done.items():
+        assert rec["Partition"] == ("gpu" if submitted[j] == "train" else "cpu"), (submitted[j], rec)
+    job = json.loads((smoke / "results" / "train" / "smoke_plain" / "job.json").read_text())
+    assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] in submitted
+    # the rerun: everything is up to date, nothing is submitted
+    r = smk(smoke, *targets, "--profile", "profiles/slurm-local", *SMOKE)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert _submitted(r.stdout + r.stderr) == {} and "Nothing to be done" in r.stdout + r.stderr
 
 
 def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
@@ -340,9 +392,9 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
     summary = json.loads((smoke / "results" / "eval" / "ft_smoke_plain" / "summary.json").read_text())
     assert summary["overall"]["problems"] == 27
     outcomes = [json.loads(x) for x in
-                (smoke / "results" / "eval" / "ft_smoke_plain" / "shard_000.outcomes.jsonl").read_text().splitlines()]
+                (smoke / "results" / "eval" / "ft_smoke_plain" / "part_000.outcomes.jsonl").read_text().splitlines()]
     assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0  # it really answered over HTTP
-    log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "shard_000.log").read_text()
+    log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "part_000.log").read_text()
     assert "model server healthy" in log and "model server stopped" in log
     comparison = (smoke / "results" / "report" / "comparison.md").read_text()
     assert "| ft_smoke_plain | 27 |" in comparison and "| ft_smoke_zero2 | 27 |" in comparison

@@ -26,13 +26,27 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
     ft = finetuned or {}
     with ServedModel(ft["base_model"], ft["adapter"], ft.get("template", "qwen3"), ft.get("enable_thinking", True),
                      startup_timeout=ft.get("startup_timeout_s", 600), log_path=log_path,
-                     offline=ft.get("offline", False)) as srv:
+                     offline=ft.get("offline", False), backend=ft.get("backend", "auto"),
+                     gpus=ft.get("gpus", 0)) as srv:
         tcfg = TeacherConfig(
             name=agent, model=srv.model_name, base_url=srv.base_url, api_key_env=SERVE_KEY_ENV,
-            temperature=1.0, max_tokens=ft.get("max_tokens", 1024), extra_body={"do_sample": False},
+            temperature=1.0, max_tokens=ft.get("max_tokens", 1024), extra_body=srv.extra_body,
             max_concurrency=ft.get("max_concurrency", 4), requests_per_minute=1e6, tokens_per_minute=1e12,
             timeout_s=ft.get("timeout_s", 600), max_retries=2, max_reprompts=ft.get("max_reprompts", 1),
             cache_path=ft.get("cache_path", "results/eval/.cache/responses.sqlite"),
             account_path=ft.get("account_path", "results/eval/.cache/accounts.sqlite"),
         )
         return collect_teacher_shard(shard, None, outcomes, journal, tcfg, cfg, env, trajectories)
+
+
+def combine_shards(shards: list[str | Path], combined: str | Path) -> Path:
+    """Concatenate bench shards (in order) into one problems file, written atomically; the
+    journal key hashes the content, so a rerun of the same part resumes from its journal."""
+    from ordebug.atomic import write_text_atomic
+
+    combined = Path(combined)
+    combined.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(Path(s).read_text() for s in shards)
+    if not combined.is_file() or combined.read_text() != text:
+        write_text_atomic(combined, text)
+    return combined

@@ -1,13 +1,15 @@
 """Serve base model + LoRA adapter behind an OpenAI-compatible endpoint for evaluation.
 
-``llamafactory-cli api`` (CPU or GPU) is started on 127.0.0.1 with a random port, polled
-until ``/v1/models`` answers, and always stopped afterwards (its whole process group),
-even when the evaluation fails.
+One server per evaluate job: vLLM (``vllm serve`` with the LoRA adapter) where it is
+installed, otherwise ``llamafactory-cli api`` (CPU or GPU). It is started on 127.0.0.1 with a
+random port, polled until ``/v1/models`` answers, and always stopped afterwards (its whole
+process group), even when the evaluation fails.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import secrets
@@ -40,10 +42,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+BACKENDS = ("auto", "vllm", "llamafactory")
+
+
+def pick_backend(backend: str = "auto") -> str:
+    """``vllm`` where it is installed (auto), else ``llamafactory``; an explicit choice is checked."""
+    if backend not in BACKENDS:
+        raise ServeError(f"eval.serve.backend: unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+    have_vllm = importlib.util.find_spec("vllm") is not None
+    if backend == "vllm" and not have_vllm:
+        raise ServeError("eval.serve.backend is 'vllm' but vLLM is not installed (pip install vllm)")
+    if backend == "auto":
+        return "vllm" if have_vllm else "llamafactory"
+    return backend
+
+
+def vllm_command(base_model: str, adapter: str | Path | None, model_name: str, port: int, gpus: int,
+                 max_lora_rank: int = 64) -> list[str]:
+    """``vllm serve`` of the base model with the adapter as LoRA module ``model_name``."""
+    cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", base_model,
+           "--host", "127.0.0.1", "--port", str(port), "--served-model-name", model_name if adapter is None
+           else f"{model_name}-base", "--tensor-parallel-size", str(max(gpus, 1))]
+    if adapter is not None:
+        cmd += ["--enable-lora", "--max-lora-rank", str(max_lora_rank), "--lora-modules", f"{model_name}={adapter}"]
+    return cmd
+
+
 class ServedModel:
     def __init__(self, base_model: str, adapter: str | Path | None, template: str = "qwen3",
                  enable_thinking: bool = True, model_name: str = "ordebug-ft", startup_timeout: float = 600.0,
-                 log_path: str | Path | None = None, offline: bool = False) -> None:
+                 log_path: str | Path | None = None, offline: bool = False, backend: str = "auto",
+                 gpus: int = 0) -> None:
+        self.backend, self.gpus = pick_backend(backend), gpus
         self.base_model, self.adapter = base_model, adapter
         self.template, self.enable_thinking = template, enable_thinking
         self.model_name, self.startup_timeout = model_name, startup_timeout
@@ -57,9 +87,28 @@ class ServedModel:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def extra_body(self) -> dict:
+        """Greedy decoding and the thinking switch, in each backend's own words."""
+        if self.backend == "vllm":
+            return {"temperature": 0.0, "chat_template_kwargs": {"enable_thinking": self.enable_thinking}}
+        return {"do_sample": False}
+
+    def _adapter_rank(self) -> int:
+        import json
+
+        cfg = json.loads((Path(self.adapter) / "adapter_config.json").read_text())
+        return int(cfg.get("r", 64))
+
     def __enter__(self) -> ServedModel:
         if self.adapter is not None and not (Path(self.adapter) / "adapter_config.json").is_file():
             raise ServeError(f"adapter {self.adapter} does not exist (no adapter_config.json)")
+        if self.backend == "vllm":
+            self.port = free_port()
+            cmd = vllm_command(self.base_model, self.adapter, self.model_name, self.port, self.gpus,
+                               self._adapter_rank() if self.adapter is not None else 64)
+            env = dict(os.environ, VLLM_API_KEY=self.key)  # the key in the environment, not on argv
+            return self._start(cmd, env, "vllm")
         exe = shutil.which("llamafactory-cli") or str(Path(sys.executable).with_name("llamafactory-cli"))
         if not Path(exe).exists():
             raise ServeError("llamafactory-cli not found: install the training extra (pip install -e '.[train]')")
@@ -74,12 +123,14 @@ class ServedModel:
         env = dict(os.environ, API_HOST="127.0.0.1", API_PORT=str(self.port), API_KEY=self.key,
                    API_MODEL_NAME=self.model_name)
         env["PATH"] = f"{Path(exe).parent}{os.pathsep}{env.get('PATH', '')}"
+        return self._start([exe, "api", str(cfg_path)], env, "llamafactory-cli api")
+
+    def _start(self, cmd: list[str], env: dict, what: str) -> ServedModel:
         if self.offline:
             env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         out = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        log.info("starting llamafactory-cli api on 127.0.0.1:%d (%s + %s)", self.port, self.base_model, self.adapter)
-        self.proc = subprocess.Popen([exe, "api", str(cfg_path)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        log.info("starting %s on 127.0.0.1:%d (%s + %s)", what, self.port, self.base_model, self.adapter)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             self._wait_healthy()
         except BaseException:
