@@ -70,6 +70,7 @@ def test_slurm_profile_only_places_and_the_rules_declare_what_jobs_need(workflow
     assert set(profile["default-resources"]) <= PLACEMENT_KEYS
     cfg = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     cfg["eval"]["serve"]["gpus"] = 1
+    cfg["eval"]["finetuned"], cfg["eval"]["rl"] = ["smoke_plain"], []  # one served agent
     cfg["training"]["runs"]["smoke_plain"]["gpus"] = 2
     (workflow_dir / "config" / "scale.yaml").write_text(yaml.safe_dump(cfg))
     jobs = _dry_run_jobs(workflow_dir, "report", "train_all", "--profile", "profiles/slurm",
@@ -94,6 +95,7 @@ def test_slurm_profile_only_places_and_the_rules_declare_what_jobs_need(workflow
 def test_finetuned_agent_is_evaluated_in_configured_parts(workflow_dir: Path):
     cfg = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     cfg["eval"]["finetuned_shards"] = 2
+    cfg["eval"]["finetuned"], cfg["eval"]["rl"] = ["smoke_plain"], []  # one served agent
     cfg["bench"]["n_test"] = 27 * 3  # two test shards of 45 problems (the last shorter)
     (workflow_dir / "config" / "parts.yaml").write_text(yaml.safe_dump(cfg))
     r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "report", "--configfile", "config/parts.yaml",

@@ -437,9 +437,9 @@ def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
     summary = json.loads((smoke / "results" / "eval" / "rl_smoke" / "summary.json").read_text())
     assert summary["overall"]["problems"] == 27
     outcomes = [json.loads(x) for x in
-                (smoke / "results" / "eval" / "rl_smoke" / "shard_000.outcomes.jsonl").read_text().splitlines()]
+                (smoke / "results" / "eval" / "rl_smoke" / "part_000.outcomes.jsonl").read_text().splitlines()]
     assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0
-    served = (smoke / "logs" / "eval" / "rl_smoke" / "shard_000.log").read_text()
+    served = (smoke / "logs" / "eval" / "rl_smoke" / "part_000.log").read_text()
     assert "results/rl/smoke/adapter" in served and "model server stopped" in served
     rep = smoke / "results" / "report"
     table = (rep / "comparison.md").read_text()
