@@ -71,9 +71,11 @@ class Context:
     optimum: SolveResult
     rng: random.Random
     uses: dict[str, int] = field(default_factory=dict)  # elements each rule or data entry fixes
+    families: dict[str, list[str]] = field(default_factory=dict)  # row names by family
 
     def __post_init__(self) -> None:
         self.uses = dict(self.base.source_uses())
+        self.families = family_rows(self.base.spec)
 
     def shuffled(self, items: list) -> list:
         items = list(items)
@@ -122,12 +124,21 @@ def _shape(row: Row) -> tuple[str, frozenset[str], int]:
     return row.sense, frozenset(_family(v) for v in row.coefs), len(row.coefs)
 
 
-def stands_out(spec: ModelSpec, name: str, changed: Row) -> bool:
+def family_rows(spec: ModelSpec) -> dict[str, list[str]]:
+    """Row names by family (``cap(m1)`` -> ``cap``)."""
+    out: dict[str, list[str]] = {}
+    for n in spec.rows:
+        out.setdefault(_family(n), []).append(n)
+    return out
+
+
+def stands_out(spec: ModelSpec, name: str, changed: Row, families: dict[str, list[str]] | None = None) -> bool:
     """Whether ``changed`` (the faulty version of row ``name``) would be the odd one of its family
     (three rows or more): a sense or a set of variable families that fewer rows of the family
     have than the most common one, or a number of terms no sibling has. Such a fault is found
     by comparing rows, without the specification, so the benchmark does not make it."""
-    sibs = [r for n, r in spec.rows.items() if n != name and _family(n) == _family(name)]
+    family = (families or family_rows(spec)).get(_family(name), [])
+    sibs = [spec.rows[n] for n in family if n != name]
     if len(sibs) < 2:
         return False
     mine = _shape(changed)
@@ -241,6 +252,7 @@ def _value_faults(ctx: Context, ref: str, sense: str, *, coef: bool) -> Iterator
 
 
 MAX_FAMILY_FAULT = 4  # rows a family-wide sense fault may span (each needs its own FLIP_SENSE)
+LARGE_FAMILY = 10  # a family this large is not read row by row: one reversed row may be the last resort
 
 
 def sense_faults(ctx: Context) -> Iterator[Fault]:
@@ -252,23 +264,28 @@ def sense_faults(ctx: Context) -> Iterator[Fault]:
     must be flipped back."""
     spec = ctx.base.spec
     done: set[str] = set()
+    lone: list[Fault] = []
     for r in ctx.shuffled(ctx.base.rows_with("capacity", "requirement", "rule")):
         sense = spec.rows[r].sense
-        if sense not in ("<=", ">=") or _family(r) in done:
+        if sense not in ("<=", ">="):
             continue
         a = act.flip_sense(r)
         src = ctx.base.sources.get(f"sense:{r}", "")
-        if not stands_out(spec, r, _changed_row(spec, r, [a])):
+        if not stands_out(spec, r, _changed_row(spec, r, [a]), ctx.families):
             yield Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a], source=src)
             continue
-        done.add(_family(r))
-        members = sorted((x for x in spec.rows if _family(x) == _family(r) and spec.rows[x].sense == sense),
+        members = sorted((x for x in ctx.families.get(_family(r), []) if spec.rows[x].sense == sense),
                          key=natural_key)
-        if len(members) > MAX_FAMILY_FAULT:
+        if len(members) >= LARGE_FAMILY:
+            lone.append(Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a], source=src))
+        if _family(r) in done or len(members) > MAX_FAMILY_FAULT:
             continue
+        done.add(_family(r))
         flips = [act.flip_sense(x) for x in members]
         yield Fault("sense", {"kind": "constraint", "name": r}, flips, breaks=flips, source=src, note="whole family",
                     also=[{"kind": "constraint", "name": x} for x in members if x != r])
+    # last resort, in families too large to read row by row (the large tier): one reversed row
+    yield from lone
 
 
 def vtype_faults(ctx: Context) -> Iterator[Fault]:
@@ -312,12 +329,13 @@ def struct_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
                 w = swaps[0]
                 old_w = row.coefs.get(w, 0.0)
                 breaks = [act.set_coef(r, v, 0), act.set_coef(r, w, old_w + c)]
-                if not stands_out(spec, r, _changed_row(spec, r, breaks)):
+                if not stands_out(spec, r, _changed_row(spec, r, breaks), ctx.families):
                     yield Fault("struct", {"kind": "constraint", "name": r},
                                 [act.set_coef(r, v, c), act.set_coef(r, w, old_w)], breaks=breaks,
                                 note="wrong_variable", source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
             breaks = [act.set_coef(r, v, 0)]
-            if not stands_out(spec, r, _changed_row(spec, r, breaks)):  # one term short of every sibling
+            # (one term short of every sibling would stand out)
+            if not stands_out(spec, r, _changed_row(spec, r, breaks), ctx.families):
                 yield Fault("struct", {"kind": "constraint", "name": r}, [act.set_coef(r, v, c)], breaks=breaks,
                             note="missing_term", source=ctx.base.sources.get(f"coef:{r}:{v}", ""))
 
@@ -341,7 +359,7 @@ def rhs_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
     for r in ctx.tight_first(ctx.base.rows_with(*roles)):
         row = spec.rows[r]
         ref = src.get(f"rhs:{r}", "")
-        sibling_rhs = {x.bound for n, x in spec.rows.items() if n != r and _family(n) == _family(r)}
+        sibling_rhs = {spec.rows[n].bound for n in ctx.families.get(_family(r), []) if n != r}
         values = [c for c in _value_faults(ctx, ref, row.sense, coef=False) if c[2] not in sibling_rhs]
         for note, old, wrong in values[:3]:  # (a sibling's value, copied, would be the family's lone twin)
             yield Fault("rhs", {"kind": "constraint", "name": r}, [act.update_rhs(r, old)],

@@ -192,7 +192,7 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
         broken = _apply(base, faults)
     except (ValueError, KeyError):
         return _reject(etype, "not applicable")
-    if satisfies(broken, ctx.optimum.values) or is_feasible(broken):
+    if _optimum_holds(ctx, broken, faults) or is_feasible(broken):
         return _reject(etype, "still feasible")
     fixed = broken.copy()
     for f in faults:
@@ -247,6 +247,20 @@ def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = N
             return _reject(etype, "several faithful fixes")
     inj.miss = target is not None and inj.difficulty != target
     return inj
+
+
+def _optimum_holds(ctx: Context, broken: ModelSpec, faults: list[Fault]) -> bool:
+    """Whether the base model's optimum still satisfies ``broken``; only the rows and
+    variables the faults touched are checked (the optimum satisfies the rest already)."""
+    rows: set[str] = set()
+    variables: set[str] = set()
+    for f in faults:
+        if f.added_row is not None:
+            rows.add(f.added_row.name)
+        for a in f.breaks:
+            target = act.target(parse_action(a))
+            (variables if target in broken.vars else rows).add(target)
+    return satisfies(broken, ctx.optimum.values, rows=rows, variables=variables)
 
 
 def _alone_infeasible(broken: ModelSpec, faults: list[Fault]) -> bool:
@@ -319,7 +333,7 @@ def _pairs(etype: str, ctx: Context) -> Iterator[list[Fault]]:
             alone = _apply(ctx.base.spec, [f])
         except (ValueError, KeyError):
             return False
-        if satisfies(alone, ctx.optimum.values) or is_feasible(alone):
+        if _optimum_holds(ctx, alone, [f]) or is_feasible(alone):
             return False
         return not _alone_infeasible(alone, [f])  # its row would be a one-row IIS of any pair
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 INF = math.inf
@@ -149,16 +150,20 @@ def render_row(row: Row) -> str:
     return f"{row.name}: {expr} {s} {fmt_num(row.bound)}"
 
 
-def satisfies(spec: ModelSpec, values: dict[str, float], tol: float = 1e-6) -> bool:
-    """Whether the point ``values`` meets every bound, integrality and row of ``spec``."""
-    for name, v in spec.vars.items():
+def satisfies(spec: ModelSpec, values: dict[str, float], tol: float = 1e-6,
+              rows: Iterable[str] | None = None, variables: Iterable[str] | None = None) -> bool:
+    """Whether the point ``values`` meets every bound, integrality and row of ``spec`` (only
+    ``rows`` and ``variables`` where given: the rest is known to hold)."""
+    var_items = spec.vars.items() if variables is None else [(v, spec.vars[v]) for v in variables if v in spec.vars]
+    row_items = spec.rows.values() if rows is None else [spec.rows[r] for r in rows if r in spec.rows]
+    for name, v in var_items:
         x = values.get(name, 0.0)
         lb, ub = spec.var_bounds(name)
         if x < lb - tol * max(1.0, abs(lb)) or x > ub + tol * max(1.0, abs(ub)):
             return False
         if v.vtype != "C" and abs(x - round(x)) > tol:
             return False
-    for r in spec.rows.values():
+    for r in row_items:
         act = sum(c * values.get(k, 0.0) for k, c in r.coefs.items())
         if r.lhs != -INF and act < r.lhs - tol * max(1.0, abs(r.lhs)):
             return False
