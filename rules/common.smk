@@ -454,7 +454,9 @@ def get_eval_gpus(wildcards):
 def get_eval_mem_mb(wildcards):
     """Memory of an evaluate job: a served model needs far more than the solver."""
     return (
-        65536 if wildcards.agent.startswith(SERVED) else 2048 * config["eval"]["workers"]
+        65536
+        if wildcards.agent.startswith(SERVED)
+        else 2048 * config["eval"]["workers"]
     )
 
 
