@@ -42,7 +42,7 @@ from ordebug.solver.solve import (
 from ordebug.solver.spec import ModelSpec, canonical_order, satisfies
 
 FIX_TOL = 1e-6  # a recorded fix must restore the optimum this closely
-MAX_CANDIDATES = 24
+MAX_CANDIDATES = 16  # per base model: past this many, a fresh model is drawn (cheaper than a long tail)
 EXTRA_FOR_TARGET = 1  # verified candidates looked at beyond the first, to meet a target difficulty
 ONE_ROW_TYPES = frozenset({"B"})  # a quantity the sheet pins to a fraction meets its one pinning row
 ONE_ROW_KEEP = 0.05  # share of one-row IIS candidates kept (a one-row IIS is the exception)
