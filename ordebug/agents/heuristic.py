@@ -27,7 +27,7 @@ from ordebug.env.specview import element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet, parse_tables
-from ordebug.solver.spec import INF, fmt_num, natural_key
+from ordebug.solver.spec import INF, family, fmt_num, natural_key
 
 TYPE_LETTER = {"continuous": "C", "integer": "I", "binary": "B"}
 TOL = 1e-9
@@ -129,8 +129,7 @@ class HeuristicAgent:
             self.fixed.append(fix.action)
             self.fixed_elements.append(fix.element)
             if fix.action.startswith("FLIP_SENSE(") and self.model is not None:
-                family = fix.element.split("(")[0]
-                self.siblings = [r for r in self.model.spec.rows if r.split("(")[0] == family
+                self.siblings = [r for r in self.model.spec.rows if family(r) == family(fix.element)
                                  and r != fix.element and r not in self.fixed_elements]
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ordebug.solver.spec import family
+
 _SECTION = re.compile(r"^## (.+)$", re.M)
 _ROW = re.compile(r"^(?P<name>[^:\s]+): (?P<expr>.+?) (?P<sense><=|>=|=) (?P<rhs>\S+)$")
 _BOUND = re.compile(
@@ -27,7 +29,7 @@ class RowView:
 
     @property
     def family(self) -> str:
-        return self.name.split("(")[0]
+        return family(self.name)
 
 
 @dataclass

@@ -24,11 +24,6 @@ def row_names(lp_text: str) -> list[str]:
     return _ROW_RE.findall(body)
 
 
-def features(name: str, all_names: list[str]) -> NameForm:
-    """The probe's view of one row: its :func:`~ordebug.errors.nameform.name_form`."""
-    return name_form(name, all_names)
-
-
 def _candidates(rec: dict) -> tuple[list[tuple], int] | None:
     roots = [r["name"] for r in rec["ground_truth"]["root_cause"] if r["kind"] == "constraint"]
     iis_rows = rec["iis"]["constraints"]
@@ -36,7 +31,7 @@ def _candidates(rec: dict) -> tuple[list[tuple], int] | None:
     if len(iis_rows) < 2 or not hits:
         return None
     names = row_names(rec["model"])
-    return [features(r, names) for r in iis_rows], hits[0]
+    return [name_form(r, names) for r in iis_rows], hits[0]
 
 
 def probe(train: Iterable[dict], test: Iterable[dict]) -> dict[str, float]:

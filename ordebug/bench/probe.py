@@ -25,18 +25,13 @@ from collections.abc import Callable, Iterable, Sequence
 
 from ordebug.agents.view import View, parse_observation
 from ordebug.solver.lpformat import read_model_text
-from ordebug.solver.spec import INF, ModelSpec
+from ordebug.solver.spec import INF, ModelSpec, family
 
 Element = tuple[str, str]  # ("c", row name) or ("v", variable name)
 FAR = 0.5  # log10 distance from the family median that counts as far (a factor of ~3.16)
 MIN_GROUP = 2  # a lone value has no family to differ from
 RULES = ("sense", "vtype", "coef", "value", "first")
 _MORE = re.compile(r" \(\+\d+ more\)$")
-
-
-def family(name: str) -> str:
-    """``ship(plant_1,store_2)`` -> ``ship``."""
-    return name.split("(")[0]
 
 
 def root_elements(rec: dict) -> set[Element]:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ordebug.solver.iis import Iis
-from ordebug.solver.spec import ModelSpec, Row, fmt_num, natural_key, render_expr
+from ordebug.solver.spec import ModelSpec, Row, family, fmt_num, natural_key, render_expr
 
 MAX_TERMS = 12
 MAX_IIS_ROWS = 24
@@ -28,11 +28,6 @@ MAX_INT_VARS = 40
 NO_SPEC = ("(none: this model came without a specification, so no repair can be checked against one; "
            "only what the solver verifies counts: feasibility, and the original optimum where it is known)")
 TYPE_WORD = {"C": "continuous", "I": "integer", "B": "binary"}
-
-
-def family(name: str) -> str:
-    """``meet_demand(store_4)`` -> ``meet_demand``."""
-    return name.split("(")[0]
 
 
 def short_row(row: Row, max_terms: int = MAX_TERMS) -> str:

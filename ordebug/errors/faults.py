@@ -22,7 +22,7 @@ from ordebug.actions import apply_edit, parse_action
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import UNIT_SLIPS, Table
 from ordebug.solver.solve import SolveResult, solve
-from ordebug.solver.spec import INF, ModelSpec, Row, fmt_num, natural_key
+from ordebug.solver.spec import INF, ModelSpec, Row, family, fmt_num, natural_key
 
 OUTLIER_MARGIN = 1.25  # a wrong value stays within [min / m, max * m] of its table
 _REF = re.compile(r"^(\w+)\[(.*)\]$")
@@ -94,7 +94,8 @@ class Context:
         slack at the optimum rarely makes the model infeasible, and where it does, deleting the row
         gives the optimum back (the benchmark rejects both), so trying them last saves solves."""
         rows = self.shuffled(rows)
-        return [r for r in rows if self.binding(r)] + [r for r in rows if not self.binding(r)]
+        tight = {r for r in rows if self.binding(r)}
+        return [r for r in rows if r in tight] + [r for r in rows if r not in tight]
 
     def table_of(self, ref: str) -> tuple[Table, str] | None:
         """The table and key a source reference (``hours[m1,prod_2]``) points to, if the entry is
@@ -115,20 +116,16 @@ class Context:
 # -- a faulty row must not stand out from its family ----------------------------------------
 
 
-def _family(name: str) -> str:
-    return name.split("(")[0]
-
-
 def _shape(row: Row) -> tuple[str, frozenset[str], int]:
     """What a glance at a row shows without reading its data: sense, variable families, term count."""
-    return row.sense, frozenset(_family(v) for v in row.coefs), len(row.coefs)
+    return row.sense, frozenset(family(v) for v in row.coefs), len(row.coefs)
 
 
 def family_rows(spec: ModelSpec) -> dict[str, list[str]]:
     """Row names by family (``cap(m1)`` -> ``cap``)."""
     out: dict[str, list[str]] = {}
     for n in spec.rows:
-        out.setdefault(_family(n), []).append(n)
+        out.setdefault(family(n), []).append(n)
     return out
 
 
@@ -137,8 +134,8 @@ def stands_out(spec: ModelSpec, name: str, changed: Row, families: dict[str, lis
     (three rows or more): a sense or a set of variable families that fewer rows of the family
     have than the most common one, or a number of terms no sibling has. Such a fault is found
     by comparing rows, without the specification, so the benchmark does not make it."""
-    family = (families or family_rows(spec)).get(_family(name), [])
-    sibs = [spec.rows[n] for n in family if n != name]
+    rows_of_family = (families or family_rows(spec)).get(family(name), [])
+    sibs = [spec.rows[n] for n in rows_of_family if n != name]
     if len(sibs) < 2:
         return False
     mine = _shape(changed)
@@ -274,13 +271,13 @@ def sense_faults(ctx: Context) -> Iterator[Fault]:
         if not stands_out(spec, r, _changed_row(spec, r, [a]), ctx.families):
             yield Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a], source=src)
             continue
-        members = sorted((x for x in ctx.families.get(_family(r), []) if spec.rows[x].sense == sense),
+        members = sorted((x for x in ctx.families.get(family(r), []) if spec.rows[x].sense == sense),
                          key=natural_key)
         if len(members) >= LARGE_FAMILY:
             lone.append(Fault("sense", {"kind": "constraint", "name": r}, [a], breaks=[a], source=src))
-        if _family(r) in done or len(members) > MAX_FAMILY_FAULT:
+        if family(r) in done or len(members) > MAX_FAMILY_FAULT:
             continue
-        done.add(_family(r))
+        done.add(family(r))
         flips = [act.flip_sense(x) for x in members]
         yield Fault("sense", {"kind": "constraint", "name": r}, flips, breaks=flips, source=src, note="whole family",
                     also=[{"kind": "constraint", "name": x} for x in members if x != r])
@@ -359,7 +356,7 @@ def rhs_faults(ctx: Context, roles: tuple[str, ...]) -> Iterator[Fault]:
     for r in ctx.tight_first(ctx.base.rows_with(*roles)):
         row = spec.rows[r]
         ref = src.get(f"rhs:{r}", "")
-        sibling_rhs = {spec.rows[n].bound for n in ctx.families.get(_family(r), []) if n != r}
+        sibling_rhs = {spec.rows[n].bound for n in ctx.families.get(family(r), []) if n != r}
         values = [c for c in _value_faults(ctx, ref, row.sense, coef=False) if c[2] not in sibling_rhs]
         for note, old, wrong in values[:3]:  # (a sibling's value, copied, would be the family's lone twin)
             yield Fault("rhs", {"kind": "constraint", "name": r}, [act.update_rhs(r, old)],

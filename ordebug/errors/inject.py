@@ -132,21 +132,28 @@ def _roundtrip(spec: ModelSpec) -> ModelSpec:
     return canonical_order(read_model_text(write_lp(spec), name=spec.name))
 
 
+def deletion(spec: ModelSpec, kind: str, name: str, side: str = "") -> tuple[str, ModelSpec]:
+    """Deleting one row (``kind`` "constraint") or one side of a variable's bounds, as
+    (action text, edited copy)."""
+    trial = spec.copy()
+    if kind == "constraint":
+        del trial.rows[name]
+        return act.drop(name), trial
+    var = trial.vars[name]
+    if side == "lower":
+        action = act.update_bounds(name, -float("inf"), var.ub)
+    else:
+        action = act.update_bounds(name, var.lb, float("inf"))
+    apply_edit(trial, parse_action(action))
+    return action, trial
+
+
 def member_deletions(spec: ModelSpec, iis: Iis) -> Iterator[tuple[str, ModelSpec]]:
     """Each single deletion of an IIS member, as (action text, edited copy)."""
     for r in iis.constraints:
-        trial = spec.copy()
-        del trial.rows[r]
-        yield act.drop(r), trial
+        yield deletion(spec, "constraint", r)
     for v, side in iis.bounds:
-        trial = spec.copy()
-        var = trial.vars[v]
-        if side == "lower":
-            action = act.update_bounds(v, -float("inf"), var.ub)
-        else:
-            action = act.update_bounds(v, var.lb, float("inf"))
-        apply_edit(trial, parse_action(action))
-        yield action, trial
+        yield deletion(spec, "bound", v, side)
 
 
 def _discriminates(
@@ -170,16 +177,11 @@ def _deletion_restores(broken: ModelSpec, fault: Fault, objective: float, exempt
     be in the IIS, so such a candidate fails :func:`_discriminates` anyway: one solve here
     spares its IIS search."""
     kind, name, side = fault.element
-    trial = broken.copy()
-    if kind == "constraint" and name in trial.rows and name not in exempt:
-        del trial.rows[name]
-    elif kind == "bound" and name in trial.vars:
-        var = trial.vars[name]
-        apply_edit(trial, parse_action(act.update_bounds(
-            name, -float("inf") if side == "lower" else var.lb, float("inf") if side == "upper" else var.ub)))
-    else:
+    deletable = (kind == "constraint" and name in broken.rows and name not in exempt) or (
+        kind == "bound" and name in broken.vars)
+    if not deletable:
         return False
-    return verdict(solve(trial), objective).faithful
+    return verdict(solve(deletion(broken, kind, name, side)[1]), objective).faithful
 
 
 def verify(ctx: Context, etype: str, faults: list[Fault], target: str | None = None) -> Injection | None:

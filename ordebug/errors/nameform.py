@@ -17,6 +17,8 @@ import random
 import re
 from collections.abc import Sequence
 
+from ordebug.solver.spec import family
+
 NameForm = tuple[int, bool]
 _ARGS_RE = re.compile(r"\(([^()]*)\)")
 MAX_COUNT = 6
@@ -31,8 +33,8 @@ ACCEPT: dict[NameForm, float] = {
 def name_form(name: str, all_names: Sequence[str]) -> NameForm:
     """(rows sharing ``name``'s family name, capped at :data:`MAX_COUNT`; whether an index
     token of ``name`` appears in no other name)."""
-    prefix = name.split("(")[0]
-    count = sum(1 for n in all_names if n.split("(")[0] == prefix)
+    prefix = family(name)
+    count = sum(1 for n in all_names if family(n) == prefix)
     tokens = [t for m in _ARGS_RE.findall(name) for t in m.split(",") if t]
     others = " ".join(n for n in all_names if n != name)
     novel = any(t not in others for t in tokens)

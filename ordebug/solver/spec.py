@@ -172,6 +172,11 @@ def satisfies(spec: ModelSpec, values: dict[str, float], tol: float = 1e-6,
     return True
 
 
+def family(name: str) -> str:
+    """The family of a row or variable name: ``meet_demand(store_4)`` -> ``meet_demand``."""
+    return name.split("(")[0]
+
+
 def natural_key(name: str) -> tuple:
     """Sort key that orders ``t2`` before ``t10``."""
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
