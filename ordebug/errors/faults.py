@@ -70,8 +70,8 @@ class Context:
     base: BaseModel
     optimum: SolveResult
     rng: random.Random
-    uses: dict[str, int] = field(default_factory=dict)  # elements each rule or data entry fixes
-    families: dict[str, list[str]] = field(default_factory=dict)  # row names by family
+    uses: dict[str, int] = field(init=False)  # elements each rule or data entry fixes
+    families: dict[str, list[str]] = field(init=False)  # row names by family
 
     def __post_init__(self) -> None:
         self.uses = dict(self.base.source_uses())
