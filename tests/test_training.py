@@ -325,22 +325,15 @@ def _submitted(text: str) -> dict[str, str]:
             for jid, sid in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", text)}
 
 
-def _completed(job_ids: set[str]) -> dict[str, dict]:
-    """Slurm's own record of the jobs (the test cluster has no slurmdbd, so no sacct): the
-    controller's (`scontrol show job`, kept MinJobAge = 300 s after the end), else the
-    job-completion log slurm_cluster.sh configures: job id -> {JobState, Partition, ...}."""
-    records = {}
-    log = SLURM_STATE / "log" / "jobcomp.log"
-    for line in log.read_text().splitlines() if log.is_file() else []:
-        rec = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
-        if rec.get("JobId") in job_ids:
-            records[rec["JobId"]] = rec
-    for jid in job_ids - set(records):
-        r = subprocess.run(["scontrol", "-o", "show", "job", jid], capture_output=True, text=True)
-        rec = dict(kv.split("=", 1) for kv in r.stdout.split() if "=" in kv)
-        if rec.get("JobId") == jid:
-            records[jid] = rec
-    return records
+SACCT_FIELDS = ("JobID", "Partition", "Account", "State", "Comment")
+
+
+def _sacct(*args: str) -> list[dict[str, str]]:
+    """Slurm's accounting records (`sacct`, one line per job allocation, steps left out)."""
+    r = subprocess.run(["sacct", "-a", "-X", "-n", "-P", "-o", ",".join(SACCT_FIELDS), *args],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"sacct failed (is slurmdbd running?): {r.stderr}"
+    return [dict(zip(SACCT_FIELDS, line.split("|"), strict=True)) for line in r.stdout.splitlines() if line]
 
 
 def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
@@ -356,20 +349,21 @@ def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(s
     assert sorted(set(submitted.values())) == ["bench_shard", "collect", "evaluate", "train"], submitted
     local = set(re.findall(r"^localrule (\w+):", text, re.M))
     assert {"merge", "convert", "split", "combine", "dataset_info", "train_config", "eval_summary"} <= local
-    done = _completed(set(submitted))
-    if (SLURM_STATE / "log" / "jobcomp.log").is_file():  # our cluster: every job is on record
-        assert set(done) == set(submitted), f"not recorded as finished by Slurm: {set(submitted) - set(done)}"
-    else:  # a cluster started otherwise: what the controller still remembers, the last job at least
-        assert [j for j in submitted if submitted[j] == "train"][0] in done, (submitted, done)
-    assert all(rec["JobState"] == "COMPLETED" for rec in done.values()), done
+    done = {rec["JobID"]: rec for rec in _sacct("-j", ",".join(submitted))}
+    assert set(done) == set(submitted), f"not in sacct: {set(submitted) - set(done)}"
     for j, rec in done.items():
-        assert rec["Partition"] == ("gpu" if submitted[j] == "train" else "cpu"), (submitted[j], rec)
+        rule = submitted[j]
+        assert rec["State"] == "COMPLETED" and rec["Account"] == "ordebug", rec
+        assert rec["Comment"].split("_wildcards_")[0] == f"rule_{rule}", rec
+        assert rec["Partition"] == ("gpu" if rule == "train" else "cpu"), rec
     job = json.loads((smoke / "results" / "train" / "smoke_plain" / "job.json").read_text())
     assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] in submitted
-    # the rerun: everything is up to date, nothing is submitted
+    # the rerun: everything is up to date, nothing is submitted (sacct has no job after the last)
     r = smk(smoke, *targets, "--profile", "profiles/slurm-local", *SMOKE)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert _submitted(r.stdout + r.stderr) == {} and "Nothing to be done" in r.stdout + r.stderr
+    last = max(int(j) for j in submitted)
+    assert [rec for rec in _sacct("-S", "now-1hours") if int(rec["JobID"].split("_")[0]) > last] == []
 
 
 def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
@@ -379,6 +373,8 @@ def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     job = json.loads((smoke / "results" / "rl" / "smoke" / "job.json").read_text())
     assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] and job["base_run"] == "smoke_plain"
+    [rec] = _sacct("-j", job["slurm_job_id"])
+    assert (rec["State"], rec["Partition"], rec["Comment"]) == ("COMPLETED", "gpu", "rule_grpo_wildcards_smoke"), rec
 
 
 def _api_servers() -> list[str]:

@@ -1,18 +1,83 @@
 #!/usr/bin/env bash
-# A real single-node Slurm cluster (munge + slurmctld + slurmd) with `cpu` and `gpu`
-# partitions, for the tests and CI. Needs root. Usage: slurm_cluster.sh start|stop|status|park CONF
+# A real single-node Slurm cluster (munge + MariaDB + slurmdbd + slurmctld + slurmd) with `cpu`
+# and `gpu` partitions and job accounting (`sacct`), for the tests and CI. Needs root.
+# Usage: slurm_cluster.sh start|stop|status|park CONF
+# MariaDB runs on its own data directory, socket and port under $STATE (not the system's), and
+# the database password is drawn fresh at each start and kept only in slurmdbd.conf (mode 600).
 # `stop` parks slurm.conf (see park): with the daemons gone, Slurm's tools then fail at once
 # instead of retrying for ~9 s, which every local `snakemake` call would otherwise wait for
 # (the Slurm executor plugin runs `scontrol show config` when Snakemake imports it).
 set -euo pipefail
 STATE=${ORDEBUG_SLURM_DIR:-/tmp/ordebug-slurm}
 CONF=/etc/slurm/slurm.conf
+DBD_CONF=/etc/slurm/slurmdbd.conf
+DB_PORT=${ORDEBUG_SLURM_DB_PORT:-3307}
+ACCOUNT=ordebug
 
 install() {
-  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+  if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null \
+      || ! command -v slurmdbd >/dev/null || ! command -v mariadbd >/dev/null; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm slurmdbd munge mariadb-server >/dev/null
   fi
+}
+
+wait_for() {  # wait_for SECONDS CMD...: poll CMD every 0.5 s
+  local n=$(( $1 * 2 )); shift
+  for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  return 1
+}
+
+# The accounting database: a private MariaDB on 127.0.0.1:$DB_PORT, then slurmdbd on it.
+start_accounting() {
+  local db=$STATE/mysql sock=$STATE/mysql.sock pass
+  if [ ! -d "$db/mysql" ]; then
+    mkdir -p "$db"
+    mariadb-install-db --user=root --datadir="$db" --auth-root-authentication-method=socket \
+      >"$STATE/log/mariadb-install.log" 2>&1
+  fi
+  if ! mariadb-admin --socket="$sock" ping >/dev/null 2>&1; then
+    mariadbd --user=root --datadir="$db" --socket="$sock" --port="$DB_PORT" --bind-address=127.0.0.1 \
+      --pid-file="$STATE/mysql.pid" --log-error="$STATE/log/mariadb.log" \
+      --innodb-buffer-pool-size=128M --innodb-lock-wait-timeout=900 >/dev/null 2>&1 &
+    wait_for 60 mariadb-admin --socket="$sock" ping || { echo "MariaDB did not start" >&2; return 1; }
+  fi
+  if pgrep -x slurmdbd >/dev/null; then  # running on the password it was started with
+    wait_for 60 sacctmgr -n show cluster || { echo "slurmdbd does not answer" >&2; return 1; }
+    return 0
+  fi
+  pass=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  mariadb --socket="$sock" <<SQL  # on stdin: the password stays off the process list
+CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1';
+ALTER USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$pass';
+CREATE DATABASE IF NOT EXISTS slurm_acct_db;
+GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
+SQL
+  ( umask 077; cat > "$DBD_CONF" <<DBD
+AuthType=auth/munge
+DbdHost=localhost
+SlurmUser=root
+PidFile=$STATE/slurmdbd.pid
+LogFile=$STATE/log/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DB_PORT
+StorageUser=slurm
+StoragePass=$pass
+StorageLoc=slurm_acct_db
+DBD
+  )
+  slurmdbd
+  wait_for 60 sacctmgr -n show cluster || { echo "slurmdbd did not start; logs in $STATE/log" >&2; return 1; }
+  sacctmgr -i add cluster ordebug >/dev/null 2>&1 || true
+}
+
+# An account for the profile's slurm_account, with root in it (after slurmctld registered).
+add_account() {
+  sacctmgr -n show account "$ACCOUNT" format=account | grep -q "$ACCOUNT" \
+    || sacctmgr -i add account "$ACCOUNT" cluster=ordebug description=ordebug-tests >/dev/null
+  sacctmgr -n show user root withassoc format=account | grep -q "$ACCOUNT" \
+    || sacctmgr -i add user root account="$ACCOUNT" cluster=ordebug >/dev/null
 }
 
 start() {
@@ -46,22 +111,25 @@ SlurmctldPidFile=$STATE/slurmctld.pid
 SlurmdPidFile=$STATE/slurmd.pid
 SlurmctldLogFile=$STATE/log/slurmctld.log
 SlurmdLogFile=$STATE/log/slurmd.log
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/filetxt
-JobCompLoc=$STATE/log/jobcomp.log
-MinJobAge=3600
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStoreFlags=job_comment
+JobAcctGatherType=jobacct_gather/linux
+JobCompType=jobcomp/none
+MinJobAge=300
 MpiDefault=none
 SchedulerType=sched/backfill
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=cpu Nodes=$host Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes=$host Default=NO MaxTime=INFINITE State=UP
 CONF
+  start_accounting  # sacctmgr reads slurm.conf: it must name slurmdbd first
   slurmctld
   slurmd
   for _ in $(seq 1 60); do
     if sinfo -h -o "%P %a" 2>/dev/null | grep -q "gpu up"; then
       scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
+      add_account
       sinfo
       return 0
     fi
@@ -92,11 +160,11 @@ unpark() {
 stop() {
   # only our own cluster's daemons, by their pid files
   local f pid
-  for f in "$STATE/slurmd.pid" "$STATE/slurmctld.pid"; do
+  for f in "$STATE/slurmd.pid" "$STATE/slurmctld.pid" "$STATE/slurmdbd.pid" "$STATE/mysql.pid"; do
     if [ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done
   for _ in $(seq 1 20); do
-    pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+    pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || pgrep -x slurmdbd >/dev/null || break
     sleep 0.25
   done
   if pgrep -x slurmctld >/dev/null; then
