@@ -3,6 +3,7 @@ resources agree with what the Slurm profiles ask for."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -124,11 +125,17 @@ def test_serve_backend_choice_and_vllm_command(tmp_path: Path):
     if not have_vllm:
         with pytest.raises(ServeError, match="vLLM is not installed"):
             pick_backend("vllm")
-    cmd = vllm_command("Qwen/Qwen3-8B", tmp_path / "adapter", "ordebug-ft", 8123, gpus=2, max_lora_rank=32)
+    cmd = vllm_command("Qwen/Qwen3-8B", tmp_path / "adapter", "ordebug-ft", 8123, gpus=2, lora_rank=32)
     i = cmd.index("--lora-modules")
     assert cmd[i + 1] == f"ordebug-ft={tmp_path / 'adapter'}"
     assert cmd[cmd.index("--tensor-parallel-size") + 1] == "2" and cmd[cmd.index("--max-lora-rank") + 1] == "32"
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and "--api-key" not in cmd  # the key stays off argv
+    # vLLM accepts only some max_lora_rank values: an adapter's rank is rounded up to one
+    for rank, expected in ((4, "8"), (8, "8"), (24, "32"), (300, "320")):
+        cmd = vllm_command("m", tmp_path / "adapter", "ft", 8123, gpus=1, lora_rank=rank)
+        assert cmd[cmd.index("--max-lora-rank") + 1] == expected
+    with pytest.raises(ServeError, match="LoRA rank 1024"):
+        vllm_command("m", tmp_path / "adapter", "ft", 8123, gpus=1, lora_rank=1024)
 
 
 def test_config_is_validated_once_and_defaults_are_filled():
@@ -144,3 +151,69 @@ def test_config_is_validated_once_and_defaults_are_filled():
         validate_config(cfg)
     common = (ROOT / "rules" / "common.smk").read_text()
     assert common.count("validate_config(config)") == 1 and "snakemake.utils import validate" not in common
+
+
+def _vllm_package(site: Path) -> None:
+    """A ``vllm`` package whose OpenAI server is ordebug's stand-in (vLLM itself needs a GPU)."""
+    pkg = site / "vllm" / "entrypoints" / "openai"
+    pkg.mkdir(parents=True)
+    for d in (site / "vllm", site / "vllm" / "entrypoints", pkg):
+        (d / "__init__.py").write_text("")
+    (pkg / "api_server.py").write_text("from ordebug.testing.vllm_standin import main\n\nmain()\n")
+
+
+def _standins() -> list[str]:
+    r = subprocess.run(["pgrep", "-af", "vllm.entrypoints.openai.api_server"], capture_output=True, text=True)
+    return [line for line in r.stdout.splitlines() if "pgrep" not in line]
+
+
+def test_finetuned_evaluation_takes_the_vllm_path_where_vllm_is_installed(tmp_path: Path, sample, monkeypatch):
+    """With a `vllm` importable, backend `auto` serves the adapter with vLLM's command line:
+    the stand-in accepts exactly vLLM's options and checks (LoRA rank 4 -> max_lora_rank 8,
+    key from VLLM_API_KEY, the adapter under its module name), every problem is answered
+    over HTTP, and the server is stopped afterwards."""
+    import jsonlines
+
+    from ordebug.env.environment import EnvConfig
+    from ordebug.eval.run import evaluate_shard
+
+    site = tmp_path / "site"
+    _vllm_package(site)
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(json.dumps({"r": 4, "peft_type": "LORA"}))
+    problems = tmp_path / "shard.jsonl"
+    picked = sample[::20][:4]
+    with jsonlines.open(problems, "w") as w:
+        w.write_all(picked)
+    out = tmp_path / "out"
+    ft = {"base_model": "Qwen/Qwen3-8B", "adapter": str(adapter), "backend": "auto", "startup_timeout_s": 60,
+          "cache_path": str(out / "cache.sqlite"), "account_path": str(out / "accounts.sqlite"), "max_concurrency": 2}
+    evaluate_shard("ft_vllm", "finetuned", problems, out / "outcomes.jsonl", out / "traj.jsonl", out / "journal",
+                   EnvConfig(), workers=1, finetuned=ft, log_path=str(tmp_path / "serve.log"))
+    log = (tmp_path / "serve.log").read_text()
+    assert "vllm stand-in: Qwen/Qwen3-8B as ordebug-ft-base, ordebug-ft" in log
+    outcomes = list(jsonlines.open(out / "outcomes.jsonl"))
+    assert sorted(o["problem_id"] for o in outcomes) == sorted(p["problem_id"] for p in picked)
+    assert all(o.get("prompt_tokens", 0) > 0 for o in outcomes)  # each one answered over HTTP
+    assert sum(o["faithful"] for o in outcomes) >= 3  # the scripted teacher is the heuristic
+    assert _standins() == []
+
+
+def test_vllm_standin_refuses_what_vllm_refuses(tmp_path: Path):
+    from ordebug.testing.vllm_standin import check_args, parse_args
+
+    adapter = tmp_path / "a"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 16}')
+    ok = ["--model", "m", "--enable-lora", "--max-lora-rank", "16", "--lora-modules", f"ft={adapter}"]
+    assert check_args(parse_args(ok)) == {"ft": str(adapter)}
+    for argv, message in ((ok[:2] + ["--lora-path", str(adapter)], None),
+                          (ok[:2] + ok[5:], "needs --enable-lora"),
+                          (ok[:4] + ["12"] + ok[5:], "must be one of"),
+                          (ok[:4] + ["8"] + ok[5:], "greater than max_lora_rank")):
+        with pytest.raises(SystemExit) as e:
+            check_args(parse_args(argv))
+        assert message is None or message in str(e.value.code)

@@ -57,14 +57,28 @@ def pick_backend(backend: str = "auto") -> str:
     return backend
 
 
+# max_lora_rank values every recent vLLM accepts (older ones stop at 256; newer add 1)
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def vllm_lora_rank(rank: int) -> int:
+    """The smallest max_lora_rank vLLM accepts that holds an adapter of rank ``rank``."""
+    for r in VLLM_LORA_RANKS:
+        if r >= rank:
+            return r
+    raise ServeError(f"LoRA rank {rank} is above the largest vLLM supports ({VLLM_LORA_RANKS[-1]})")
+
+
 def vllm_command(base_model: str, adapter: str | Path | None, model_name: str, port: int, gpus: int,
-                 max_lora_rank: int = 64) -> list[str]:
-    """``vllm serve`` of the base model with the adapter as LoRA module ``model_name``."""
+                 lora_rank: int = 64) -> list[str]:
+    """``vllm serve`` of the base model with the adapter (of rank ``lora_rank``) as LoRA module
+    ``model_name``; the base model alone is served as ``{model_name}-base``."""
     cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", base_model,
            "--host", "127.0.0.1", "--port", str(port), "--served-model-name", model_name if adapter is None
            else f"{model_name}-base", "--tensor-parallel-size", str(max(gpus, 1))]
     if adapter is not None:
-        cmd += ["--enable-lora", "--max-lora-rank", str(max_lora_rank), "--lora-modules", f"{model_name}={adapter}"]
+        cmd += ["--enable-lora", "--max-lora-rank", str(vllm_lora_rank(lora_rank)),
+                "--lora-modules", f"{model_name}={adapter}"]
     return cmd
 
 
