@@ -52,6 +52,20 @@ def validate_config(config: dict[str, Any], schema_path: Path = SCHEMA_PATH) -> 
     fill_defaults(config, schema)
     check_agents(config)
     check_balance(config)
+    check_cross_references(config)
+
+
+def check_cross_references(config: dict[str, Any]) -> None:
+    """What the schema cannot check: each RL run's base run and each evaluated RL run exist,
+    each external set's path exists."""
+    from ordebug.bench.external import check_external_config
+    from ordebug.rl.settings import check_rl_config
+
+    try:
+        check_rl_config(config)
+        check_external_config(config)
+    except OrDebugError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}

@@ -153,6 +153,11 @@ def get_combine_weights(wildcards):
     return {a: sources[a] for a in get_combine_agents(wildcards.dataset)}
 
 
+def get_dataset_sources(wildcards):
+    """Source agent -> weight of one combined dataset."""
+    return get_datasets()[wildcards.dataset]
+
+
 def get_combine_skipped(wildcards):
     """Configured sources of the dataset left out because they are not active."""
     active = set(get_combine_agents(wildcards.dataset))
@@ -188,7 +193,11 @@ def get_run_dataset(wildcards):
 
 def get_run_dataset_file(suffix):
     """A file of the run's combined dataset: ``train.jsonl``, ``val.jsonl``, ``stats.json``."""
-    return lambda wildcards: f"data/training/sft_{get_run_dataset(wildcards)}.{suffix}"
+
+    def get_file(wildcards):
+        return f"data/training/sft_{get_run_dataset(wildcards)}.{suffix}"
+
+    return get_file
 
 
 def get_ready_runs():
@@ -325,24 +334,16 @@ def get_finetuned_settings(wildcards):
     }
 
 
-# External sets (eval.external): imported models every evaluated agent is scored on.
-from ordebug.bench.external import check_external_config
-from ordebug.solver.errors import OrDebugError
-
-try:
-    EXTERNAL_SETS = check_external_config(config)
-except OrDebugError as exc:
-    raise WorkflowError(str(exc)) from None
-
-
+# External sets (eval.external): imported models every evaluated agent is scored on (their
+# paths were checked by validate_config).
 def get_external_sets():
     """Names of the configured external sets (none by default)."""
-    return list(EXTERNAL_SETS)
+    return list(config["eval"]["external"])
 
 
 def get_external_index(wildcards):
     """The index file (or folder of models) of one external set."""
-    return str(EXTERNAL_SETS[wildcards.set])
+    return str(config["eval"]["external"][wildcards.set])
 
 
 def get_external_summaries(wildcards):
@@ -389,6 +390,16 @@ def get_rl_settings(wildcards):
     from ordebug.rl.settings import rl_settings
 
     return rl_settings(config["rl"], config["training"], wildcards.run)
+
+
+def get_rl_gpus(wildcards):
+    """GPUs of an RL run's job."""
+    return get_rl_settings(wildcards)["gpus"]
+
+
+def get_rl_sft_adapter(wildcards):
+    """The folder of the SFT adapter an RL run starts from."""
+    return f"results/train/{get_rl_settings(wildcards)['base_run']}/adapter"
 
 
 def get_rl_base_adapter(wildcards):

@@ -65,7 +65,7 @@ rule export_dataset:
     conda:
         "../envs/collect.yaml"
     params:
-        sources=lambda wildcards: get_datasets()[wildcards.dataset],
+        sources=get_dataset_sources,
         skipped=get_combine_skipped,
         settings={
             "val_ratio": config["dataset"]["val_ratio"],

@@ -1,13 +1,6 @@
 # GRPO / RLVR after SFT: episodes on train problems in the repair environment, reward verified
 # by SCIP. One GPU rule per RL run; the Slurm profiles place it like `train`.
 
-from ordebug.rl.settings import RLError, check_rl_config
-
-try:
-    check_rl_config(config)
-except RLError as exc:
-    raise WorkflowError(str(exc)) from None
-
 
 rule grpo:
     input:
@@ -28,14 +21,14 @@ rule grpo:
         "../envs/training.yaml"
     threads: 2
     resources:
-        gpu=lambda wildcards: get_rl_settings(wildcards)["gpus"],
+        gpu=get_rl_gpus,
         mem_mb=98304,
         runtime=1440,
         cpus_per_task=2,
     params:
         settings=get_rl_settings,
-        sft_adapter=lambda wildcards: f"results/train/{get_rl_settings(wildcards)['base_run']}/adapter",
-        env=lambda wildcards: config["env"],
+        sft_adapter=get_rl_sft_adapter,
+        env=config["env"],
     script:
         "../scripts/grpo.py"
 

@@ -149,8 +149,20 @@ def test_config_is_validated_once_and_defaults_are_filled():
     cfg["eval"]["finetuned_shards"] = 0
     with pytest.raises(ConfigError, match="eval.finetuned_shards"):
         validate_config(cfg)
-    common = (ROOT / "rules" / "common.smk").read_text()
-    assert common.count("validate_config(config)") == 1 and "snakemake.utils import validate" not in common
+    # the cross-references the schema cannot check, in the same one call
+    for key, change in (("rl.runs.bad.base_run", lambda c: c["rl"].setdefault("runs", {}).update(
+                            bad={"base_run": "no_such_run"})),
+                        ("eval.rl", lambda c: c["eval"].update(rl=["no_such_rl_run"])),
+                        ("eval.external.gone", lambda c: c["eval"].update(external={"gone": "/no/such/index"}))):
+        bad = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+        change(bad)
+        with pytest.raises(ConfigError, match=re.escape(f"config key '{key}'")):
+            validate_config(bad)
+    rules = {p.name: p.read_text() for p in (ROOT / "rules").glob("*.smk")}
+    assert sum(t.count("validate_config(config)") for t in rules.values()) == 1
+    assert "snakemake.utils import validate" not in rules["common.smk"]
+    assert not any(re.search(r"check_\w+_config\(config\)", t) for t in rules.values())
+    assert [n for n, t in rules.items() if "lambda" in t] == []  # get_* helpers instead
 
 
 def _vllm_package(site: Path) -> None:
