@@ -21,10 +21,11 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
     if kind == "teacher":
         return collect_teacher_shard(shard, None, outcomes, journal, TeacherConfig.from_dict(agent, teacher),
                                      cfg, env, trajectories)
-    from ordebug.eval.serve import SERVE_KEY_ENV, ServedModel
+    from ordebug.eval.serve import SERVE_KEY_ENV, ServedModel, served_model_name
 
     ft = finetuned or {}
     with ServedModel(ft["base_model"], ft["adapter"], ft.get("template", "qwen3"), ft.get("enable_thinking", True),
+                     model_name=served_model_name(agent, ft["adapter"]),
                      startup_timeout=ft.get("startup_timeout_s", 600), log_path=log_path,
                      offline=ft.get("offline", False), backend=ft.get("backend", "auto"),
                      gpus=ft.get("gpus", 0)) as srv:

@@ -3,12 +3,14 @@
 One server per evaluate job: vLLM (``vllm serve`` with the LoRA adapter) where it is
 installed, otherwise ``llamafactory-cli api`` (CPU or GPU). It is started on 127.0.0.1 with a
 random port, polled until ``/v1/models`` answers, and always stopped afterwards (its whole
-process group), even when the evaluation fails.
+process group), even when the evaluation fails or the job is sent SIGTERM (Slurm's
+``scancel``, Snakemake stopping its jobs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import logging
 import os
@@ -19,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +43,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def served_model_name(agent: str, adapter: str | Path | None) -> str:
+    """The name an agent's adapter is served under: the agent plus a digest of the adapter's
+    files, so a response cached for one adapter is never taken for another's."""
+    h = hashlib.sha256(agent.encode())
+    if adapter is not None and Path(adapter).is_dir():  # a missing one is ServedModel's clear error
+        for f in sorted(p for p in Path(adapter).iterdir() if p.is_file()):
+            h.update(f.name.encode())
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):  # noqa: B023
+                    h.update(chunk)
+    return f"{agent}-{h.hexdigest()[:10]}"
 
 
 BACKENDS = ("auto", "vllm", "llamafactory")
@@ -96,6 +112,8 @@ class ServedModel:
         self.port = 0
         self.key = "sk-local-" + secrets.token_hex(8)
         self._tmp: tempfile.TemporaryDirectory | None = None
+        self._out = None  # the server's log file, closed in __exit__
+        self._old_sigterm = None
 
     @property
     def base_url(self) -> str:
@@ -117,6 +135,25 @@ class ServedModel:
     def __enter__(self) -> ServedModel:
         if self.adapter is not None and not (Path(self.adapter) / "adapter_config.json").is_file():
             raise ServeError(f"adapter {self.adapter} does not exist (no adapter_config.json)")
+        self._catch_sigterm()
+        try:
+            return self._launch()
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _catch_sigterm(self) -> None:
+        """SIGTERM ends the job through __exit__ (which stops the server) instead of killing
+        this process and leaving the server, in its own session, running."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_sigterm(signum: int, frame: object) -> None:
+            raise SystemExit(128 + signum)
+
+        self._old_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+
+    def _launch(self) -> ServedModel:
         if self.backend == "vllm":
             self.port = free_port()
             cmd = vllm_command(self.base_model, self.adapter, self.model_name, self.port, self.gpus,
@@ -142,14 +179,12 @@ class ServedModel:
     def _start(self, cmd: list[str], env: dict, what: str) -> ServedModel:
         if self.offline:
             env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        out = open(self.log_path, "a") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        if self.log_path:
+            self._out = open(self.log_path, "a")  # noqa: SIM115  (closed in __exit__)
         log.info("starting %s on 127.0.0.1:%d (%s + %s)", what, self.port, self.base_model, self.adapter)
-        self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.stop()
-            raise
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self._out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self._wait_healthy()
         os.environ[SERVE_KEY_ENV] = self.key
         return self
 
@@ -184,7 +219,16 @@ class ServedModel:
         log.info("model server stopped")
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-        os.environ.pop(SERVE_KEY_ENV, None)
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        try:
+            self.stop()
+        finally:
+            os.environ.pop(SERVE_KEY_ENV, None)
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+            if self._out is not None:
+                self._out.close()
+                self._out = None
+            if self._old_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._old_sigterm)
+                self._old_sigterm = None
