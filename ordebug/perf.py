@@ -400,7 +400,8 @@ def _stopped_controller_conf(src: Path, dst: Path, parked: bool) -> Path:
 def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (), repeats: int = 3) -> dict:
     """No-op ``snakemake -j{cores}`` in a finished workdir with the Slurm executor plugin installed
     and Slurm's tools on PATH but no controller answering: as Slurm's stock configuration
-    leaves it, and parked (``slurm_cluster.sh stop``). Best of ``repeats`` runs each."""
+    leaves it, and parked (``slurm_cluster.sh stop``); and, when the cluster is up, with the
+    controller running. Best of ``repeats`` runs each."""
     import importlib.util
     import os
 
@@ -421,6 +422,14 @@ def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (
                                                for _ in range(repeats)), 1)
         out["noop_no_plugin_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets, plugin=False)
                                             for _ in range(repeats)), 1)
+    env = dict(os.environ, SLURM_CONF=str(conf))
+    ping = subprocess.run(["scontrol", "ping"], env=env, capture_output=True, text=True)
+    if ping.returncode == 0 and "UP" in ping.stdout:  # the real cluster is running: its figure too
+        start = time.perf_counter()
+        subprocess.run(["scontrol", "show", "config"], env=env, capture_output=True)
+        out["scontrol_running_s"] = round(time.perf_counter() - start, 2)
+        out["noop_running_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets)
+                                          for _ in range(repeats)), 1)
     return out
 
 
@@ -437,4 +446,5 @@ def slurm_noop_rows(r: dict) -> list[tuple[str, str, str]]:
          f"{r['noop_parked_s']} s ({r['scontrol_parked_s']} s)"),
         ("pipeline", f"{what.replace('Slurm plugin + tools', 'Slurm tools')}: plugin not installed "
                      "(no `cluster` extra)", f"{r['noop_no_plugin_s']} s"),
-    ]
+    ] + ([("pipeline", f"{what.replace('controller stopped', 'controller running')} (local run)",
+           f"{r['noop_running_s']} s ({r['scontrol_running_s']} s)")] if "noop_running_s" in r else [])

@@ -117,13 +117,16 @@ def size_benchmark(costs: dict[str, Any], problems: int, shard_size: int, cores_
 
 
 def size_teacher(costs: dict[str, Any], teacher: dict[str, Any], problems: int, shard_size: int,
-                 latency_s: float) -> dict[str, Any]:
+                 latency_s: float, teacher_jobs: int = 2) -> dict[str, Any]:
     """Requests, tokens, API cost, hours and disk of a teacher collection over ``problems``.
 
-    Requests per problem: the heuristic's steps times attempts (re-prompts after malformed
-    answers not counted). Prompt tokens: the heuristic's observation per step. Completion
-    tokens: a range, from the heuristic's answer length (a terse teacher) to ``max_tokens`` (a
-    teacher that reasons up to its cap on every step)."""
+    One collect job per bench shard (``shard_size`` problems), at most ``teacher_jobs`` of them
+    at once (the ``teacher_api`` resource of the profiles). Requests per problem: the
+    heuristic's steps times attempts (re-prompts after malformed answers not counted). Prompt
+    tokens: the heuristic's observation per step. Completion tokens: a range, from the
+    heuristic's answer length (a terse teacher) to ``max_tokens`` (a teacher that reasons up to
+    its cap on every step). Wall time: the requests at the slower of the key's requests/min
+    and what the running jobs can drive (``max_concurrency`` x 60 / latency each)."""
     attempts = int(teacher.get("attempts_per_problem", 1))
     requests = problems * attempts * costs["steps"]
     prompt = requests * costs["prompt_tokens"]
@@ -133,12 +136,14 @@ def size_teacher(costs: dict[str, Any], teacher: dict[str, Any], problems: int, 
     rpm = float(teacher["requests_per_minute"])
     conc_rpm = int(teacher["max_concurrency"]) * 60 / latency_s  # per shard job
     jobs = math.ceil(problems / shard_size)
-    # the endpoint's limits bound the whole collection; several jobs share the key's limit
-    minutes_rpm = requests / rpm
+    running = max(1, min(jobs, teacher_jobs))
+    rate = min(rpm, running * conc_rpm)  # the key's limit is shared by all running jobs
     minutes_tpm = (prompt + hi) / float(teacher["tokens_per_minute"])
-    return {"problems": problems, "jobs": jobs, "requests": round(requests), "prompt_mtok": round(prompt / 1e6, 1),
+    return {"problems": problems, "shard_size": shard_size, "jobs": jobs, "requests": round(requests),
+            "prompt_mtok": round(prompt / 1e6, 1),
             "completion_mtok": (round(lo / 1e6, 1), round(hi / 1e6, 1)), "usd": (round(cost_lo), round(cost_hi)),
-            "hours_at_rpm": round(minutes_rpm / 60, 1), "hours_at_tpm_upper": round(minutes_tpm / 60, 1),
+            "hours": round(requests / rate / 60, 1), "rate_rpm": round(rate), "rpm_limit": round(rpm),
+            "running_jobs": running, "hours_at_tpm_upper": round(minutes_tpm / 60, 1),
             "rpm_one_job_can_drive": round(conc_rpm), "latency_s": latency_s,
             "disk_gb": round(problems * attempts * costs["samples_per_problem"] * costs["sample_bytes"] / 1e9, 2)}
 
@@ -167,10 +172,11 @@ def markdown_report(dag: list[dict], costs: dict, bench: dict, teacher: dict, te
             f"| {bench['wall_hours']} h with {bench['concurrent_jobs']} jobs at once | none "
             f"| {bench['disk_gb']} GB |",
             f"| `{teacher_name}` collection over {teacher['problems']:,} problems, shards of "
-            f"{teacher['problems'] // max(teacher['jobs'], 1)} | {teacher['jobs']:,} "
+            f"{teacher['shard_size']} | {teacher['jobs']:,} "
             f"| {teacher['requests']:,} requests, {teacher['prompt_mtok']} M prompt + "
             f"{teacher['completion_mtok'][0]}-{teacher['completion_mtok'][1]} M completion tokens "
-            f"| {teacher['hours_at_rpm']} h at the configured requests/min "
+            f"| {teacher['hours']} h: {teacher['running_jobs']} jobs at once (`teacher_api`) drive "
+            f"{teacher['rate_rpm']} of the {teacher['rpm_limit']} requests/min allowed "
             f"(tokens/min bound: {teacher['hours_at_tpm_upper']} h at most) "
             f"| ${teacher['usd'][0]:,}-${teacher['usd'][1]:,} | {teacher['disk_gb']} GB |"]
     return "\n".join(out)

@@ -35,6 +35,15 @@ from ordebug.perf import (
 )
 
 
+def _teacher_api_limit() -> int:
+    """Teacher jobs at once: the ``teacher_api`` resource of profiles/default."""
+    import yaml
+
+    with open("profiles/default/config.yaml") as fh:
+        res = yaml.safe_load(fh).get("resources") or []
+    return next((int(r.split("=")[1]) for r in res if r.startswith("teacher_api=")), 1)
+
+
 def scale(args: argparse.Namespace) -> int:
     import yaml
 
@@ -46,7 +55,8 @@ def scale(args: argparse.Namespace) -> int:
     costs = problem_costs(cfg)
     bench = size_benchmark(costs, args.problems, args.shard_size, 1, args.concurrent_jobs)
     name, teacher = next(iter(cfg["teachers"].items()))
-    tsize = size_teacher(costs, teacher, args.teacher_problems, args.teacher_shard_size, args.latency)
+    teacher_jobs = _teacher_api_limit()
+    tsize = size_teacher(costs, teacher, args.teacher_problems, args.shard_size, args.latency, teacher_jobs)
     print(markdown_report(dag, costs, bench, tsize, name))
     if args.json:
         with open(args.json, "w") as fh:
@@ -69,8 +79,8 @@ def main() -> int:
     p.add_argument("--shards", action="append", type=int, default=[], help="scale: DAG sizes to time")
     p.add_argument("--problems", type=int, default=100_000, help="scale: benchmark size to plan")
     p.add_argument("--teacher-problems", type=int, default=10_000, help="scale: teacher collection to plan")
-    p.add_argument("--shard-size", type=int, default=1000, help="scale: problems per benchmark shard job")
-    p.add_argument("--teacher-shard-size", type=int, default=500, help="scale: problems per teacher shard job")
+    p.add_argument("--shard-size", type=int, default=1000,
+                   help="scale: bench.shard_size, problems per bench shard and per collect job")
     p.add_argument("--concurrent-jobs", type=int, default=100, help="scale: cluster jobs running at once")
     p.add_argument("--latency", type=float, default=20.0, help="scale: seconds per teacher request")
     args = p.parse_args()
