@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import EXTERNAL, ROOT
 
 from ordebug.perf import _stopped_controller_conf
 
@@ -74,9 +74,17 @@ def test_slurm_profile_only_places_and_the_rules_declare_what_jobs_need(workflow
     cfg["eval"]["finetuned"], cfg["eval"]["rl"] = ["smoke_plain"], []  # one served agent
     cfg["training"]["runs"]["smoke_plain"]["gpus"] = 2
     (workflow_dir / "config" / "scale.yaml").write_text(yaml.safe_dump(cfg))
-    jobs = _dry_run_jobs(workflow_dir, "report", "train_all", "--profile", "profiles/slurm",
+    targets = ["report", "train_all"]
+    if EXTERNAL.is_dir():  # an external set: its evaluations are jobs too (served ones on a GPU)
+        cfg["eval"]["external"] = {"odb": str(EXTERNAL)}
+        (workflow_dir / "config" / "scale.yaml").write_text(yaml.safe_dump(cfg))
+        targets.append("external")
+    jobs = _dry_run_jobs(workflow_dir, *targets, "--profile", "profiles/slurm",
                          "--configfile", "config/scale.yaml", "--replace-workflow-config")
     assert set(jobs) >= SUBMITTED
+    if EXTERNAL.is_dir():
+        assert {j["slurm_partition"] for j in jobs["evaluate_external"]} == {"cpu"}
+        assert [(j["slurm_partition"], j["gpu"]) for j in jobs["evaluate_external_finetuned"]] == [("gpu", "1")]
     train = {j["gpu"]: j for j in jobs["train"]}
     assert set(train) == {"0", "2"}  # each run's own GPU count
     t = train["2"]
@@ -188,6 +196,7 @@ def test_finetuned_evaluation_takes_the_vllm_path_where_vllm_is_installed(tmp_pa
 
     from ordebug.env.environment import EnvConfig
     from ordebug.eval.run import evaluate_shard
+    from ordebug.eval.serve import served_model_name
 
     site = tmp_path / "site"
     _vllm_package(site)
@@ -206,11 +215,53 @@ def test_finetuned_evaluation_takes_the_vllm_path_where_vllm_is_installed(tmp_pa
     evaluate_shard("ft_vllm", "finetuned", problems, out / "outcomes.jsonl", out / "traj.jsonl", out / "journal",
                    EnvConfig(), workers=1, finetuned=ft, log_path=str(tmp_path / "serve.log"))
     log = (tmp_path / "serve.log").read_text()
-    assert "vllm stand-in: Qwen/Qwen3-8B as ordebug-ft-base, ordebug-ft" in log
+    name = served_model_name("ft_vllm", adapter)
+    assert f"vllm stand-in: Qwen/Qwen3-8B as {name}-base, {name}" in log
     outcomes = list(jsonlines.open(out / "outcomes.jsonl"))
     assert sorted(o["problem_id"] for o in outcomes) == sorted(p["problem_id"] for p in picked)
     assert all(o.get("prompt_tokens", 0) > 0 for o in outcomes)  # each one answered over HTTP
     assert sum(o["faithful"] for o in outcomes) >= 3  # the scripted teacher is the heuristic
+    assert _standins() == []
+
+
+def test_served_name_changes_with_the_adapter(tmp_path: Path):
+    """Responses are cached under the served model's name: a retrained adapter gets a new one."""
+    from ordebug.eval.serve import served_model_name
+
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 8}')
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights-1")
+    first = served_model_name("ft_a", adapter)
+    assert first.startswith("ft_a-") and first == served_model_name("ft_a", adapter)
+    assert served_model_name("ft_b", adapter) != first
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights-2")
+    assert served_model_name("ft_a", adapter) != first
+
+
+def test_sigterm_to_the_job_stops_its_model_server(tmp_path: Path):
+    """The server runs in its own session; a job killed with SIGTERM (scancel, Snakemake
+    stopping its jobs) must still take it down."""
+    import os
+    import signal
+
+    site = tmp_path / "site"
+    _vllm_package(site)
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 8}')
+    script = ("import time\nfrom ordebug.eval.serve import ServedModel\n"
+              f"with ServedModel('base', {str(adapter)!r}, backend='vllm', startup_timeout=60):\n"
+              "    print('ready', flush=True)\n    time.sleep(120)\n")
+    job = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(site)),
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert job.stdout.readline().strip() == "ready"
+        assert len(_standins()) == 1
+        job.send_signal(signal.SIGTERM)
+        assert job.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        job.kill()
     assert _standins() == []
 
 
@@ -229,3 +280,55 @@ def test_vllm_standin_refuses_what_vllm_refuses(tmp_path: Path):
         with pytest.raises(SystemExit) as e:
             check_args(parse_args(argv))
         assert message is None or message in str(e.value.code)
+
+
+@pytest.mark.parametrize("profile", ["slurm", "slurm-local"])
+@pytest.mark.parametrize("flag", ["--profile", "--workflow-profile"])
+def test_cluster_profile_settings_are_not_overridden_by_the_default_profile(workflow_dir: Path, monkeypatch,
+                                                                             profile: str, flag: str):
+    """Snakemake also loads profiles/default as the workflow profile under --profile, and a
+    workflow profile wins key by key: every setting a cluster profile makes must still be
+    in effect (a latency-wait of 5 s from the local defaults broke shared filesystems)."""
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="the cluster extra is not installed")
+    from snakemake.cli import parse_args
+
+    monkeypatch.chdir(workflow_dir)
+    wanted = yaml.safe_load((workflow_dir / "profiles" / profile / "config.yaml").read_text())
+    _, args = parse_args([flag, f"profiles/{profile}"])
+    scalars = {k: v for k, v in wanted.items() if not isinstance(v, (dict, list))}
+    assert len(scalars) >= 4
+    for key, value in scalars.items():
+        assert getattr(args, key.replace("-", "_")) == value, key
+    assert {k: r.value for k, r in args.resources.items()} == dict(
+        (k, int(v)) for k, v in (r.split("=") for r in wanted["resources"]))
+    assert args.default_resources is not None and "slurm_partition" in args.default_resources
+
+
+def test_teacher_plan_is_bound_by_the_jobs_that_may_run_at_once():
+    """Scale on paper: one collect job per bench shard, at most `teacher_api` at once, and the
+    wall time set by the slower of the key's limit and what those jobs can drive."""
+    from ordebug.scale import size_teacher
+
+    costs = {"steps": 2.0, "prompt_tokens": 1000, "answer_tokens": 100, "samples_per_problem": 2.0,
+             "sample_bytes": 5000}
+    teacher = {"max_tokens": 1000, "price_input_per_mtok": 1.0, "price_output_per_mtok": 10.0,
+               "requests_per_minute": 500, "tokens_per_minute": 10**9, "max_concurrency": 64}
+    two = size_teacher(costs, teacher, 10_000, 1000, latency_s=20.0, teacher_jobs=2)
+    assert (two["jobs"], two["requests"], two["running_jobs"]) == (10, 20_000, 2)
+    assert two["rate_rpm"] == 384  # 2 jobs x 64 in flight x 60 / 20 s, below the 500/min limit
+    assert two["hours"] == round(20_000 / 384 / 60, 1)
+    many = size_teacher(costs, teacher, 10_000, 1000, latency_s=20.0, teacher_jobs=8)
+    assert many["rate_rpm"] == 500 and many["hours"] == round(20_000 / 500 / 60, 1)  # the key's limit binds
+    assert size_teacher(costs, teacher, 500, 1000, 20.0, teacher_jobs=8)["running_jobs"] == 1  # one shard
+    assert two["usd"] == (round(20_000 * 1000 / 1e6 * 1 + 20_000 * 100 / 1e6 * 10),
+                          round(20_000 * 1000 / 1e6 * 1 + 20_000 * 1000 / 1e6 * 10))
+
+
+def test_only_aggregate_steps_are_local_rules():
+    """What leaves the submit host under a cluster profile: every rule but the localrules."""
+    text = (ROOT / "Snakefile").read_text()
+    local = set(re.findall(r"^    (\w+),$", text.split("localrules:")[1].split("\n\n")[0], re.M))
+    rules = {m for p in (ROOT / "rules").glob("*.smk") for m in re.findall(r"^rule (\w+):", p.read_text(), re.M)}
+    assert local <= rules
+    jobs = rules - local - {"all"}
+    assert jobs == SUBMITTED | {"evaluate_external", "evaluate_external_finetuned", "grpo", "export_model"}
