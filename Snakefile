@@ -16,7 +16,8 @@ include: "rules/external.smk"
 
 
 # Aggregate and bookkeeping steps run where snakemake runs; the sharded rules (bench_shard,
-# collect, evaluate) and train are jobs of their own, submitted under a cluster profile.
+# collect, evaluate, evaluate_finetuned), the external-set evaluations, train, grpo and
+# export_model are jobs of their own, submitted under a cluster profile.
 localrules:
     bench_summary,
     bench,
@@ -29,11 +30,11 @@ localrules:
     tiny_model,
     train_config,
     train_all,
+    export_all,
     rl_all,
     eval_summary,
     report,
     import_external,
-    evaluate_external,
     eval_external_summary,
     report_external,
     external,

@@ -1,6 +1,7 @@
 # Shared helpers: config validation and the file lists the rules depend on.
 import os
 import re
+from types import SimpleNamespace
 
 from ordebug.config import ConfigError, validate_config
 from ordebug.bench.shards import SPLITS, n_shards
@@ -12,18 +13,21 @@ try:
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
+# every agent name the workflow knows (built in, teachers, fine-tuned and RL runs)
+KNOWN_AGENTS = sorted(
+    set(config["collect"]["agents"])
+    | set(config["eval"]["agents"])
+    | set(config.get("teachers") or {})
+    | {f"ft_{r}" for r in config["eval"].get("finetuned", [])}
+    | {f"rl_{r}" for r in config["eval"].get("rl", [])}
+)
+
 
 wildcard_constraints:
     split="train|test|train_large|test_large",
     stage="collect|eval",
     shard=r"(L)?\d\d\d+",  # three digits or more (1,000 shards and up)
-    agent="|".join(
-        list(config["collect"]["agents"])
-        + list(config["eval"]["agents"])
-        + list(config.get("teachers") or {})
-        + [f"ft_{r}" for r in config["eval"].get("finetuned", [])]
-        + [f"rl_{r}" for r in config["eval"].get("rl", [])]
-    ),
+    agent="|".join(re.escape(a) for a in KNOWN_AGENTS),
     dataset="|".join(re.escape(d) for d in mix_datasets(config)),
 
 
@@ -280,6 +284,13 @@ def get_eval_journal(wildcards):
 
 
 SERVED = ("ft_", "rl_")  # agents served from a trained adapter (fine-tuned, RL)
+# agent wildcard of the rules for served agents and of those for the others (built in, teachers)
+ONLY_SERVED = (
+    "|".join(re.escape(a) for a in KNOWN_AGENTS if a.startswith(SERVED)) or "(?!)"
+)
+NOT_SERVED = (
+    "|".join(re.escape(a) for a in KNOWN_AGENTS if not a.startswith(SERVED)) or "(?!)"
+)
 
 
 def get_agent_outcomes(agent):
@@ -302,7 +313,8 @@ def get_report_outcomes(wildcards=None):
 
 
 def get_eval_kind(wildcards):
-    if wildcards.agent.startswith(("ft_", "rl_")):
+    """How an agent is evaluated: a served adapter, a teacher endpoint or built in."""
+    if wildcards.agent.startswith(SERVED):
         return "finetuned"
     return "teacher" if wildcards.agent in get_teachers() else "builtin"
 
@@ -323,7 +335,7 @@ def get_finetuned_settings(wildcards):
     if not wildcards.agent.startswith("ft_"):
         return {}
     run = wildcards.agent[3:]
-    s = get_run_settings(type("W", (), {"run": run})())
+    s = get_run_settings(SimpleNamespace(run=run))
     return {
         **config["eval"].get("serve", {}),
         "base_model": s["model"],
@@ -413,7 +425,7 @@ def get_rl_eval_inputs(run):
 
 def get_rl_served_settings(run):
     """Serving an RL adapter: exactly like a fine-tuned one, over its base run's model."""
-    s = get_rl_settings(type("W", (), {"run": run})())
+    s = get_rl_settings(SimpleNamespace(run=run))
     return {
         **config["eval"].get("serve", {}),
         "base_model": s["model"],
@@ -487,6 +499,11 @@ def get_collect_config(wildcards):
 
 def get_env_config(wildcards):
     return config["env"]
+
+
+def get_run_adapter(wildcards):
+    """The LoRA adapter folder a training run writes."""
+    return f"results/train/{wildcards.run}/adapter"
 
 
 def get_run_offline(wildcards):

@@ -2,9 +2,9 @@
 
 
 rule evaluate:
+    # a built-in agent or a teacher on one test shard (fine-tuned and RL agents: evaluate_finetuned)
     input:
         shard=get_eval_input,
-        model=get_eval_model_inputs,
     output:
         outcomes="results/eval/{agent}/shard_{shard}.outcomes.jsonl",
         trajectories="results/eval/{agent}/shard_{shard}.trajectories.jsonl",
@@ -12,12 +12,13 @@ rule evaluate:
         "logs/eval/{agent}/shard_{shard}.log",
     benchmark:
         "benchmarks/eval/{agent}/shard_{shard}.tsv"
+    wildcard_constraints:
+        agent=NOT_SERVED,
     conda:
         "../envs/collect.yaml"
     threads: config["eval"]["workers"]
     resources:
         teacher_api=get_teacher_api,
-        gpu=get_eval_gpus,
         mem_mb=get_eval_mem_mb,
         runtime=get_eval_runtime,
     params:
@@ -25,7 +26,7 @@ rule evaluate:
         kind=get_eval_kind,
         env=get_env_config,
         teacher=get_teacher,
-        finetuned=get_finetuned_settings,
+        finetuned={},
     script:
         "../scripts/evaluate.py"
 
@@ -44,7 +45,7 @@ rule evaluate_finetuned:
     benchmark:
         "benchmarks/eval/{agent}/part_{part}.tsv"
     wildcard_constraints:
-        agent=r"(ft|rl)_[A-Za-z0-9_.-]+",
+        agent=ONLY_SERVED,
         part=r"\d\d\d+",
     conda:
         "../envs/training.yaml"

@@ -24,6 +24,37 @@ rule import_external:
 
 
 rule evaluate_external:
+    # a built-in agent or a teacher on one external set
+    input:
+        shard="data/external/{set}/problems.jsonl",
+    output:
+        outcomes="results/eval_external/{set}/{agent}/outcomes.jsonl",
+        trajectories="results/eval_external/{set}/{agent}/trajectories.jsonl",
+    log:
+        "logs/eval_external/{set}/{agent}.log",
+    benchmark:
+        "benchmarks/eval_external/{set}/{agent}.tsv"
+    wildcard_constraints:
+        agent=NOT_SERVED,
+    conda:
+        "../envs/collect.yaml"
+    threads: config["eval"]["workers"]
+    resources:
+        teacher_api=get_teacher_api,
+        mem_mb=get_eval_mem_mb,
+        runtime=get_eval_runtime,
+    params:
+        journal=get_external_journal,
+        kind=get_eval_kind,
+        env=get_env_config,
+        teacher=get_teacher,
+        finetuned={},
+    script:
+        "../scripts/evaluate.py"
+
+
+rule evaluate_external_finetuned:
+    # a fine-tuned or RL agent on one external set: one model server, eval.serve.gpus GPUs
     input:
         shard="data/external/{set}/problems.jsonl",
         model=get_eval_model_inputs,
@@ -34,11 +65,15 @@ rule evaluate_external:
         "logs/eval_external/{set}/{agent}.log",
     benchmark:
         "benchmarks/eval_external/{set}/{agent}.tsv"
+    wildcard_constraints:
+        agent=ONLY_SERVED,
     conda:
         "../envs/training.yaml"
     threads: config["eval"]["workers"]
     resources:
-        teacher_api=get_teacher_api,
+        gpu=get_eval_gpus,
+        mem_mb=get_eval_mem_mb,
+        runtime=get_eval_runtime,
     params:
         journal=get_external_journal,
         kind=get_eval_kind,

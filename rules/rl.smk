@@ -28,7 +28,7 @@ rule grpo:
     params:
         settings=get_rl_settings,
         sft_adapter=get_rl_sft_adapter,
-        env=config["env"],
+        env=get_env_config,
     script:
         "../scripts/grpo.py"
 

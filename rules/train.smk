@@ -92,7 +92,7 @@ rule export_model:
         mem_mb=65536,
         runtime=120,
     params:
-        adapter="results/train/{run}/adapter",
+        adapter=get_run_adapter,
         settings=get_run_settings,
     script:
         "../scripts/export_model.py"

@@ -338,15 +338,18 @@ def _sacct(*args: str) -> list[dict[str, str]]:
 
 def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
     """Under profiles/slurm-local one bench shard of each split is rebuilt and everything
-    downstream of it for one evaluated agent and one training run: bench_shard, collect,
-    evaluate and train are submitted to Slurm and finish there; the aggregates stay local."""
-    targets = ["results/train/smoke_plain/train_results.json", "results/eval/heuristic/summary.json"]
+    downstream of it for one evaluated agent, one training run and its fine-tuned model's
+    evaluation: bench_shard, collect, evaluate, train and evaluate_finetuned are submitted to
+    Slurm and finish there; the aggregates stay local."""
+    targets = ["results/train/smoke_plain/train_results.json", "results/eval/heuristic/summary.json",
+               "results/eval/ft_smoke_plain/summary.json"]
     force = ["--forcerun", "data/bench/train/shard_001.jsonl", "data/bench/test/shard_000.jsonl"]
     r = smk(smoke, *targets, *force, "--profile", "profiles/slurm-local", *SMOKE)
     text = r.stdout + r.stderr
     assert r.returncode == 0, text[-4000:]
     submitted = _submitted(text)
-    assert sorted(set(submitted.values())) == ["bench_shard", "collect", "evaluate", "train"], submitted
+    assert sorted(set(submitted.values())) == ["bench_shard", "collect", "evaluate", "evaluate_finetuned",
+                                               "train"], submitted
     local = set(re.findall(r"^localrule (\w+):", text, re.M))
     assert {"merge", "convert", "split", "combine", "dataset_info", "train_config", "eval_summary"} <= local
     done = {rec["JobID"]: rec for rec in _sacct("-j", ",".join(submitted))}
@@ -355,7 +358,9 @@ def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(s
         rule = submitted[j]
         assert rec["State"] == "COMPLETED" and rec["Account"] == "ordebug", rec
         assert rec["Comment"].split("_wildcards_")[0] == f"rule_{rule}", rec
-        assert rec["Partition"] == ("gpu" if rule == "train" else "cpu"), rec
+        assert rec["Partition"] == ("gpu" if rule in ("train", "evaluate_finetuned") else "cpu"), rec
+    ft_log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "part_000.log").read_text()
+    assert "model server healthy" in ft_log and "model server stopped" in ft_log  # on the node, then gone
     job = json.loads((smoke / "results" / "train" / "smoke_plain" / "job.json").read_text())
     assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] in submitted
     # the rerun: everything is up to date, nothing is submitted (sacct has no job after the last)
