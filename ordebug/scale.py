@@ -161,6 +161,11 @@ def markdown_report(dag: list[dict], costs: dict, bench: dict, teacher: dict, te
         out.append(f"\nBetween {a['shards']:,} and {b['shards']:,} shards each further job adds {marg_dry:.1f} ms to "
                    f"the dry run and {marg_noop:.1f} ms to the no-op rerun (a fixed start-up cost of "
                    f"~{max(a['noop_s'] - marg_noop * a['jobs'] / 1000, 0):.0f} s comes on top).")
+        for m in dag[1:-1]:  # the sizes in between, against the straight line through the ends
+            at = (m["jobs"] - a["jobs"]) / 1000
+            line_dry, line_noop = a["dry_run_s"] + marg_dry * at, a["noop_s"] + marg_noop * at
+            out.append(f"At {m['shards']:,} shards the line predicts {line_dry:.1f} s (dry run) and "
+                       f"{line_noop:.1f} s (no-op); measured {m['dry_run_s']} s and {m['noop_s']} s.")
     out += ["", f"Measured per problem on one core ({costs['problems']} problems): generation "
             f"{costs['generate_core_s']} s, heuristic episode {costs['heuristic_core_s']} s, "
             f"{costs['bench_bytes']:,} bytes stored, {costs['steps']} steps, "

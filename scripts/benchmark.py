@@ -51,7 +51,7 @@ def scale(args: argparse.Namespace) -> int:
 
     with open(args.config or "config/config.yaml") as fh:
         cfg = yaml.safe_load(fh)
-    dag = [dag_timing(n) for n in (args.shards or [1000, 5000])]
+    dag = [dag_timing(n) for n in (args.shards or [1000, 2500, 5000])]
     costs = problem_costs(cfg)
     bench = size_benchmark(costs, args.problems, args.shard_size, 1, args.concurrent_jobs)
     name, teacher = next(iter(cfg["teachers"].items()))
