@@ -36,7 +36,7 @@ lint: install
 	$(VENV)/bin/snakemake --lint
 
 smoke: install-train  ## the whole DAG up to training, tiny model, CPU
-	$(VENV)/bin/snakemake train_all -j2 --configfile config/smoke.yaml --replace-workflow-config
+	$(VENV)/bin/snakemake train_all -j2 --configfile config/smoke.yaml
 
 bench-perf: install  ## performance table for the README
 	$(PY) scripts/benchmark.py all

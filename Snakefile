@@ -2,7 +2,12 @@
 # Thin entry point: configuration, validation and one include per stage.
 
 
-configfile: "config/config.yaml"
+# The default config, unless --configfile names others: those then replace it, on the submit
+# host and in every cluster job alike (Snakemake passes --configfile on to the jobs it
+# submits but not --replace-workflow-config, so a merge would differ between the two).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"

@@ -332,3 +332,25 @@ def test_only_aggregate_steps_are_local_rules():
     assert local <= rules
     jobs = rules - local - {"all"}
     assert jobs == SUBMITTED | {"evaluate_external", "evaluate_external_finetuned", "grpo", "export_model"}
+
+
+def test_a_config_file_replaces_the_default_on_the_submit_host_and_in_cluster_jobs(workflow_dir: Path):
+    """A cluster job is started with `--configfiles FILE` and without --replace-workflow-config
+    (Snakemake does not pass it on): it must still see exactly the config the submit host
+    planned with, not the default merged under it."""
+    def outputs(*args: str) -> set[str]:
+        r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "report", "--forceall", *args], cwd=workflow_dir,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+        return set(re.findall(r"^    output: (.*)$", r.stdout, re.M))
+
+    default = yaml.safe_load((workflow_dir / "config" / "config.yaml").read_text())
+    default["bench"]["large"].update(n_test=10)  # a large tier, which config/smoke.yaml has not
+    (workflow_dir / "config" / "config.yaml").write_text(yaml.safe_dump(default))
+    assert "large" not in yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())["bench"]
+    plain = outputs("--configfile", "config/smoke.yaml")
+    assert plain == outputs("--configfiles", "config/smoke.yaml")  # as a submitted job is started
+    assert plain == outputs("--configfile", "config/smoke.yaml", "--replace-workflow-config")
+    assert any("data/bench/test/shard_000.jsonl" in o for o in plain)
+    assert not any("_large/" in o for o in plain)  # the default's large tier did not leak in
+    assert any("_large/" in o for o in outputs())  # without --configfile: the default config

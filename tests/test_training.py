@@ -25,7 +25,7 @@ from ordebug.training.llamafactory import TrainingError, check_model, render_con
 
 pytest.importorskip("llamafactory", reason="training extra not installed (pip install -e '.[train]')")
 SMK = [sys.executable, "-m", "snakemake"]
-SMOKE = ["--configfile", "config/smoke.yaml", "--replace-workflow-config"]
+SMOKE = ["--configfile", "config/smoke.yaml"]  # replaces config/config.yaml (see the Snakefile)
 
 
 def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -432,7 +432,7 @@ def test_finetuned_agent_is_scored_on_an_external_set(smoke, tmp_path):
     cfg["eval"]["external"] = {"real3": str(folder)}
     (smoke / "config" / "smoke_ext.yaml").write_text(yaml.safe_dump(cfg))
     targets = [f"results/eval_external/real3/{a}/outcomes.jsonl" for a in ("ft_smoke_plain", "heuristic")]
-    r = smk(smoke, *targets, "--cores", "2", "--configfile", "config/smoke_ext.yaml", "--replace-workflow-config")
+    r = smk(smoke, *targets, "--cores", "2", "--configfile", "config/smoke_ext.yaml")
     text = r.stdout + r.stderr
     assert r.returncode == 0, text[-4000:]
     assert re.search(r"rule evaluate_external_finetuned:\n(.*\n){0,6}.*ft_smoke_plain", text)
