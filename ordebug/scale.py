@@ -79,7 +79,7 @@ def problem_costs(config: dict[str, Any], n: int = 18, seed_offset: int = 0) -> 
     """Generate ``n`` problems (one core, timed), store them as the workflow does, and run the
     heuristic on them: seconds and bytes per problem, steps, prompt and answer sizes per step."""
     from ordebug.bench.generate import generate_problem
-    from ordebug.collect.shard import CollectConfig, solve_problem
+    from ordebug.collect.shard import CollectConfig, lineage_for, solve_problem
     from ordebug.env.environment import EnvConfig
 
     spec = bench_spec(config["bench"])
@@ -90,7 +90,8 @@ def problem_costs(config: dict[str, Any], n: int = 18, seed_offset: int = 0) -> 
     env = EnvConfig.from_config(config["env"])
     cfg = CollectConfig("heuristic", 1, config["collect"]["success_level"])
     start = time.perf_counter()
-    entries = [solve_problem("heuristic", p, env, cfg) for p in problems]
+    lineage = lineage_for(cfg, env)
+    entries = [solve_problem(p, env, cfg, lineage) for p in problems]
     collect_s = (time.perf_counter() - start) / n
     samples = [s for e in entries for s in e["samples"]]
     steps = statistics.mean(e["outcome"]["steps"] for e in entries)

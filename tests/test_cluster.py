@@ -354,3 +354,15 @@ def test_a_config_file_replaces_the_default_on_the_submit_host_and_in_cluster_jo
     assert any("data/bench/test/shard_000.jsonl" in o for o in plain)
     assert not any("_large/" in o for o in plain)  # the default's large tier did not leak in
     assert any("_large/" in o for o in outputs())  # without --configfile: the default config
+
+
+def test_per_problem_costs_come_from_real_generation_and_collection():
+    """The scale plan's inputs: problems generated and solved by the heuristic, here."""
+    from ordebug.scale import problem_costs
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    c = problem_costs(cfg, n=3)
+    assert c["problems"] == 3 and c["generate_core_s"] > 0 and c["heuristic_core_s"] > 0
+    assert c["samples_per_problem"] >= 1 and c["steps"] >= 1  # every problem repaired, with samples
+    assert 200 < c["prompt_tokens"] < 10_000 and 10 < c["answer_tokens"] < c["prompt_tokens"]
+    assert c["bench_bytes"] > 1000 and c["sample_bytes"] > 1000
