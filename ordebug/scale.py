@@ -114,6 +114,7 @@ def size_benchmark(costs: dict[str, Any], problems: int, shard_size: int, cores_
     waves = math.ceil(jobs / concurrent_jobs)
     return {"problems": problems, "shard_size": shard_size, "jobs": jobs, "core_hours": round(core_h, 1),
             "hours_per_job": round(job_h, 2), "wall_hours": round(waves * job_h, 1),
+            "wall_minutes": round(waves * job_h * 60, 1), "minutes_per_job": round(job_h * 60, 1),
             "disk_gb": round(problems * costs["bench_bytes"] / 1e9, 2), "concurrent_jobs": concurrent_jobs}
 
 
@@ -174,8 +175,8 @@ def markdown_report(dag: list[dict], costs: dict, bench: dict, teacher: dict, te
             f"({CHARS_PER_TOKEN:g} chars/token).", "",
             "| plan | jobs | compute | wall | API cost | disk |", "|---|---|---|---|---|---|",
             f"| benchmark of {bench['problems']:,} problems, shards of {bench['shard_size']} | {bench['jobs']:,} "
-            f"| {bench['core_hours']} core-hours ({bench['hours_per_job']} h per 1-core job) "
-            f"| {bench['wall_hours']} h with {bench['concurrent_jobs']} jobs at once | none "
+            f"| {bench['core_hours']} core-hours ({bench['minutes_per_job']} min per 1-core job) "
+            f"| {bench['wall_minutes']} min with {bench['concurrent_jobs']} jobs at once (no queue wait) | none "
             f"| {bench['disk_gb']} GB |",
             f"| `{teacher_name}` collection over {teacher['problems']:,} problems, shards of "
             f"{teacher['shard_size']} | {teacher['jobs']:,} "
