@@ -37,6 +37,8 @@ rule merge:
         stats="data/training/stats_{agent}.json",
     log:
         "logs/merge/{agent}.log",
+    benchmark:
+        "benchmarks/merge/{agent}.tsv"
     conda:
         "../envs/collect.yaml"
     script:

@@ -8,6 +8,8 @@ rule convert:
         "data/training/sft_qwen_chat_{agent}.jsonl",
     log:
         "logs/dataset/convert_{agent}.log",
+    benchmark:
+        "benchmarks/dataset/convert_{agent}.tsv"
     conda:
         "../envs/collect.yaml"
     script:
@@ -41,6 +43,8 @@ rule combine:
         stats="data/training/sft_{dataset}.stats.json",
     log:
         "logs/dataset/combine_{dataset}.log",
+    benchmark:
+        "benchmarks/dataset/combine_{dataset}.tsv"
     conda:
         "../envs/collect.yaml"
     params:

@@ -121,6 +121,8 @@ rule report:
         ),
     log:
         "logs/report/report.log",
+    benchmark:
+        "benchmarks/report/report.tsv"
     conda:
         "../envs/collect.yaml"
     params:
