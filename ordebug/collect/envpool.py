@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -41,6 +42,11 @@ def _ready() -> bool:
     return True
 
 
+def _worker_init() -> None:
+    """A worker dies on SIGTERM, whatever handler the parent had when it forked."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 class EnvPool:
     """``workers`` single-process executors; a problem always goes to the same one.
 
@@ -51,7 +57,8 @@ class EnvPool:
     def __init__(self, workers: int, cfg: EnvConfig) -> None:
         ctx = multiprocessing.get_context("fork")
         self.cfg = cfg
-        self.pools = [ProcessPoolExecutor(max_workers=1, mp_context=ctx) for _ in range(max(1, workers))]
+        self.pools = [ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init)
+                      for _ in range(max(1, workers))]
         for p in self.pools:
             p.submit(_ready).result()
 

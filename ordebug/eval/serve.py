@@ -144,14 +144,24 @@ class ServedModel:
 
     def _catch_sigterm(self) -> None:
         """SIGTERM ends the job through __exit__ (which stops the server) instead of killing
-        this process and leaving the server, in its own session, running."""
+        this process and leaving the server, in its own session, running. The handler acts
+        once (a second SIGTERM, e.g. from Slurm and Snakemake both, does not interrupt the
+        shutdown) and only in this process: a forked worker gets Python's default back."""
         if threading.current_thread() is not threading.main_thread():
+            log.warning("not in the main thread: SIGTERM will not stop the model server")
             return
+        owner = os.getpid()
 
         def on_sigterm(signum: int, frame: object) -> None:
+            if os.getpid() != owner:  # a forked child: die as SIGTERM would have made it
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             raise SystemExit(128 + signum)
 
-        self._old_sigterm = signal.signal(signal.SIGTERM, on_sigterm)
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+        self._old_sigterm = signal.SIG_DFL if previous is None else previous
 
     def _launch(self) -> ServedModel:
         if self.backend == "vllm":
