@@ -233,6 +233,39 @@ def test_teacher_shard_collects_verified_samples_and_reruns_free(shard, tmp_path
         assert max(srv.server.answered.values()) == 1
 
 
+def test_journal_is_not_reused_when_the_teacher_settings_change(shard, tmp_path, caplog):
+    """A killed shard's journal belongs to the teacher settings it was collected with: the same
+    settings resume from it; another model or temperature (a retrained adapter is served under
+    a new name) starts afresh even though the journal file is there."""
+    import dataclasses
+    import re
+    import shutil
+    import threading
+
+    with ServerThread(ServerConfig(api_key=KEY, latency_s=0.05, models=("teacher-sim", "teacher-sim-2"))) as srv:
+        cfg = teacher(tmp_path, srv.base_url, max_concurrency=2)
+        journal, snapshot = tmp_path / "a" / "j.jsonl", tmp_path / "snapshot.jsonl"
+        t = threading.Thread(target=run_shard, args=(shard, tmp_path / "a", cfg))
+        t.start()
+        deadline = time.time() + 60
+        while time.time() < deadline and (not journal.exists() or journal.read_text().count("\n") < 4):
+            time.sleep(0.01)
+        shutil.copy(journal, snapshot)  # the journal of a run killed here
+        t.join(120)
+
+        def resumed(run: str, c: TeacherConfig) -> int:
+            (tmp_path / run).mkdir()
+            shutil.copy(snapshot, tmp_path / run / "j.jsonl")
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="ordebug"):
+                run_shard(shard, tmp_path / run, c)
+            return int(re.search(r"(\d+) already done \(journal\)", caplog.text).group(1))
+
+        assert resumed("same", cfg) >= 4
+        assert resumed("hotter", dataclasses.replace(cfg, temperature=cfg.temperature + 0.5)) == 0
+        assert resumed("other", dataclasses.replace(cfg, model="teacher-sim-2")) == 0
+
+
 def test_rejection_sampling_keeps_the_best(shard, tmp_path):
     with ServerThread(ServerConfig(api_key=KEY, skill=0.4)) as srv:
         one = run_shard(shard, tmp_path / "one", teacher(tmp_path / "c1", srv.base_url))

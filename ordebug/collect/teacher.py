@@ -56,7 +56,7 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
         target.addFilter(RedactFilter([client._key]))
     agent = LLMAgent(teacher.name, client, teacher.max_reprompts, teacher.max_think_chars)
     lineage = lineage_for(cfg, env_cfg, _settings(teacher))
-    run = ShardRun(problems_path, journal_path, cfg.agent, env_cfg, cfg)
+    run = ShardRun(problems_path, journal_path, cfg.agent, env_cfg, cfg, _settings(teacher))
     run.extra_progress = lambda: _usage_text(client)
     log.info("%s: max %d requests in flight, %.0f req/min for the whole account %s", teacher.name,
              teacher.max_concurrency, teacher.requests_per_minute, teacher.account)
