@@ -85,10 +85,15 @@ def check_balance(config: dict[str, Any]) -> None:
 
 def check_agents(config: dict[str, Any]) -> None:
     """Every agent named in ``collect.agents`` and ``dataset.combine`` is built in or a
-    configured teacher: a typo is a config error, not an empty dataset."""
+    configured teacher: a typo is a config error, not an empty dataset. Teachers' names do
+    not use the prefixes of served runs (``ft_``, ``rl_``)."""
     from ordebug.agents.base import BUILTIN_AGENTS
 
     teachers = sorted(config.get("teachers") or {})
+    for name in teachers:
+        if name.startswith(("ft_", "rl_")):
+            raise ConfigError(f"config key 'teachers.{name}': a teacher's name may not start with ft_ or rl_ "
+                              "(those name fine-tuned and RL runs in eval)")
     known = f"known: {', '.join(BUILTIN_AGENTS)} (built in)" + (
         f", {', '.join(teachers)} (teachers)" if teachers else ", no teachers configured")
     named = [("collect.agents", a) for a in (config.get("collect") or {}).get("agents", [])]

@@ -27,7 +27,7 @@ wildcard_constraints:
     split="train|test|train_large|test_large",
     stage="collect|eval",
     shard=r"(L)?\d\d\d+",  # three digits or more (1,000 shards and up)
-    agent="|".join(re.escape(a) for a in KNOWN_AGENTS),
+    agent="|".join(re.escape(a) for a in KNOWN_AGENTS) or "(?!)",
     dataset="|".join(re.escape(d) for d in mix_datasets(config)),
 
 
