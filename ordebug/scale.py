@@ -127,8 +127,9 @@ def size_teacher(costs: dict[str, Any], teacher: dict[str, Any], problems: int, 
     heuristic's steps times attempts (re-prompts after malformed answers not counted). Prompt
     tokens: the heuristic's observation per step. Completion tokens: a range, from the
     heuristic's answer length (a terse teacher) to ``max_tokens`` (a teacher that reasons up to
-    its cap on every step). Wall time: the requests at the slower of the key's requests/min
-    and what the running jobs can drive (``max_concurrency`` x 60 / latency each)."""
+    its cap on every step). Wall time, a range over those answer lengths: the longer of the
+    requests at the slower of the key's requests/min and what the running jobs can drive
+    (``max_concurrency`` x 60 / latency each), and the tokens at the key's tokens/min."""
     attempts = int(teacher.get("attempts_per_problem", 1))
     requests = problems * attempts * costs["steps"]
     prompt = requests * costs["prompt_tokens"]
@@ -140,11 +141,15 @@ def size_teacher(costs: dict[str, Any], teacher: dict[str, Any], problems: int, 
     jobs = math.ceil(problems / shard_size)
     running = max(1, min(jobs, teacher_jobs))
     rate = min(rpm, running * conc_rpm)  # the key's limit is shared by all running jobs
-    minutes_tpm = (prompt + hi) / float(teacher["tokens_per_minute"])
+    tpm = float(teacher["tokens_per_minute"])
+    minutes_tpm = (prompt + hi) / tpm
+    # either limit may bind: the request rate, or the tokens per minute (short or long answers)
+    hours_lo = max(requests / rate, (prompt + lo) / tpm) / 60
+    hours_hi = max(requests / rate, minutes_tpm) / 60
     return {"problems": problems, "shard_size": shard_size, "jobs": jobs, "requests": round(requests),
             "prompt_mtok": round(prompt / 1e6, 1),
             "completion_mtok": (round(lo / 1e6, 1), round(hi / 1e6, 1)), "usd": (round(cost_lo), round(cost_hi)),
-            "hours": round(requests / rate / 60, 1), "rate_rpm": round(rate), "rpm_limit": round(rpm),
+            "hours": (round(hours_lo, 1), round(hours_hi, 1)), "rate_rpm": round(rate), "rpm_limit": round(rpm),
             "running_jobs": running, "hours_at_tpm_upper": round(minutes_tpm / 60, 1),
             "rpm_one_job_can_drive": round(conc_rpm), "latency_s": latency_s,
             "disk_gb": round(problems * attempts * costs["samples_per_problem"] * costs["sample_bytes"] / 1e9, 2)}
@@ -182,8 +187,8 @@ def markdown_report(dag: list[dict], costs: dict, bench: dict, teacher: dict, te
             f"{teacher['shard_size']} | {teacher['jobs']:,} "
             f"| {teacher['requests']:,} requests, {teacher['prompt_mtok']} M prompt + "
             f"{teacher['completion_mtok'][0]}-{teacher['completion_mtok'][1]} M completion tokens "
-            f"| {teacher['hours']} h: {teacher['running_jobs']} jobs at once (`teacher_api`) drive "
-            f"{teacher['rate_rpm']} of the {teacher['rpm_limit']} requests/min allowed "
-            f"(tokens/min bound: {teacher['hours_at_tpm_upper']} h at most) "
+            f"| {teacher['hours'][0]}-{teacher['hours'][1]} h: {teacher['running_jobs']} jobs at once "
+            f"(`teacher_api`) drive {teacher['rate_rpm']} of the {teacher['rpm_limit']} requests/min allowed; "
+            f"the tokens/min limit alone needs {teacher['hours_at_tpm_upper']} h with the longest answers "
             f"| ${teacher['usd'][0]:,}-${teacher['usd'][1]:,} | {teacher['disk_gb']} GB |"]
     return "\n".join(out)
