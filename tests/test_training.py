@@ -415,36 +415,27 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
     assert _api_servers() == []
 
 
-REAL = ROOT.parent / "shared" / "external" / "real-infeasible"
-
-
 def test_finetuned_agent_is_scored_on_an_external_set(smoke, tmp_path):
     """eval.external with a fine-tuned agent: evaluate_external_finetuned serves the adapter
     (one server for the set) while the built-in agent's evaluate_external needs none."""
-    models = ["galenet.mps", "itest2.mps", "test_infeasible.lp"]
-    if not all((REAL / m).is_file() for m in models):
-        pytest.skip("the real-infeasible models are absent")
-    folder = tmp_path / "real3"
-    folder.mkdir()
-    for m in models:
-        shutil.copy(REAL / m, folder / m)
+    folder = ROOT / "tests" / "data" / "external"  # three small infeasible models
     cfg = yaml.safe_load((smoke / "config" / "smoke.yaml").read_text())
-    cfg["eval"]["external"] = {"real3": str(folder)}
+    cfg["eval"]["external"] = {"tiny3": str(folder)}
     (smoke / "config" / "smoke_ext.yaml").write_text(yaml.safe_dump(cfg))
-    targets = [f"results/eval_external/real3/{a}/outcomes.jsonl" for a in ("ft_smoke_plain", "heuristic")]
+    targets = [f"results/eval_external/tiny3/{a}/outcomes.jsonl" for a in ("ft_smoke_plain", "heuristic")]
     r = smk(smoke, *targets, "--cores", "2", "--configfile", "config/smoke_ext.yaml")
     text = r.stdout + r.stderr
     assert r.returncode == 0, text[-4000:]
     assert re.search(r"rule evaluate_external_finetuned:\n(.*\n){0,6}.*ft_smoke_plain", text)
     assert re.search(r"rule evaluate_external:\n(.*\n){0,6}.*heuristic", text)
-    res = smoke / "results" / "eval_external" / "real3"
+    res = smoke / "results" / "eval_external" / "tiny3"
     out = {a: [json.loads(x) for x in (res / a / "outcomes.jsonl").read_text().splitlines()]
            for a in ("ft_smoke_plain", "heuristic")}
     assert {a: len(o) for a, o in out.items()} == {"ft_smoke_plain": 3, "heuristic": 3}
     assert sum(o.get("prompt_tokens", 0) for o in out["ft_smoke_plain"]) > 0  # the served adapter answered
-    served = (smoke / "logs" / "eval_external" / "real3" / "ft_smoke_plain.log").read_text()
+    served = (smoke / "logs" / "eval_external" / "tiny3" / "ft_smoke_plain.log").read_text()
     assert served.count("model server healthy") == 1 and "model server stopped" in served
-    assert "model server" not in (smoke / "logs" / "eval_external" / "real3" / "heuristic.log").read_text()
+    assert "model server" not in (smoke / "logs" / "eval_external" / "tiny3" / "heuristic.log").read_text()
     assert _api_servers() == []
 
 
