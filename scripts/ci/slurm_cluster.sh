@@ -2,8 +2,9 @@
 # A real single-node Slurm cluster (munge + MariaDB + slurmdbd + slurmctld + slurmd) with `cpu`
 # and `gpu` partitions and job accounting (`sacct`), for the tests and CI. Needs root.
 # Usage: slurm_cluster.sh start|stop|status|park CONF
-# MariaDB runs on its own data directory, socket and port under $STATE (not the system's), and
-# the database password is drawn fresh at each start and kept only in slurmdbd.conf (mode 600).
+# MariaDB runs on its own data directory, socket and port under $STATE (not the system's); the
+# database password is drawn fresh whenever slurmdbd starts and kept only in slurmdbd.conf
+# (mode 600) and the database.
 # `stop` parks slurm.conf (see park): with the daemons gone, Slurm's tools then fail at once
 # instead of retrying for ~9 s, which every local `snakemake` call would otherwise wait for
 # (the Slurm executor plugin runs `scontrol show config` when Snakemake imports it).
@@ -22,6 +23,14 @@ install() {
   fi
 }
 
+# The pid in $STATE/NAME.pid if that process is alive and is COMM (a stale file after a reboot
+# must never make us signal an unrelated process).
+our_pid() {  # our_pid NAME COMM
+  local f=$STATE/$1.pid pid
+  [ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] \
+    && [ "$(cat "/proc/$pid/comm")" = "$2" ] && echo "$pid"
+}
+
 wait_for() {  # wait_for SECONDS CMD...: poll CMD every 0.5 s
   local n=$(( $1 * 2 )); shift
   for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
@@ -31,10 +40,11 @@ wait_for() {  # wait_for SECONDS CMD...: poll CMD every 0.5 s
 # The accounting database: a private MariaDB on 127.0.0.1:$DB_PORT, then slurmdbd on it.
 start_accounting() {
   local db=$STATE/mysql sock=$STATE/mysql.sock pass
-  if [ ! -d "$db/mysql" ]; then
-    mkdir -p "$db"
+  if [ ! -f "$db/.ordebug-installed" ]; then  # (again, if an earlier install did not finish)
+    rm -rf "$db" && mkdir -p "$db"
     mariadb-install-db --user=root --datadir="$db" --auth-root-authentication-method=socket \
       >"$STATE/log/mariadb-install.log" 2>&1
+    touch "$db/.ordebug-installed"
   fi
   if ! mariadb-admin --socket="$sock" ping >/dev/null 2>&1; then
     mariadbd --user=root --datadir="$db" --socket="$sock" --port="$DB_PORT" --bind-address=127.0.0.1 \
@@ -42,7 +52,7 @@ start_accounting() {
       --innodb-buffer-pool-size=128M --innodb-lock-wait-timeout=900 >/dev/null 2>&1 &
     wait_for 60 mariadb-admin --socket="$sock" ping || { echo "MariaDB did not start" >&2; return 1; }
   fi
-  if pgrep -x slurmdbd >/dev/null; then  # running on the password it was started with
+  if [ -n "$(our_pid slurmdbd slurmdbd)" ]; then  # running on the password it was started with
     wait_for 60 sacctmgr -n show cluster || { echo "slurmdbd does not answer" >&2; return 1; }
     return 0
   fi
@@ -53,6 +63,7 @@ ALTER USER 'slurm'@'127.0.0.1' IDENTIFIED BY '$pass';
 CREATE DATABASE IF NOT EXISTS slurm_acct_db;
 GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
 SQL
+  install -m 600 /dev/null "$DBD_CONF"  # mode 600 before the password goes in (slurmdbd insists)
   ( umask 077; cat > "$DBD_CONF" <<DBD
 AuthType=auth/munge
 DbdHost=localhost
@@ -74,18 +85,28 @@ DBD
 
 # An account for the profile's slurm_account, with root in it (after slurmctld registered).
 add_account() {
-  sacctmgr -n show account "$ACCOUNT" format=account | grep -q "$ACCOUNT" \
+  local have
+  have=$(sacctmgr -n -P show account "$ACCOUNT" format=account)
+  grep -qx "$ACCOUNT" <<<"$have" \
     || sacctmgr -i add account "$ACCOUNT" cluster=ordebug description=ordebug-tests >/dev/null
-  sacctmgr -n show user root withassoc format=account | grep -q "$ACCOUNT" \
-    || sacctmgr -i add user root account="$ACCOUNT" cluster=ordebug >/dev/null
+  have=$(sacctmgr -n -P show user root withassoc format=account)
+  grep -qx "$ACCOUNT" <<<"$have" || sacctmgr -i add user root account="$ACCOUNT" cluster=ordebug >/dev/null
+}
+
+# Up, as this script starts it: the controller answers, with accounting through slurmdbd.
+running() {
+  sinfo -h >/dev/null 2>&1 && scontrol ping 2>/dev/null | grep -q UP \
+    && grep -q '^AccountingStorageType=accounting_storage/slurmdbd' "$CONF" \
+    && sacctmgr -n show cluster >/dev/null 2>&1
 }
 
 start() {
   install
-  if sinfo -h >/dev/null 2>&1 && scontrol ping 2>/dev/null | grep -q UP; then
+  if running; then
     unpark "$CONF"
     echo "slurm already running"; return 0
   fi
+  stop >/dev/null 2>&1 || true  # a part of it may be up (e.g. without accounting): start afresh
   mkdir -p "$STATE"/{spool,state,log} /run/munge /etc/slurm
   [ -f /etc/munge/munge.key ] || mungekey -c
   chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
@@ -150,21 +171,24 @@ park() {
 }
 
 # Undo park: a running controller must get the default timeouts (with MessageTimeout=1 a busy
-# slurmctld makes `scontrol show config` fail, and the Slurm plugin then falls back to sacct,
-# which this cluster does not have, and waits forever).
+# slurmctld makes `scontrol show config` fail, and the Slurm plugin's status checks go wrong).
 unpark() {
   [ -f "$1" ] && sed -i '/^MessageTimeout=1$/d; /^# parked by slurm_cluster.sh/d' "$1"
   return 0
 }
 
 stop() {
-  # only our own cluster's daemons, by their pid files
-  local f pid
-  for f in "$STATE/slurmd.pid" "$STATE/slurmctld.pid" "$STATE/slurmdbd.pid" "$STATE/mysql.pid"; do
-    if [ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  # only our own cluster's daemons, by their pid files (checked against the process name)
+  local pids=() name comm pid
+  for name in slurmd:slurmd slurmctld:slurmctld slurmdbd:slurmdbd mysql:mariadbd; do
+    comm=${name#*:}
+    pid=$(our_pid "${name%%:*}" "$comm") || continue
+    kill "$pid" 2>/dev/null && pids+=("$pid")
   done
-  for _ in $(seq 1 20); do
-    pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || pgrep -x slurmdbd >/dev/null || break
+  for _ in $(seq 1 60); do  # up to 15 s, until every one of them has exited
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
     sleep 0.25
   done
   if pgrep -x slurmctld >/dev/null; then
