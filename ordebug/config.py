@@ -57,7 +57,7 @@ def validate_config(config: dict[str, Any], schema_path: Path = SCHEMA_PATH) -> 
 
 def check_cross_references(config: dict[str, Any]) -> None:
     """What the schema cannot check: each RL run's base run and each evaluated RL run exist,
-    each external set's path exists."""
+    each external set's path exists, each fine-tuned or base-model agent names a training run."""
     from ordebug.bench.external import check_external_config
     from ordebug.rl.settings import check_rl_config
 
@@ -66,6 +66,12 @@ def check_cross_references(config: dict[str, Any]) -> None:
         check_external_config(config)
     except OrDebugError as exc:
         raise ConfigError(str(exc)) from None
+    runs = (config.get("training") or {}).get("runs") or {}
+    for key in ("finetuned", "base"):
+        for name in (config.get("eval") or {}).get(key) or []:
+            if name not in runs:
+                raise ConfigError(f"config key 'eval.{key}': {name!r} is not a run under training.runs "
+                                  f"({', '.join(runs) or 'none'})")
 
 
 BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}
@@ -86,14 +92,14 @@ def check_balance(config: dict[str, Any]) -> None:
 def check_agents(config: dict[str, Any]) -> None:
     """Every agent named in ``collect.agents`` and ``dataset.combine`` is built in or a
     configured teacher: a typo is a config error, not an empty dataset. Teachers' names do
-    not use the prefixes of served runs (``ft_``, ``rl_``)."""
+    not use the prefixes of served agents (``ft_``, ``rl_``, ``base_``)."""
     from ordebug.agents.base import BUILTIN_AGENTS
 
     teachers = sorted(config.get("teachers") or {})
     for name in teachers:
-        if name.startswith(("ft_", "rl_")):
-            raise ConfigError(f"config key 'teachers.{name}': a teacher's name may not start with ft_ or rl_ "
-                              "(those name fine-tuned and RL runs in eval)")
+        if name.startswith(("ft_", "rl_", "base_")):
+            raise ConfigError(f"config key 'teachers.{name}': a teacher's name may not start with ft_, rl_ or "
+                              "base_ (those name fine-tuned, RL and base-model agents in eval)")
     known = f"known: {', '.join(BUILTIN_AGENTS)} (built in)" + (
         f", {', '.join(teachers)} (teachers)" if teachers else ", no teachers configured")
     named = [("collect.agents", a) for a in (config.get("collect") or {}).get("agents", [])]

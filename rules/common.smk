@@ -19,6 +19,7 @@ KNOWN_AGENTS = sorted(
     | set(config["eval"]["agents"])
     | set(config.get("teachers") or {})
     | {f"ft_{r}" for r in config["eval"].get("finetuned", [])}
+    | {f"base_{r}" for r in config["eval"].get("base", [])}
     | {f"rl_{r}" for r in config["eval"].get("rl", [])}
 )
 
@@ -241,6 +242,7 @@ def get_eval_agents():
         agents += get_active_teachers()
     return (
         agents
+        + [f"base_{run}" for run in e.get("base", [])]
         + [f"ft_{run}" for run in e.get("finetuned", [])]
         + [f"rl_{run}" for run in e.get("rl", [])]
     )
@@ -283,7 +285,11 @@ def get_eval_journal(wildcards):
     return f"data/journal/eval/{wildcards.agent}/{name}.jsonl"
 
 
-SERVED = ("ft_", "rl_")  # agents served from a trained adapter (fine-tuned, RL)
+SERVED = (
+    "ft_",
+    "rl_",
+    "base_",
+)  # agents served by a model server: fine-tuned, RL, base model
 # agent wildcard of the rules for served agents and of those for the others (built in, teachers)
 ONLY_SERVED = (
     "|".join(re.escape(a) for a in KNOWN_AGENTS if a.startswith(SERVED)) or "(?!)"
@@ -323,6 +329,8 @@ def get_eval_model_inputs(wildcards):
     """A fine-tuned agent needs its trained adapter (and a locally built base model)."""
     if wildcards.agent.startswith("rl_"):
         return get_rl_eval_inputs(wildcards.agent[3:])
+    if wildcards.agent.startswith("base_"):
+        return get_local_model(wildcards)
     if not wildcards.agent.startswith("ft_"):
         return []
     run = wildcards.agent[3:]
@@ -330,16 +338,18 @@ def get_eval_model_inputs(wildcards):
 
 
 def get_finetuned_settings(wildcards):
+    """How a served agent's model is served: base model, adapter (none for base_), template."""
     if wildcards.agent.startswith("rl_"):
         return get_rl_served_settings(wildcards.agent[3:])
-    if not wildcards.agent.startswith("ft_"):
+    if not wildcards.agent.startswith(("ft_", "base_")):
         return {}
-    run = wildcards.agent[3:]
+    base = wildcards.agent.startswith("base_")
+    run = wildcards.agent[len("base_") :] if base else wildcards.agent[3:]
     s = get_run_settings(SimpleNamespace(run=run))
     return {
         **config["eval"].get("serve", {}),
         "base_model": s["model"],
-        "adapter": f"results/train/{run}/adapter",
+        "adapter": None if base else f"results/train/{run}/adapter",
         "template": s["template"],
         "enable_thinking": s.get("enable_thinking", True),
         "offline": s.get("offline", False),

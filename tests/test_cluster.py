@@ -71,7 +71,7 @@ def test_slurm_profile_only_places_and_the_rules_declare_what_jobs_need(workflow
     assert set(profile["default-resources"]) <= PLACEMENT_KEYS
     cfg = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     cfg["eval"]["serve"]["gpus"] = 1
-    cfg["eval"]["finetuned"], cfg["eval"]["rl"] = ["smoke_plain"], []  # one served agent
+    cfg["eval"]["finetuned"], cfg["eval"]["rl"], cfg["eval"]["base"] = ["smoke_plain"], [], []  # one served agent
     cfg["training"]["runs"]["smoke_plain"]["gpus"] = 2
     (workflow_dir / "config" / "scale.yaml").write_text(yaml.safe_dump(cfg))
     # an external set (three small models in tests/data): its evaluations are jobs too
@@ -101,7 +101,7 @@ def test_slurm_profile_only_places_and_the_rules_declare_what_jobs_need(workflow
 def test_finetuned_agent_is_evaluated_in_configured_parts(workflow_dir: Path):
     cfg = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
     cfg["eval"]["finetuned_shards"] = 2
-    cfg["eval"]["finetuned"], cfg["eval"]["rl"] = ["smoke_plain"], []  # one served agent
+    cfg["eval"]["finetuned"], cfg["eval"]["rl"], cfg["eval"]["base"] = ["smoke_plain"], [], []  # one served agent
     cfg["bench"]["n_test"] = 27 * 3  # two test shards of 45 problems (the last shorter)
     (workflow_dir / "config" / "parts.yaml").write_text(yaml.safe_dump(cfg))
     r = subprocess.run([sys.executable, "-m", "snakemake", "-n", "report", "--configfile", "config/parts.yaml",
@@ -156,13 +156,15 @@ def test_config_is_validated_once_and_defaults_are_filled():
         validate_config(cfg)
     named = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     named["teachers"]["ft_judge"] = named["teachers"].pop(next(iter(named["teachers"])))
-    with pytest.raises(ConfigError, match="config key 'teachers.ft_judge'.*ft_ or rl_"):
+    with pytest.raises(ConfigError, match="config key 'teachers.ft_judge'.*ft_, rl_ or base_"):
         validate_config(named)  # it would be taken for a fine-tuned run's agent
     # the cross-references the schema cannot check, in the same one call
     for key, change in (("rl.runs.bad.base_run", lambda c: c["rl"].setdefault("runs", {}).update(
                             bad={"base_run": "no_such_run"})),
                         ("eval.rl", lambda c: c["eval"].update(rl=["no_such_rl_run"])),
-                        ("eval.external.gone", lambda c: c["eval"].update(external={"gone": "/no/such/index"}))):
+                        ("eval.external.gone", lambda c: c["eval"].update(external={"gone": "/no/such/index"})),
+                        ("eval.base", lambda c: c["eval"].update(base=["no_such_run"])),
+                        ("eval.finetuned", lambda c: c["eval"].update(finetuned=["no_such_run"]))):
         bad = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
         change(bad)
         with pytest.raises(ConfigError, match=re.escape(f"config key '{key}'")):

@@ -46,8 +46,11 @@ def test_runs_table_puts_the_run_next_to_its_scores():
     table = runs_table([card()], summaries)
     row = table.splitlines()[2]
     assert row == ("| ft_teacher_heur | `combined` (gpt52chat, heuristic) | 1900 / 210 | Qwen/Qwen3-8B | 32 / 64 | "
-                   "0.0001 | 3 / 30 | 32 | 1.600 | 1.400 | checkpoint-20 | 0.500 | 0.250 | 0.375 |")
+                   "0.0001 | 3 / 30 | 32 | 1.600 | 1.400 | checkpoint-20 | 0.500 | 0.250 | 0.375 | – |")
     assert runs_table([], summaries) == ""
+    # with the base model evaluated too (eval.base): its score beside the fine-tuned one's
+    summaries.append({"agent": "base_teacher_heur", "overall": {"faithful": 0.125}})
+    assert runs_table([card()], summaries).splitlines()[2].endswith("| 0.500 | 0.250 | 0.375 | 0.125 |")
 
 
 def test_loss_curves_one_panel_per_run_side_by_side(tmp_path):

@@ -399,6 +399,11 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
     assert "model server healthy" in log and "model server stopped" in log
     comparison = (smoke / "results" / "report" / "comparison.md").read_text()
     assert "| ft_smoke_plain | 27 |" in comparison and "| ft_smoke_zero2 | 27 |" in comparison
+    # the base model without an adapter (eval.base), served and scored the same way
+    assert "| base_smoke_plain | 27 |" in comparison
+    base = json.loads((smoke / "results" / "eval" / "base_smoke_plain" / "summary.json").read_text())
+    base_log = (smoke / "logs" / "eval" / "base_smoke_plain" / "part_000.log").read_text()
+    assert "+ None)" in base_log and "model server stopped" in base_log  # served with no adapter
     # the runs table: dataset, size and hyperparameters next to the scores
     runs = comparison.split("Fine-tuned runs")[1]
     plain = next(line for line in runs.splitlines() if line.startswith("| ft_smoke_plain |"))
@@ -407,6 +412,7 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
     assert f"| `combined` (heuristic) | {size['train']['samples']} / {size['val']['samples']} |" in plain
     assert "| 32 / 64 | 0.005 | 1 / 12 |" in plain
     assert f"| {summary['overall']['faithful']:.3f} |" in plain
+    assert plain.endswith(f"| {base['overall']['faithful']:.3f} |")  # the base model's score beside it
     assert "| ft_smoke_zero2 | `mix-heuristic@0.5` (heuristic) |" in runs
     import matplotlib.image
 

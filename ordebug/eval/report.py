@@ -56,19 +56,22 @@ def type_table(summaries: list[dict], level: str = "faithful") -> str:
 
 
 RUN_COLUMNS = ["agent", "dataset", "train / val samples", "model", "LoRA r / alpha", "lr", "epochs / steps",
-               "eff. batch", "train loss", "eval loss", "resumed from", "faithful", "exact", "fRR@5"]
+               "eff. batch", "train loss", "eval loss", "resumed from", "faithful", "exact", "fRR@5",
+               "base model faithful"]
 
 
-def run_row(card: dict, summary: dict | None) -> list[str]:
-    """One fine-tuned run: its dataset, size and hyperparameters next to its scores."""
+def run_row(card: dict, summary: dict | None, base: dict | None = None) -> list[str]:
+    """One fine-tuned run: its dataset, size and hyperparameters next to its scores, and the
+    base model's (agent ``base_{run}``, "–" where ``eval.base`` does not list the run)."""
     hp, size, o = card["hyperparameters"], card["size"], (summary or {}).get("overall", {})
+    b = (base or {}).get("overall", {})
     steps = f"{_fmt(hp.get('num_train_epochs'))} / {card.get('global_step')}"
     return [f"ft_{card['run']}", f"`{card['dataset']}` ({', '.join(card.get('used_sources', []))})",
             f"{size['train']['samples']} / {size['val']['samples']}", str(hp.get("model")),
             f"{hp.get('lora_rank')} / {_fmt(hp.get('lora_alpha'))}", f"{hp.get('learning_rate'):g}", steps,
             str(hp.get("effective_batch_size")), _fmt(card.get("train_loss")), _fmt(card.get("final_eval_loss")),
             card.get("resumed_from") or "–", _fmt(o.get("faithful")), _fmt(o.get("exact")),
-            _fmt(o.get("faithful_rr@5"))]
+            _fmt(o.get("faithful_rr@5")), _fmt(b.get("faithful")) if base else "–"]
 
 
 def runs_table(cards: list[dict], summaries: list[dict]) -> str:
@@ -78,7 +81,8 @@ def runs_table(cards: list[dict], summaries: list[dict]) -> str:
     by_agent = {s["agent"]: s for s in summaries}
     head = "| " + " | ".join(RUN_COLUMNS) + " |"
     sep = "|" + "|".join("---" for _ in RUN_COLUMNS) + "|"
-    body = ["| " + " | ".join(run_row(c, by_agent.get(f"ft_{c['run']}"))) + " |" for c in cards]
+    body = ["| " + " | ".join(run_row(c, by_agent.get(f"ft_{c['run']}"), by_agent.get(f"base_{c['run']}"))) + " |"
+            for c in cards]
     return "\n".join([head, sep, *body])
 
 
