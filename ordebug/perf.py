@@ -411,25 +411,25 @@ def slurm_noop_stage(workdir: Path, cores: int = 4, targets: tuple[str, ...] = (
     if shutil.which("scontrol") is None or not conf.is_file():
         return {"skipped": f"Slurm's tools or {conf} are absent"}
     out: dict = {"cores": cores, "targets": list(targets) or ["(default)"]}
+
+    def measure(state: str, env: dict, plugin: bool = True) -> None:
+        if plugin:  # what the plugin runs at import, alone
+            start = time.perf_counter()
+            subprocess.run(["scontrol", "show", "config"], env=env, capture_output=True)
+            out[f"scontrol_{state}_s"] = round(time.perf_counter() - start, 2)
+        out[f"noop_{state}_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets, plugin=plugin)
+                                           for _ in range(repeats)), 1)
+
     with tempfile.TemporaryDirectory(prefix="ordebug-slurmconf-") as tmp:
         for state, parked in (("stopped", False), ("parked", True)):
             c = _stopped_controller_conf(conf, Path(tmp) / f"{state}.conf", parked)
             env = dict(os.environ, SLURM_CONF=str(c))
-            start = time.perf_counter()
-            subprocess.run(["scontrol", "show", "config"], env=env, capture_output=True)
-            out[f"scontrol_{state}_s"] = round(time.perf_counter() - start, 2)
-            out[f"noop_{state}_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets)
-                                               for _ in range(repeats)), 1)
-        out["noop_no_plugin_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets, plugin=False)
-                                            for _ in range(repeats)), 1)
+            measure(state, env)
+        measure("no_plugin", env, plugin=False)
     env = dict(os.environ, SLURM_CONF=str(conf))
     ping = subprocess.run(["scontrol", "ping"], env=env, capture_output=True, text=True)
     if ping.returncode == 0 and "UP" in ping.stdout:  # the real cluster is running: its figure too
-        start = time.perf_counter()
-        subprocess.run(["scontrol", "show", "config"], env=env, capture_output=True)
-        out["scontrol_running_s"] = round(time.perf_counter() - start, 2)
-        out["noop_running_s"] = round(min(_timed_snakemake(workdir, cores, env, *targets)
-                                          for _ in range(repeats)), 1)
+        measure("running", env)
     return out
 
 
