@@ -74,6 +74,9 @@ def check_cross_references(config: dict[str, Any]) -> None:
                                   f"({', '.join(runs) or 'none'})")
 
 
+# Agent-name prefixes of the agents a model server answers for: fine-tuned, RL, base model
+SERVED_PREFIXES = ("ft_", "rl_", "base_")
+
 BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}
 
 
@@ -97,7 +100,7 @@ def check_agents(config: dict[str, Any]) -> None:
 
     teachers = sorted(config.get("teachers") or {})
     for name in teachers:
-        if name.startswith(("ft_", "rl_", "base_")):
+        if name.startswith(SERVED_PREFIXES):
             raise ConfigError(f"config key 'teachers.{name}': a teacher's name may not start with ft_, rl_ or "
                               "base_ (those name fine-tuned, RL and base-model agents in eval)")
     known = f"known: {', '.join(BUILTIN_AGENTS)} (built in)" + (

@@ -3,7 +3,7 @@ import os
 import re
 from types import SimpleNamespace
 
-from ordebug.config import ConfigError, validate_config
+from ordebug.config import SERVED_PREFIXES, ConfigError, validate_config
 from ordebug.bench.shards import SPLITS, n_shards
 from ordebug.data.mixes import datasets as mix_datasets
 
@@ -285,11 +285,8 @@ def get_eval_journal(wildcards):
     return f"data/journal/eval/{wildcards.agent}/{name}.jsonl"
 
 
-SERVED = (
-    "ft_",
-    "rl_",
-    "base_",
-)  # agents served by a model server: fine-tuned, RL, base model
+# agents served by a model server: fine-tuned, RL, base model
+SERVED = SERVED_PREFIXES
 # agent wildcard of the rules for served agents and of those for the others (built in, teachers)
 ONLY_SERVED = (
     "|".join(re.escape(a) for a in KNOWN_AGENTS if a.startswith(SERVED)) or "(?!)"
@@ -337,23 +334,31 @@ def get_eval_model_inputs(wildcards):
     return [f"results/train/{run}/train_results.json", *get_local_model(wildcards)]
 
 
-def get_finetuned_settings(wildcards):
-    """How a served agent's model is served: base model, adapter (none for base_), template."""
-    if wildcards.agent.startswith("rl_"):
-        return get_rl_served_settings(wildcards.agent[3:])
-    if not wildcards.agent.startswith(("ft_", "base_")):
-        return {}
-    base = wildcards.agent.startswith("base_")
-    run = wildcards.agent[len("base_") :] if base else wildcards.agent[3:]
-    s = get_run_settings(SimpleNamespace(run=run))
+def get_served_settings(settings, adapter):
+    """eval.serve plus what serving needs of a run's settings: its base model, template and
+    thinking switch; ``adapter`` None serves the base model alone."""
     return {
         **config["eval"].get("serve", {}),
-        "base_model": s["model"],
-        "adapter": None if base else f"results/train/{run}/adapter",
-        "template": s["template"],
-        "enable_thinking": s.get("enable_thinking", True),
-        "offline": s.get("offline", False),
+        "base_model": settings["model"],
+        "adapter": adapter,
+        "template": settings["template"],
+        "enable_thinking": settings.get("enable_thinking", True),
+        "offline": settings.get("offline", False),
     }
+
+
+def get_finetuned_settings(wildcards):
+    """How a served agent's model is served: base model, adapter (none for base_), template."""
+    agent = wildcards.agent
+    if agent.startswith("rl_"):
+        return get_rl_served_settings(agent[len("rl_") :])
+    if agent.startswith("ft_"):
+        run = SimpleNamespace(run=agent[len("ft_") :])
+        return get_served_settings(get_run_settings(run), get_run_adapter(run))
+    if agent.startswith("base_"):
+        run = SimpleNamespace(run=agent[len("base_") :])
+        return get_served_settings(get_run_settings(run), None)
+    return {}
 
 
 # External sets (eval.external): imported models every evaluated agent is scored on (their
@@ -435,15 +440,9 @@ def get_rl_eval_inputs(run):
 
 def get_rl_served_settings(run):
     """Serving an RL adapter: exactly like a fine-tuned one, over its base run's model."""
-    s = get_rl_settings(SimpleNamespace(run=run))
-    return {
-        **config["eval"].get("serve", {}),
-        "base_model": s["model"],
-        "adapter": f"results/rl/{run}/adapter",
-        "template": s["template"],
-        "enable_thinking": s["enable_thinking"],
-        "offline": s["offline"],
-    }
+    return get_served_settings(
+        get_rl_settings(SimpleNamespace(run=run)), f"results/rl/{run}/adapter"
+    )
 
 
 # Resources of the sharded (cluster) rules. The rules declare what a job needs; where it runs
