@@ -107,13 +107,12 @@ def problem_costs(config: dict[str, Any], n: int = 18, seed_offset: int = 0) -> 
 
 def size_benchmark(costs: dict[str, Any], problems: int, shard_size: int, cores_per_job: int,
                    concurrent_jobs: int) -> dict[str, Any]:
-    """Jobs, core-hours, wall hours and disk of generating ``problems`` (bench shards + summary)."""
+    """Jobs, core-hours, wall minutes and disk of generating ``problems`` (bench shards + summary)."""
     jobs = math.ceil(problems / shard_size)
     core_h = problems * costs["generate_core_s"] / 3600
     job_h = shard_size * costs["generate_core_s"] / cores_per_job / 3600
     waves = math.ceil(jobs / concurrent_jobs)
     return {"problems": problems, "shard_size": shard_size, "jobs": jobs, "core_hours": round(core_h, 1),
-            "hours_per_job": round(job_h, 2), "wall_hours": round(waves * job_h, 1),
             "wall_minutes": round(waves * job_h * 60, 1), "minutes_per_job": round(job_h * 60, 1),
             "disk_gb": round(problems * costs["bench_bytes"] / 1e9, 2), "concurrent_jobs": concurrent_jobs}
 
