@@ -52,9 +52,11 @@ def to_scip(
     free_bounds: Iterable[tuple[str, str]] = (),
     time_limit: float = TIME_LIMIT_S,
     model: ps.Model | None = None,
+    node_limit: int | None = None,
 ) -> ps.Model:
     """A SCIP model of ``spec``; ``rows`` restricts the rows, ``free_bounds`` drops
-    the given ``(variable, "lower"|"upper")`` bounds. ``model``: an empty instance to fill."""
+    the given ``(variable, "lower"|"upper")`` bounds. ``model``: an empty instance to fill;
+    ``node_limit``: branch-and-bound nodes (a work limit: the answer is the same on any machine)."""
     freed = set(free_bounds)
     if model is None:
         m = _new_model()
@@ -62,6 +64,7 @@ def to_scip(
         m = model
         m.createProbBasic(spec.name)
     m.setParam("limits/time", time_limit)
+    m.setParam("limits/nodes", -1 if node_limit is None else node_limit)
     m.setParam("limits/gap", 0.0)
     m.setParam("limits/absgap", 0.0)
     names = list(spec.rows) if rows is None else list(rows)

@@ -188,3 +188,34 @@ def canonical_order(spec: ModelSpec) -> ModelSpec:
     Written models use this order, so no row's position tells how it got there."""
     spec.rows = {k: spec.rows[k] for k in sorted(spec.rows, key=natural_key)}
     return spec
+
+
+def _close(a: float, b: float, tol: float = 1e-9) -> bool:
+    if INF in (abs(a), abs(b)):
+        return a == b
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def same_row(a: Row, b: Row) -> bool:
+    """Same terms, coefficients and sides (1e-9 relative)."""
+    return (set(a.coefs) == set(b.coefs) and all(_close(a.coefs[k], b.coefs[k]) for k in a.coefs)
+            and _close(a.lhs, b.lhs) and _close(a.rhs, b.rhs))
+
+
+def differs(a: ModelSpec, b: ModelSpec, el: tuple[str, str]) -> bool:
+    """Whether element ``el`` (``("c", row)`` or ``("v", var)``) differs between two models
+    (present in one only, other terms or sides, other bounds or type)."""
+    kind, name = el
+    if kind == "c":
+        x, y = a.rows.get(name), b.rows.get(name)
+        return (x is None) != (y is None) or (x is not None and y is not None and not same_row(x, y))
+    u, w = a.vars.get(name), b.vars.get(name)
+    if u is None or w is None or u.vtype != w.vtype:
+        return True
+    return not all(_close(x, y) for x, y in zip(a.var_bounds(name), b.var_bounds(name), strict=True))
+
+
+def differing(a: ModelSpec, b: ModelSpec) -> set[tuple[str, str]]:
+    """Elements where two models disagree."""
+    els = [("c", r) for r in set(a.rows) | set(b.rows)] + [("v", v) for v in set(a.vars) | set(b.vars)]
+    return {el for el in els if differs(a, b, el)}

@@ -1,0 +1,138 @@
+"""Learn the adversary on one set of problem tables and score it on another.
+
+The *ranker* (gradient boosting over member features) picks one IIS member per problem;
+its credit is the share of tied top members that are root causes. The *search agent*
+(gradient boosting over edit features) picks the candidate edit most likely to move the
+model toward the specified one. Both never see the specification or the ground truth
+except as the labels they are trained on.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+NAN = float("nan")
+MAX_CATEGORIES = 250
+
+
+@dataclass
+class Encoder:
+    """Column order and the vocabulary of each categorical (string) feature, learned on the
+    training tables; a category unseen in training reads as missing."""
+
+    columns: list[str]
+    vocab: dict[str, dict[str, int]]
+
+    @classmethod
+    def fit(cls, rows: Sequence[dict]) -> Encoder:
+        cols: dict[str, None] = {}
+        vocab: dict[str, dict[str, int]] = defaultdict(dict)
+        for f in rows:
+            for k, v in f.items():
+                if v is None:
+                    continue
+                cols.setdefault(k)
+                if isinstance(v, str) and v not in vocab[k] and len(vocab[k]) < MAX_CATEGORIES:
+                    vocab[k][v] = len(vocab[k])  # string features are categories
+        return cls(sorted(cols), dict(vocab))
+
+    def matrix(self, rows: Sequence[dict]) -> np.ndarray:
+        x = np.full((len(rows), len(self.columns)), np.nan)
+        for i, f in enumerate(rows):
+            for j, k in enumerate(self.columns):
+                v = f.get(k)
+                if v is None:
+                    continue
+                if k in self.vocab:
+                    v = self.vocab[k].get(v)
+                    if v is None:
+                        continue
+                x[i, j] = v
+        return x
+
+    @property
+    def categorical(self) -> np.ndarray:
+        return np.array([k in self.vocab for k in self.columns])
+
+
+def _model(enc: Encoder, seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=10,
+                                          l2_regularization=1.0, categorical_features=enc.categorical,
+                                          random_state=seed)
+
+
+class Learner:
+    """A classifier over feature dicts (None when the labels hold one class only)."""
+
+    def __init__(self, rows: Sequence[dict], labels: Sequence[bool], seed: int = 0) -> None:
+        self.enc = Encoder.fit(rows)
+        y = np.array(labels, dtype=int)
+        self.constant = None if 0 < y.sum() < len(y) else float(y.mean()) if len(y) else 0.0
+        if self.constant is None:
+            self.clf = _model(self.enc, seed).fit(self.enc.matrix(rows), y)
+
+    def score(self, rows: Sequence[dict]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        if self.constant is not None:
+            return np.full(len(rows), self.constant)
+        return self.clf.predict_proba(self.enc.matrix(rows))[:, 1]
+
+
+# -- the ranker --------------------------------------------------------------------------
+def member_rows(tables: Sequence[dict]) -> tuple[list[dict], list[bool]]:
+    rows = [m["f"] for t in tables for m in t["members"]]
+    return rows, [m["root"] for t in tables for m in t["members"]]
+
+
+def train_ranker(tables: Sequence[dict], seed: int = 0) -> Learner:
+    return Learner(*member_rows(tables), seed=seed)
+
+
+def rank(ranker: Learner, table: dict) -> tuple[float, float, float]:
+    """(credit of the top pick, chance, the roots' share of the scores) on one problem.
+    Chance is what a uniformly random pick is credited on average: the share of members
+    that are root causes (two faults, or a mistake written into several rows, have several)."""
+    members = table["members"]
+    if not members:
+        return 0.0, 0.0, 0.0
+    s = ranker.score([m["f"] for m in members])
+    top = s.max()
+    tied = [m for m, x in zip(members, s, strict=True) if x >= top - 1e-12]
+    credit = sum(m["root"] for m in tied) / len(tied)
+    share = float(sum(x for m, x in zip(members, s, strict=True) if m["root"]) / max(s.sum(), 1e-12))
+    return credit, sum(m["root"] for m in members) / len(members), share
+
+
+# -- the search agent ----------------------------------------------------------------------
+def edit_rows(table: dict) -> list[dict]:
+    """Edit features joined with their member's features (prefixed ``m_``)."""
+    members = {tuple(m["el"]): m["f"] for m in table["members"]}
+    out = []
+    for e in table["edits"]:
+        f = {f"m_{k}": v for k, v in members.get(tuple(e["el"]), {}).items()}
+        f.update(e["f"])
+        out.append(f)
+    return out
+
+
+def train_search(tables: Sequence[dict], seed: int = 0) -> Learner:
+    rows, labels = [], []
+    for t in tables:
+        rows += edit_rows(t)
+        labels += [e["good"] for e in t["edits"]]
+    return Learner(rows, labels, seed=seed)
+
+
+def pick(search: Learner, table: dict) -> tuple[dict | None, float]:
+    """The edit the search agent would make on one problem, and its score."""
+    if not table["edits"]:
+        return None, 0.0
+    s = search.score(edit_rows(table))
+    i = int(np.argmax(s))
+    return table["edits"][i], float(s[i])
