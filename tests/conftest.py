@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from ordebug.bench.generate import BenchSpec, generate_problem
+from ordebug.solver.lpformat import redirect_fds
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "external" / "or-debug-bench"
@@ -21,11 +23,16 @@ def bench_spec() -> BenchSpec:
     return BenchSpec(seed=424242)
 
 
+def generate(spec: BenchSpec, split: str, indices) -> list[dict]:
+    """Problems of a split, SCIP's console (its LP solver's complaints) kept off the test output."""
+    with open(os.devnull, "w") as null, redirect_fds(null.fileno(), (1, 2)):
+        return [generate_problem(spec, split, i) for i in indices]
+
+
 @pytest.fixture(scope="session")
 def sample(bench_spec: BenchSpec) -> list[dict]:
     """SAMPLE_PER_TYPE verified problems of every error type (train split)."""
-    n = SAMPLE_PER_TYPE * len(bench_spec.error_types)
-    return [generate_problem(bench_spec, "train", i) for i in range(n)]
+    return generate(bench_spec, "train", range(SAMPLE_PER_TYPE * len(bench_spec.error_types)))
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +46,8 @@ def sample_by_type(sample: list[dict]) -> dict[str, list[dict]]:
 def small_config(**bench: object) -> dict:
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     cfg["bench"].update({"n_train": 9, "n_test": 9, "shard_size": 9, "seed": 99,
-                         "large": {"n_train": 0, "n_test": 0, "shard_size": 10}})
+                         "large": {"n_train": 0, "n_test": 0, "shard_size": 10},
+                         "filter": {"pool_factor": 1.0, "rounds": 0}})  # (the smoke run filters)
     cfg["bench"].update(bench)
     return cfg
 

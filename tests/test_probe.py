@@ -174,19 +174,3 @@ def _named_record(rows: list[str], faulty: str) -> dict:
     return {"model": f"\\ m\nMinimize\n obj: x\nSubject To\n{body}\nBounds\nEnd\n",
             "iis": {"constraints": rows, "bounds": []},
             "ground_truth": {"root_cause": [{"kind": "constraint", "name": faulty}]}}
-
-
-def test_acceptance_damps_the_name_form_faults_favour() -> None:
-    """Faults always on a row of a three-row family, beside a lone row: the probe would learn
-    it; the calibration keeps such candidates less often and leaves the rarer form alone."""
-    from ordebug.bench.leak import acceptance
-    from ordebug.errors.nameform import name_form
-
-    rows = ["cap(a)", "cap(b)", "cap(c)", "budget"]
-    recs = [_named_record(rows, "cap(b)") for _ in range(10)]
-    acc = acceptance(recs)
-    fam, lone = name_form("cap(b)", rows), name_form("budget", rows)
-    assert acc[lone] == 1.0
-    assert 0 < acc[fam] < 1.0
-    # applied on top of an existing table, the factors multiply
-    assert acceptance(recs, {fam: 0.5})[fam] == pytest.approx(0.5 * acc[fam], abs=1e-3)

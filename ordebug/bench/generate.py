@@ -25,7 +25,7 @@ SIZE_FOR = {"easy": (1,), "medium": (1, 2), "hard": (2, 3)}
 LARGE_SIZE = {"production": 24, "transportation": 60, "inventory": 16, "network": 30}
 TIERS = ("small", "large")
 MAX_ATTEMPTS = 30
-BENCH_VERSION = "2"
+BENCH_VERSION = "3"
 
 
 @dataclass
@@ -65,42 +65,46 @@ class BenchSpec:
         return {d: v / s for d, v in adj.items()}
 
 
-# Error types each family carries. A family's models must have the elements a type needs (a
-# quantity the sheet pins to a fraction for B, a rule stated for listed entities only for D, a
-# bound from a data entry of its own for H), and its plausible faults must break them often
-# enough: measured as the share of draws with a verified injection, kept where it is at
-# least about one in four.
-# Every type is carried by at least five families.
+# Error types each family carries. A family's conflicts must have members a type can hold (a
+# pinned quantity listed as whole units for B, a rule for listed entities for D, a bound from
+# a data entry for H, a data coefficient for C) often enough: measured as the share of draws
+# with a verified injection, kept where it is at least about one in four (C, F: rarer).
 SUPPORTED: dict[str, str] = {
-    "production": "ABCDEFGHI",
-    "transportation": "ABCDEGHI",
-    "assignment": "ADE",
-    "facility": "CEFI",
-    "knapsack": "AD",
-    "diet": "ABDEFGHI",
-    "staffing": "ACDEGI",
-    "inventory": "ABDEFGH",
-    "network": "ABCDEFGHI",
+    "production": "ABCDEGHI",
+    "transportation": "ABDEGHI",
+    "assignment": "CDEI",
+    "facility": "ACEFI",
+    "knapsack": "A",
+    "diet": "ABCDEFGI",
+    "staffing": "ADEGHI",
+    "inventory": "BDEFGHI",
+    "network": "ABDEGHI",
 }
 
 
-def supported_types(family: str) -> frozenset[str]:
+# The large tier's families write each rule into dozens of rows, so no rule can be reversed
+# row by row (A) and no coefficient entry is used few enough times to be wrong everywhere (C).
+LARGE_TYPES = frozenset("BDEFGHI")
+
+
+def supported_types(family: str, tier: str = "small") -> frozenset[str]:
     """Error types a family carries in the benchmark (see :data:`SUPPORTED`)."""
-    return frozenset(SUPPORTED.get(family, ""))
+    types = frozenset(SUPPORTED.get(family, ""))
+    return types & LARGE_TYPES if tier == "large" else types
 
 
 def families_for(spec: BenchSpec, etype: str, tier: str) -> list[str]:
     """The configured families that carry ``etype`` (in the large tier: that have a large size)."""
-    return [f for f in spec.families if etype in supported_types(f) and (tier != "large" or f in LARGE_SIZE)]
+    return [f for f in spec.families if etype in supported_types(f, tier) and (tier != "large" or f in LARGE_SIZE)]
 
 
 def slot(spec: BenchSpec, split: str, index: int, tier: str = "small") -> tuple[str, str, str]:
     """(error type, family, target difficulty) of one slot.
 
     Types are stratified: every run of ``len(error_types)`` slots holds each type once, in a
-    seeded order. Within a type, families take turns in a seeded order over the families
+    seeded order (in the large tier: each of the types its families carry). Within a type, families take turns in a seeded order over the families
     that can carry it, so every (type, family) cell is used equally often."""
-    types = list(spec.error_types)
+    types = [t for t in spec.error_types if tier != "large" or families_for(spec, t, tier)] or list(spec.error_types)
     rnd, pos = divmod(index, len(types))
     perm = list(types)
     random.Random(f"{spec.seed}:{split}:{tier}:types:{rnd}").shuffle(perm)
@@ -158,15 +162,15 @@ def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small
                 raise
             continue  # SCIP's LP solver gave up on this draw: draw again
         if inj is not None:
-            return make_record(split, index, tier, base, optimum.objective, inj)
+            return make_record(split, index, tier, base.family, inj)
     raise GenerationError(f"no verified type-{etype} problem for {split}[{index}] after {MAX_ATTEMPTS} attempts")
 
 
-def make_record(split: str, index: int, tier: str, base, objective: float, inj: Injection) -> dict:
+def make_record(split: str, index: int, tier: str, family: str, inj: Injection) -> dict:
     """The JSON record of one problem (schema in the README)."""
     broken: ModelSpec = canonical_order(inj.broken.copy())
-    original: ModelSpec = canonical_order(base.spec.copy())
-    spec_text = base.sheet.render()
+    original: ModelSpec = canonical_order(inj.original.copy())
+    spec_text = inj.sheet.render()
     pid = content_id(write_lp(broken), spec_text)
     broken.name = original.name = pid
     truth = {
@@ -185,15 +189,15 @@ def make_record(split: str, index: int, tier: str, base, objective: float, inj: 
         "split": split,
         "tier": tier,
         "index": index,
-        "family": base.family,
+        "family": family,
         "error_type": inj.error_type,
         "difficulty": inj.difficulty,
         "objective_sense": broken.sense,
-        "original_objective": objective,
+        "original_objective": inj.objective,
         "n_variables": len(broken.vars),
         "n_constraints": len(broken.rows),
         "is_mip": broken.is_mip,
-        "spec": base.sheet.to_json() | {"text": spec_text},
+        "spec": inj.sheet.to_json() | {"text": spec_text},
         "model": write_lp(broken),
         "original_model": write_lp(original),
         "ground_truth": truth,

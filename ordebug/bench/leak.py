@@ -10,10 +10,10 @@ with the highest score. A leak-free benchmark keeps its accuracy near chance (th
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 
-from ordebug.errors.nameform import NameForm, name_form
+from ordebug.errors.nameform import name_form
 
 _ROW_RE = re.compile(r"^\s*([^:\s]+):", re.M)
 
@@ -60,26 +60,3 @@ def probe(train: Iterable[dict], test: Iterable[dict]) -> dict[str, float]:
         n += 1
     n = max(n, 1)
     return {"problems": n, "accuracy": acc / n, "chance": chance / n}
-
-
-def acceptance(records: Iterable[dict], current: dict[NameForm, float] | None = None) -> dict[NameForm, float]:
-    """The calibration of :data:`ordebug.errors.nameform.ACCEPT` from records generated with
-    ``current``: per name form, P(a row of that form is the faulty one) is what the probe
-    learns; forms above the overall rate are kept less often, in proportion."""
-    roots: Counter[NameForm] = Counter()
-    rows: Counter[NameForm] = Counter()
-    for rec in records:
-        c = _candidates(rec)
-        if c is None:
-            continue
-        feats, hit = c
-        roots[feats[hit]] += 1
-        rows.update(feats)
-    overall = sum(roots.values()) / max(sum(rows.values()), 1)
-    current = current or {}
-    out = {}
-    for f in sorted(rows):
-        rate = roots[f] / rows[f]
-        a = current.get(f, 1.0) * (min(1.0, overall / rate) if rate > 0 else 1.0)
-        out[f] = round(a, 3)
-    return out

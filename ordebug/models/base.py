@@ -3,10 +3,11 @@ the model comes from in the data sheet, and the generated base model."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ordebug.models.datasheet import DataSheet, Table
+from ordebug.models.datasheet import WHOLE_LOTS, DataSheet, Table
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 # Row roles steer the error injectors; they are never written into a problem record.
@@ -21,6 +22,31 @@ class RuleTemplate:
     name: str
     coefs: dict[str, float]
     sense: str
+    table: str = ""  # the listed table an entry would add this rule to
+    key: str = ""
+
+
+_RULE_OP = re.compile(r"(<=|>=|=)")
+
+
+def rule_sense(text: str, family: str) -> str | None:
+    """The sense a rule's text gives the rows of ``family`` (its last comparison), if the text
+    defines that family (``machine_hours(m,t): ... <= available[m,t].``)."""
+    if not re.match(rf"^{re.escape(family)}\b", text):
+        return None
+    ops = _RULE_OP.findall(text.split(":", 1)[-1])
+    return ops[-1] if ops else None
+
+
+def reverse_rule(text: str) -> str:
+    """The rule with its last inequality turned round (``<=`` <-> ``>=``)."""
+    head, sep, body = text.partition(":")
+    ops = list(re.finditer(r"<=|>=", body))
+    if not ops:
+        raise ValueError(f"rule has no inequality to reverse: {text!r}")
+    m = ops[-1]
+    op = ">=" if m.group() == "<=" else "<="
+    return head + sep + body[:m.start()] + op + body[m.end():]
 
 
 @dataclass
@@ -38,6 +64,8 @@ class BaseModel:
     sources: dict[str, str] = field(default_factory=dict)
     rule_templates: list[RuleTemplate] = field(default_factory=list)
     integrality_candidates: list[str] = field(default_factory=list)
+    listed: dict[str, str] = field(default_factory=dict)  # row -> the entry that lists it (``min_use[hub_2]``)
+    pinned: dict[str, str] = field(default_factory=dict)  # pinning row -> its variable
 
     def source_uses(self) -> Counter[str]:
         """How many elements of the model each rule or data entry fixes."""
@@ -65,6 +93,9 @@ class Builder:
     def row(self, name: str, coefs: dict[str, float], sense: str, rhs: float, role: str, *, rule: str,
             rhs_src: str | None = None, coef_src: dict[str, str] | None = None) -> str:
         assert role in ROLES, role
+        stated = rule_sense(self.base.sheet.rules.get(rule, ""), name.split("(")[0])
+        if sense in ("<=", ">=") and stated in ("<=", ">="):
+            sense = stated  # the sheet's rule states the direction
         self.base.spec.add_row(Row.make(name, {k: float(v) for k, v in coefs.items() if v != 0}, sense, rhs))
         self.base.roles[name] = role
         src = self.base.sources
@@ -74,13 +105,21 @@ class Builder:
             src[f"coef:{name}:{v}"] = (coef_src or {}).get(v, rule)
         return name
 
-    def template(self, name: str, coefs: dict[str, float], sense: str) -> None:
-        self.base.rule_templates.append(RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense))
+    def template(self, name: str, coefs: dict[str, float], sense: str, table: str = "", key: str = "") -> None:
+        self.base.rule_templates.append(RuleTemplate(name, {k: float(v) for k, v in coefs.items()}, sense, table, key))
 
     def pinned_row(self, name: str, var: str, table: Table, key: str, role: str, *, rule: str) -> None:
-        """``var = table[key]``: a quantity the sheet fixes (often fractional; type B declares it integer)."""
+        """``var = table[key]``: a quantity the sheet fixes (often fractional). The variable is an
+        integer where the family's :data:`WHOLE_LOTS` table lists ``key``."""
         self.row(name, {var: 1}, "=", table.num(key), role, rule=rule, rhs_src=table.ref(key))
         self.base.integrality_candidates.append(var)
+        self.base.pinned[name] = var
+        if "listed in" in self.base.sheet.rules.get(rule, ""):
+            self.base.listed[name] = table.ref(key)
+        whole = self.base.sheet.tables.get(WHOLE_LOTS)
+        if whole is not None and whole.values.get(key) == "yes":
+            self.base.spec.vars[var].vtype = "I"
+            self.base.sources[f"type:{var}"] = whole.ref(key)
 
     def listed_row(self, name: str, coefs: dict[str, float], sense: str, table: Table, key: str, role: str, *,
                    rule: str) -> None:
@@ -88,5 +127,7 @@ class Builder:
         listed (its right-hand side from the table), else a template for a rule the sheet lacks."""
         if key in table.values:
             self.row(name, coefs, sense, table.num(key), role, rule=rule, rhs_src=table.ref(key))
+            self.base.listed[name] = table.ref(key)
         else:
-            self.template(name, coefs, sense)
+            stated = rule_sense(self.base.sheet.rules.get(rule, ""), name.split("(")[0])
+            self.template(name, coefs, stated if stated in ("<=", ">=") and sense != "=" else sense, table.name, key)

@@ -27,6 +27,9 @@ UNIT_SLIPS: dict[str, tuple[str, float]] = {
 }
 
 
+WHOLE_LOTS = "whole_lots"  # a family's listing of pinned quantities that come in whole units
+
+
 def key_of(*parts: str) -> str:
     """The table key of an index tuple: ``m1,t3``."""
     return ",".join(parts)
@@ -107,6 +110,9 @@ class DataSheet:
             return self.render(with_data=False)
         return text
 
+    def copy(self) -> DataSheet:
+        return DataSheet.from_json(self.to_json())
+
     def to_json(self) -> dict:
         return {"family": self.family, "title": self.title, "statement": self.statement,
                 "rules": dict(self.rules), "tables": [t.to_json() for t in self.tables.values()]}
@@ -137,7 +143,7 @@ class DataSheet:
         return "; ".join(hits[:max_entries]) + more
 
 
-_TABLE_LINE = re.compile(r"^- (?P<name>\w+)\[(?P<dims>[^\]]*)\] \((?P<unit>[^)]*)\) (?P<title>[^:]+): (?P<vals>.*)$")
+_TABLE_LINE = re.compile(r"^- (?P<name>\w+)\[(?P<dims>[^\]]*)\] \((?P<unit>[^)]*)\) (?P<title>[^:]+):(?: (?P<vals>.*))?$")
 
 
 def parse_tables(text: str) -> dict[str, Table]:
@@ -145,10 +151,11 @@ def parse_tables(text: str) -> dict[str, Table]:
     out: dict[str, Table] = {}
     for line in text.splitlines():
         m = _TABLE_LINE.match(line.strip())
-        if not m or m.group("vals").endswith(")") and "see SPEC(" in m.group("vals"):
+        vals = (m.group("vals") or "") if m else ""
+        if not m or vals.endswith(")") and "see SPEC(" in vals:
             continue
         t = Table(m.group("name"), m.group("title"), m.group("unit"), m.group("dims").split(","))
-        for part in m.group("vals").split("; "):
+        for part in vals.split("; ") if vals else []:
             if "=" not in part:
                 continue
             k, v = part.rsplit("=", 1)
@@ -184,8 +191,31 @@ def keep_some(rng: random.Random, table: Table, share: float = 0.35) -> None:
 
 
 def booked(rng: random.Random, planned: float) -> float:
-    """A volume booked in advance: a little under the planned one, with a fractional part."""
-    return max(0, int(planned * rng.uniform(0.9, 1.0)) - 1) + rng.choice([0.2, 0.4, 0.5, 0.6, 0.8])
+    """A volume booked in advance: a little under the planned one, often with a fractional part."""
+    frac = 0.0 if rng.random() < 0.35 else rng.choice([0.2, 0.4, 0.5, 0.6, 0.8])
+    return max(0, int(planned * rng.uniform(0.9, 1.0)) - 1) + frac
+
+
+def whole_lots(rng: random.Random, s: DataSheet, pinned: Table, var: str) -> Table:
+    """The listing of ``pinned``'s quantities that come in whole units (their variable is an
+    integer), with about half the whole-numbered entries listed, and its rule."""
+    t = s.table(WHOLE_LOTS, f"{pinned.name} entries that come in whole units (listed only)", "yes/no",
+                list(pinned.dims))
+    for k, v in pinned.values.items():
+        if float(v).is_integer() and rng.random() < 0.5:
+            t.values[k] = "yes"
+    s.rule(f"whole_lots: for each entry listed in both {pinned.name} and whole_lots, {var} takes whole values "
+           "only (integer).")
+    return t
+
+
+def table_grid(table: Table) -> float:
+    """The coarsest step every number of ``table`` lies on (1 for whole numbers, 0.5, 0.05, ...)."""
+    vals = [abs(float(v)) for v in table.values.values() if not isinstance(v, str)]
+    for g in (100.0, 50.0, 10.0, 5.0, 1.0, 0.5, 0.25, 0.1, 0.05, 0.01):
+        if vals and all(abs(v / g - round(v / g)) <= 1e-9 * max(1.0, v / g) for v in vals):
+            return g
+    return 0.001
 
 
 def down(x: float, step: float = 1.0) -> float:

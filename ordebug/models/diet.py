@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up, whole_lots
 
 FOODS = ["oats", "rice", "beans", "milk", "eggs", "spinach", "lentils", "bread", "apple", "tofu", "yogurt",
          "peas", "barley", "carrot", "salmon", "cheese", "potato", "chickpeas", "banana", "walnuts"]
@@ -47,8 +47,10 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     keep_some(rng, high)
     fixed = s.table("prescribed", "servings the dietitian prescribes exactly", "servings", ["food"])
     for f in rng.sample(foods, 2):
-        fixed.values[f] = min(max(0.5, round(ref[f] - 0.5, 0) + 0.5), most.num(f) - 0.5)
+        whole = rng.random() < 0.35
+        fixed.values[f] = min(max(0.5, round(ref[f] - 0.5, 0) + (0.0 if whole else 0.5)), most.num(f) - 0.5)
     s.rule("prescribed(f), for each food listed in prescribed: servings(f) = prescribed[f].")
+    whole_lots(rng, s, fixed, "servings(f)")
     s.rule("Objective: minimise sum of price[f] * servings(f).")
     return s
 

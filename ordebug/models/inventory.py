@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, up
+from ordebug.models.datasheet import DataSheet, amount, up, whole_lots
 
 STATEMENT = (
     "A bottler plans production and stock of its products over the coming periods. Stock at the end of "
@@ -58,6 +58,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("production_capacity(t): sum over p of make(p,t) <= line_cap[t].")
     s.rule("storage_limit(t): sum over p of stock(p,t) <= storage[t].")
     s.rule("safety_stock(p), for each product listed in safety: stock(p,last period) >= safety[p].")
+    whole_lots(rng, s, opening, "stock(p,t0)")
     s.rule("Objective: minimise sum of make_cost[p,t] * make(p,t) + hold_cost[p] * stock(p,t).")
     return s
 

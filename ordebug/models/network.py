@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
+from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up, whole_lots
 from ordebug.models.datasheet import booked as early
 
 STATEMENT = (
@@ -57,6 +57,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for k in rng.sample(sorted(flow), 2):
         booked.values[",".join(k)] = early(rng, flow[k])
     s.rule("booked(u,v), for each arc listed in booked: flow(u,v) = booked[u,v].")
+    whole_lots(rng, s, booked, "flow(u,v)")
     s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
     return s
 

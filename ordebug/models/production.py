@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
+from ordebug.models.datasheet import DataSheet, amount, booked, down, keep_some, up, whole_lots
 
 STATEMENT = (
     "A plant makes several products over a planning horizon of periods. Every unit takes machine time "
@@ -54,7 +54,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     keep_some(rng, least)
     fixed = s.table("fixed_order", "quantity a customer fixed for the first period", "units", ["product"])
     for p in [p for p in prods if whole.values[p] == "no"][:2]:
-        fixed.values[p] = max(0, int(plan[p, periods[0]] * rng.uniform(0.9, 1.0)) - 1) + 0.5
+        fixed.values[p] = booked(rng, plan[p, periods[0]])
     for p in prods:
         for t in periods:
             cost.values[f"{p},{t}"] = amount(rng, 4, 18, 0.05)
@@ -66,6 +66,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("meet_demand(p): sum over t of make(p,t) >= demand[p].")
     s.rule("min_output(t), for each period listed in min_output: total_output(t) >= min_output[t].")
     s.rule("fixed_order(p), for each product listed in fixed_order: make(p,t1) = fixed_order[p].")
+    whole_lots(rng, s, fixed, "make(p,t1)")
     s.rule("Objective: minimise sum of unit_cost[p,t] * make(p,t).")
     return s
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, booked, down, keep_some, up
+from ordebug.models.datasheet import DataSheet, amount, booked, down, keep_some, up, whole_lots
 
 STATEMENT = (
     "A company ships a product from its plants to its stores. Each store is reached from some plants "
@@ -52,6 +52,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for k in rng.sample(sorted(lanes), 2):
         committed.values[",".join(k)] = booked(rng, lanes[k])
     s.rule("committed(p,s), for each lane listed in committed: ship(p,s) = committed[p,s].")
+    whole_lots(rng, s, committed, "ship(p,s)")
     s.rule("Objective: minimise sum of freight[p,s] * ship(p,s).")
     return s
 
