@@ -188,6 +188,30 @@ def test_exact_means_every_edit_agrees_with_the_specification(sample_by_type):
     assert info["outcome"]["exact"] is True
 
 
+def test_a_partial_repair_is_not_exact():
+    """Exact means the model agrees with the specification at every faulted element, not only
+    at the edited ones: flipping back one row of a reversed family is not exact (v2's hole)."""
+    from ordebug.actions import parse_action
+    from ordebug.env.environment import agrees_with
+    from ordebug.solver.spec import ModelSpec, Row, Var
+
+    original = ModelSpec("m")
+    for v in ("x(1)", "x(2)"):
+        original.add_var(Var(v, 0, 10))
+    for i in (1, 2):
+        original.add_row(Row.make(f"floor({i})", {f"x({i})": 1}, ">=", 2))
+    broken = original.copy()
+    for i in (1, 2):
+        broken.rows[f"floor({i})"] = Row.make(f"floor({i})", {f"x({i})": 1}, "<=", 2)
+    half = original.copy()
+    half.rows["floor(2)"] = broken.rows["floor(2)"]
+    edits = [parse_action("FLIP_SENSE(floor(1))")]
+    assert agrees_with(half, original, edits)  # the edited row alone agrees...
+    assert not agrees_with(half, original, edits, broken)  # ...but floor(2) is still reversed
+    both = edits + [parse_action("FLIP_SENSE(floor(2))")]
+    assert agrees_with(original.copy(), original, both, broken)
+
+
 def test_spec_looks_up_rows_variables_tables_and_entities(sample_by_type):
     rec = sample_by_type["D"][0]
     added = rec["ground_truth"]["root_cause"][0]["name"]

@@ -78,7 +78,8 @@ class HeuristicAgent:
         self.fixed: list[str] = []
         self.fixed_elements: list[str] = []
         self.queue: list[Fix] = []  # further disagreements of the element being repaired
-        self.siblings: list[str] = []  # rows written from the same rule as a reversed row: check them too
+        self.siblings: list[str] = []  # rows written from the same rule or entry as a repaired row: check them too
+        self.sibling_kind = "FLIP_SENSE("  # the repair those rows may need
         self.looked: set[str] = set()  # siblings already asked for with INSPECT
         self.slack: dict[str, float] = {}  # without a specification: IIS row -> violation (this model version)
 
@@ -128,16 +129,30 @@ class HeuristicAgent:
             self.queue = [f for f in fixes[1:] if f.element == fix.element]
             self.fixed.append(fix.action)
             self.fixed_elements.append(fix.element)
-            if fix.action.startswith("FLIP_SENSE(") and self.model is not None:
-                self.siblings = [r for r in self.model.spec.rows if family(r) == family(fix.element)
-                                 and r != fix.element and r not in self.fixed_elements]
+            self.siblings, self.sibling_kind = self._sharing(fix), fix.action.split("(")[0] + "("
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "
                              "have no correction I can justify; I submit rather than delete a rule."], act.submit())
 
+    def _sharing(self, fix: Fix) -> list[str]:
+        """Rows written from the same rule or data entry as the one just repaired, which the
+        same mistake may have written wrong too: a reversed rule reverses its whole family, and
+        a wrong entry (``hours[m1,prod_2]``) is wrong in every row it enters."""
+        if self.model is None:
+            return []
+        if fix.action.startswith("FLIP_SENSE("):
+            rows = [r for r in self.model.spec.rows if family(r) == family(fix.element)]
+        elif fix.action.startswith("SET_COEF("):
+            var = act.parse_action(fix.action).args[1]
+            ref = self.model.sources.get(f"coef:{fix.element}:{var}", "")
+            rows = [k.split(":")[1] for k, src in self.model.sources.items() if k.startswith("coef:") and src == ref]
+        else:
+            return []
+        return [r for r in rows if r != fix.element and r not in self.fixed_elements]
+
     def _check_siblings(self, v: View) -> str | None:
-        """A reversed row comes from a rule written once for its whole family: read each sibling
-        (INSPECT) and flip back those reversed too, before judging the model."""
+        """A reversed rule or a wrong data entry writes every row made from it: read each such
+        row (INSPECT) and repair those that disagree the same way, before judging the model."""
         shown = {r.name: r for r in v.iis_rows}
         while self.siblings:
             name = self.siblings[0]
@@ -147,18 +162,34 @@ class HeuristicAgent:
                     self.siblings.pop(0)
                     continue
                 self.looked.add(name)
-                return answer([_pick([
-                    f"{self.fixed_elements[-1]} was written from the same rule as {name}; a reversed rule "
-                    f"reverses every row it writes, so I read {name} too.",
-                    f"The rule behind {self.fixed_elements[-1]} also gives {name}; I check that row's sense.",
-                ], v.problem_id, name)], act.inspect(name))
+                last = self.fixed_elements[-1]
+                if self.sibling_kind == "FLIP_SENSE(":
+                    options = [
+                        f"{last} was written from the same rule as {name}; a reversed rule reverses every row "
+                        f"it writes, so I read {name} too.",
+                        f"The rule behind {last} also gives {name}; I check that row's sense.",
+                        f"If the rule itself was reversed, {name} carries the same wrong inequality as {last}; "
+                        "I look at it.",
+                        f"{name} belongs to the family of {last}; I read it before I trust the rest.",
+                    ]
+                else:
+                    options = [
+                        f"The data entry I corrected in {last} enters {name} as well; the same wrong value "
+                        f"would be there, so I read {name}.",
+                        f"What I repaired in {last} also enters {name}; I check that row.",
+                        f"A value typed wrong once is wrong wherever it is used: {name} uses it too, so I "
+                        "inspect it.",
+                        f"{name} reads the same entry as {last}; I look at its coefficient before moving on.",
+                    ]
+                return answer([_pick(options, v.problem_id, name)], act.inspect(name))
             self.siblings.pop(0)
-            fixes = [f for f in self._row_fixes(row, v) if f.action.startswith("FLIP_SENSE(")]
+            fixes = [f for f in self._row_fixes(row, v) if f.action.startswith(self.sibling_kind)]
             if fixes:
                 self.fixed.append(fixes[0].action)
                 self.fixed_elements.append(name)
-                return answer([f"{name} comes from the same rule and is reversed as well.", *fixes[0].thoughts],
-                              fixes[0].action)
+                why = ("comes from the same rule and is reversed as well" if self.sibling_kind == "FLIP_SENSE("
+                       else "uses the same data entry and carries the same wrong value")
+                return answer([f"{name} {why}.", *fixes[0].thoughts], fixes[0].action)
         return None
 
     # -- without a specification: only what the solver can verify ------------------------

@@ -4,8 +4,9 @@ Every step is verified by the solver: after an edit the model's status is recomp
 the IIS only when the model changed. The episode ends at ``SUBMIT()`` or at the step
 limit, where the solver decides: *feasible* (it solves), *faithful* (its optimum is
 within ``faithful_tol`` relative of the original) and *exact* (faithful, and every element
-the agent edited now equals the specification: nothing the specification contains was
-deleted or neutralised). ``SPEC(name)`` looks a row, variable, table or entity up in the
+the agent edited, and every element the model as given got wrong, now equals the
+specification: nothing the specification contains was deleted or neutralised, and no fault
+is left half repaired). ``SPEC(name)`` looks a row, variable, table or entity up in the
 problem's data sheet.
 """
 
@@ -21,7 +22,7 @@ from ordebug.env.specview import SpecView
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text
 from ordebug.solver.solve import FAITHFUL_TOL, SolveResult, least_violation, solve, verdict
-from ordebug.solver.spec import INF, ModelSpec, fmt_num
+from ordebug.solver.spec import ModelSpec, differing, differs, fmt_num
 
 REQUIRED_FIELDS = ("problem_id", "model", "original_objective")
 
@@ -253,7 +254,7 @@ class RepairEnv:
         feasible, faithful = v.feasible, v.faithful
         roots = st.problem.get("ground_truth", {}).get("root_cause", [])
         touched = any(touches(a, r) for a in st.edits for r in roots)
-        exact = None if st.original is None else faithful and agrees_with(st.spec, st.original, st.edits)
+        exact = None if st.original is None else faithful and agrees_with(st.spec, st.original, st.edits, st.broken)
         return Outcome(
             feasible=feasible,
             faithful=faithful,
@@ -295,34 +296,15 @@ class RepairEnv:
         return self._require().spec
 
 
-def agrees_with(current: ModelSpec, original: ModelSpec, edits: list[Action]) -> bool:
-    """Whether every element the edits acted on equals the specified model again.
+def agrees_with(current: ModelSpec, original: ModelSpec, edits: list[Action], broken: ModelSpec | None = None) -> bool:
+    """Whether every element the edits acted on, and every element where the model as given
+    (``broken``) disagrees with the specified one, equals the specified model again.
 
     A row the specification has must be back exactly (terms, sense and sides); a row it does
-    not have must be gone; an edited variable must have its specified bounds and type."""
-    for a in edits:
-        name = str(a.args[0])
-        if a.name in ("UPDATE_BOUNDS", "SET_VAR_TYPE"):
-            cur, want = current.vars.get(name), original.vars.get(name)
-            if cur is None or want is None or (cur.lb, cur.ub, cur.vtype) != (want.lb, want.ub, want.vtype):
-                return False
-            continue
-        cur_r, want_r = current.rows.get(name), original.rows.get(name)
-        if want_r is None:
-            if cur_r is not None:
-                return False
-            continue
-        if cur_r is None or not _same_row(cur_r, want_r):
-            return False
-    return True
-
-
-def _same_row(a, b, tol: float = 1e-9) -> bool:
-    if set(a.coefs) != set(b.coefs):
-        return False
-    if any(abs(a.coefs[k] - b.coefs[k]) > tol * max(1.0, abs(b.coefs[k])) for k in a.coefs):
-        return False
-    return all(
-        (x == y) if INF in (abs(x), abs(y)) else abs(x - y) <= tol * max(1.0, abs(y))
-        for x, y in ((a.lhs, b.lhs), (a.rhs, b.rhs))
-    )
+    not have must be gone; a variable must have its specified bounds and type. Checking the
+    faulted elements too means a partial repair (one row of a reversed family flipped back,
+    a wrong entry corrected in one of the rows it enters) is not exact."""
+    elements = {("v" if a.name in ("UPDATE_BOUNDS", "SET_VAR_TYPE") else "c", str(a.args[0])) for a in edits}
+    if broken is not None:
+        elements |= differing(broken, original)
+    return not any(differs(current, original, el) for el in elements)
