@@ -20,10 +20,11 @@ include: "rules/evaluate.smk"
 include: "rules/external.smk"
 
 
-# Aggregate and bookkeeping steps run where snakemake runs; the sharded rules (bench_shard,
+# Aggregate and bookkeeping steps run where snakemake runs; the sharded rules (bench_pool,
 # collect, evaluate, evaluate_finetuned), the external-set evaluations, train, grpo and
 # export_model are jobs of their own, submitted under a cluster profile.
 localrules:
+    bench_filter,
     bench_summary,
     bench,
     merge,

@@ -11,15 +11,15 @@ from typing import IO
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
-    """A text file that appears at ``path`` only if the block completes (fsync'd, renamed);
-    readers see the old file or the whole new one, never half."""
+def atomic_open(path: str | os.PathLike[str], binary: bool = False) -> Iterator[IO]:
+    """A file (text, or bytes with ``binary``) that appears at ``path`` only if the block
+    completes (fsync'd, renamed); readers see the old file or the whole new one, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; outputs get the usual mode
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

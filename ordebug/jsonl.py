@@ -6,6 +6,7 @@ bytes, which lets tests and reruns compare outputs byte for byte.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -20,9 +21,10 @@ def dumps(record: dict) -> str:
 
 
 def iter_jsonl(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:
-    """Records of several files, in order; blank lines are skipped."""
+    """Records of several files (``.gz`` ones decompressed), in order; blank lines are skipped."""
     for p in paths:
-        with open(p, encoding="utf-8") as fh:
+        opener = gzip.open if str(p).endswith(".gz") else open
+        with opener(p, "rt", encoding="utf-8") as fh:
             for line in fh:
                 if line.strip():
                     yield json.loads(line)
@@ -38,12 +40,17 @@ def jsonl_text(records: Iterable[dict]) -> str:
 
 
 def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) -> int:
-    """Write records as JSON lines, atomically; returns how many."""
+    """Write records as JSON lines, atomically (gzip-compressed where ``path`` ends in
+    ``.gz``, reproducibly: no file name or time in the header); returns how many."""
     n = 0
-    with atomic_open(path) as fh:
+    with atomic_open(path, binary=str(path).endswith(".gz")) as raw:
+        fh = gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) if str(path).endswith(".gz") else raw
         for rec in records:
-            fh.write(dumps(rec) + "\n")
+            line = dumps(rec) + "\n"
+            fh.write(line.encode("utf-8") if fh is not raw else line)
             n += 1
+        if fh is not raw:
+            fh.close()
     return n
 
 

@@ -1,13 +1,15 @@
-# OR-Debug-Bench: verified infeasible problems, one JSONL shard per job.
+# OR-Debug-Bench: a pool of verified infeasible problems (one JSONL shard per job, with the
+# adversary's tables), filtered by a learned spec-blind adversary into the benchmark's shards.
 
 
-rule bench_shard:
+rule bench_pool:
     output:
-        "data/bench/{split}/shard_{shard}.jsonl",
+        problems="data/bench/pool/{split}/shard_{shard}.jsonl",
+        tables="data/bench/pool/{split}/shard_{shard}.adv.jsonl.gz",
     log:
-        "logs/bench/{split}/shard_{shard}.log",
+        "logs/bench/pool/{split}/shard_{shard}.log",
     benchmark:
-        "benchmarks/bench/{split}/shard_{shard}.tsv"
+        "benchmarks/bench/pool/{split}/shard_{shard}.tsv"
     conda:
         "../envs/collect.yaml"
     threads: 1
@@ -17,12 +19,33 @@ rule bench_shard:
     params:
         bench=get_bench_config,
     script:
-        "../scripts/bench_shard.py"
+        "../scripts/bench_pool.py"
+
+
+rule bench_filter:
+    input:
+        problems=get_pool_shards("jsonl"),
+        tables=get_pool_shards("adv.jsonl.gz"),
+    output:
+        shards=get_all_bench_shards(),
+        report="data/bench/filter.json",
+    log:
+        "logs/bench/filter.log",
+    benchmark:
+        "benchmarks/bench/filter.tsv"
+    conda:
+        "../envs/collect.yaml"
+    params:
+        bench=get_bench_config,
+    script:
+        "../scripts/bench_filter.py"
 
 
 rule bench_summary:
     input:
-        get_all_bench_shards,
+        shards=get_all_bench_shards(),
+        tables=get_pool_shards("adv.jsonl.gz"),
+        report="data/bench/filter.json",
     output:
         "data/bench/summary.json",
     log:
@@ -37,5 +60,5 @@ rule bench_summary:
 
 rule bench:
     input:
-        get_all_bench_shards,
+        get_all_bench_shards(),
         "data/bench/summary.json",

@@ -45,6 +45,15 @@ def get_all_bench_shards(wildcards=None):
     return [f for split in SPLITS for f in get_bench_shards(split)]
 
 
+def get_pool_shards(kind):
+    """Every pool shard's problems (``kind`` "jsonl") or adversary tables ("adv.jsonl.gz")."""
+    return [
+        f"data/bench/pool/{split}/shard_{i:03d}.{kind}"
+        for split in SPLITS
+        for i in range(n_shards(config["bench"], split, pool=True))
+    ]
+
+
 def get_shard_ids(split):
     """Shard ids of a split and its large tier: ``000``, ... then ``L000``, ..."""
     small = [f"{i:03d}" for i in range(n_shards(config["bench"], split))]
@@ -449,7 +458,7 @@ def get_rl_served_settings(run):
 # (partition, GPU model, account) is only in profiles/. Runtimes are in minutes and generous:
 # measured ~0.25 core-s per small problem, ~10 core-s per large one (performance table).
 def get_bench_runtime(wildcards):
-    """Minutes for one bench shard: 2 s per small problem, 60 s per large one, plus 10."""
+    """Minutes for one pool shard: 2 s per small problem, 60 s per large one, plus 10."""
     per = 60 if wildcards.split.endswith("_large") else 2
     size = (
         (config["bench"].get("large") or {}).get("shard_size", 10)

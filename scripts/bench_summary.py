@@ -1,25 +1,41 @@
-"""Snakemake entry point of rule bench_summary: counts and the drop-first-IIS baseline."""
+"""Snakemake entry point of rule bench_summary: counts, baselines, probes and the adversary."""
 
 import json
 import logging
+import os
 
 from ordebug.atomic import write_text_atomic
+from ordebug.bench.adversary.measure import measure
 from ordebug.bench.shards import read_problems
 from ordebug.bench.summary import summarize
+from ordebug.jsonl import iter_jsonl
 from ordebug.logs import setup_logging
+from ordebug.solver.lpformat import redirect_fds
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
-summary = summarize(read_problems(sm.input))
+records = list(read_problems(sm.input.shards))
+summary = summarize(records)
+wanted = {r["problem_id"] for r in records}
+tables = {t["problem_id"]: t for t in iter_jsonl(sm.input.tables) if t["problem_id"] in wanted}
+train = [tables[r["problem_id"]] for r in records if r["split"] == "train"]
+test = [(r, tables[r["problem_id"]]) for r in records if r["split"].startswith("test")]
+with open(os.devnull, "w") as null, redirect_fds(null.fileno(), (2,)):
+    summary["adversary"] = measure(train, test)
+with open(sm.input.report) as fh:
+    summary["filter"] = json.load(fh)
 write_text_atomic(sm.output[0], json.dumps(summary, indent=2, sort_keys=True) + "\n")
-p = summary["probes"]
+p, a = summary["probes"], summary["adversary"]
 log.info(
     "%d problems; drop-first-IIS faithful rate %.3f (feasible %.3f); one-row IIS %.3f",
-    summary["n"],
-    summary["drop_first_iis"]["faithful_rate"],
-    summary["drop_first_iis"]["feasible_rate"],
+    summary["n"], summary["drop_first_iis"]["faithful_rate"], summary["drop_first_iis"]["feasible_rate"],
     summary["iis_size"]["one_row_share"],
 )
+log.info("adversary on the test split: ranker top-1 %.3f vs chance %.3f; search agent exact %.3f",
+         a["ranker_top1"], a["chance"], a["search_exact"])
+for t, s in a["by_type"].items():
+    log.info("  %s: ranker %.2f vs chance %.2f, search exact %.2f (n=%d)", t, s["ranker_top1"], s["chance"],
+             s["search_exact"], s["n"])
 log.info(
     "probes on the test split: structural %.3f vs chance %.3f; outlier scan %.3f vs chance %.3f; "
     "name %.3f vs chance %.3f; sibling %.3f vs chance %.3f",

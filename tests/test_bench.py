@@ -9,11 +9,11 @@ import re
 
 import jsonlines
 import pytest
-from conftest import small_config
+from conftest import generate, small_config
 
 from ordebug.bench.generate import BenchSpec, content_id, generate_problem, problem_id, slot
 from ordebug.bench.leak import probe
-from ordebug.bench.shards import generate_shard, n_shards, shard_indices, write_jsonl_atomic
+from ordebug.bench.shards import generate_shard, n_shards, pool_slots, shard_indices, write_jsonl_atomic
 from ordebug.bench.summary import drop_first_iis, summarize
 from ordebug.errors.taxonomy import ERROR_TYPES
 from ordebug.models import FAMILIES, build_from_sheet
@@ -128,8 +128,8 @@ def test_nothing_an_agent_sees_names_the_error(sample):
 def test_same_seed_same_bytes(tmp_path):
     cfg = small_config()["bench"]
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    write_jsonl_atomic(a, generate_shard(cfg, "train", 0))
-    write_jsonl_atomic(b, generate_shard(cfg, "train", 0))
+    write_jsonl_atomic(a, (r for r, _ in generate_shard(cfg, "train", 0)))
+    write_jsonl_atomic(b, (r for r, _ in generate_shard(cfg, "train", 0)))
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     # a problem does not depend on what was generated before it in the process
     with jsonlines.open(a) as rows:
@@ -137,16 +137,31 @@ def test_same_seed_same_bytes(tmp_path):
     again = generate_problem(BenchSpec(seed=cfg["seed"]), "train", 5)
     assert again == fifth
     cfg2 = dict(cfg, seed=cfg["seed"] + 1)
-    write_jsonl_atomic(b, generate_shard(cfg2, "train", 0))
+    write_jsonl_atomic(b, (r for r, _ in generate_shard(cfg2, "train", 0)))
     assert a.read_bytes() != b.read_bytes()
 
 
 def test_shard_ranges():
-    cfg = {"n_train": 10, "n_test": 4, "shard_size": 4}
+    cfg = {"n_train": 10, "n_test": 4, "shard_size": 4, "seed": 1, "error_types": list(ERROR_TYPES),
+           "families": list(FAMILIES), "difficulty_weights": {"easy": 1.0}}
     assert n_shards(cfg, "train") == 3
     assert list(shard_indices(cfg, "train", 2)) == [8, 9]
     with pytest.raises(ValueError):
         shard_indices(cfg, "train", 3)
+
+
+def test_the_pool_draws_more_of_each_type():
+    """The pool of a split holds every slot the split keeps and ``pool_factor`` (or the type's
+    own factor) times as many of each type, in slot order, cut into shards."""
+    cfg = {"n_train": 18, "n_test": 9, "shard_size": 10, "seed": 1, "error_types": list(ERROR_TYPES),
+           "families": list(FAMILIES), "difficulty_weights": {"easy": 1.0},
+           "filter": {"pool_factor": 2.0, "type_factor": {"B": 3.0}}}
+    slots = pool_slots(cfg, "train")
+    types = [slot(BenchSpec(seed=1), "train", i)[0] for i in slots]
+    assert set(range(18)) <= set(slots) and slots == sorted(slots)
+    assert types.count("B") == 6 and all(types.count(t) == 4 for t in ERROR_TYPES if t != "B")
+    assert n_shards(cfg, "train", pool=True) == 4
+    assert [i for s in range(4) for i in shard_indices(cfg, "train", s, pool=True)] == slots
 
 
 def test_interrupted_write_leaves_nothing_behind(tmp_path):
@@ -189,9 +204,7 @@ def test_bench_spec_rejects_unknown_names():
 @pytest.fixture(scope="module")
 def probe_sets():
     spec = BenchSpec(seed=5)
-    train = [generate_problem(spec, "train", i) for i in range(108)]
-    test = [generate_problem(spec, "test", i) for i in range(81)]
-    return train, test
+    return generate(spec, "train", range(108)), generate(spec, "test", range(81))
 
 
 def test_name_probe_is_no_better_than_chance(probe_sets):
@@ -199,7 +212,7 @@ def test_name_probe_is_no_better_than_chance(probe_sets):
     of test problems better than chance (within sampling noise)."""
     result = probe(*probe_sets)
     assert result["problems"] >= 40
-    assert result["accuracy"] <= result["chance"] + 0.08, result
+    assert result["accuracy"] <= result["chance"] + 0.12, result  # 40 problems: two standard errors
 
 
 def test_name_probe_on_added_rules_only(probe_sets):

@@ -45,7 +45,7 @@ def test_parked_slurm_conf_makes_scontrol_fail_at_once(tmp_path: Path):
 
 
 PLACEMENT_KEYS = {"slurm_partition", "gpu_model", "slurm_account", "slurm_qos", "slurm_reservation", "constraint"}
-SUBMITTED = {"bench_shard", "collect", "evaluate", "evaluate_finetuned", "train"}
+SUBMITTED = {"bench_pool", "collect", "evaluate", "evaluate_finetuned", "train"}
 
 
 def _dry_run_jobs(workdir: Path, *args: str) -> dict[str, list[dict]]:
@@ -89,7 +89,7 @@ def test_slurm_profile_only_places_and_the_rules_declare_what_jobs_need(workflow
         ("gpu", "a800", "131072", "720", "16")
     ft = jobs["evaluate_finetuned"]
     assert len(ft) == 1 and ft[0]["slurm_partition"] == "gpu" and ft[0]["gpu"] == "1"
-    for rule in ("bench_shard", "collect", "evaluate"):
+    for rule in ("bench_pool", "collect", "evaluate"):
         for j in jobs[rule]:
             assert j["slurm_partition"] == "cpu" and int(j["mem_mb"]) >= 2048 and int(j["runtime"]) >= 10, (rule, j)
             assert j.get("gpu", "0") == "0"

@@ -339,7 +339,7 @@ def _sacct(*args: str) -> list[dict[str, str]]:
 def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
     """Under profiles/slurm-local one bench shard of each split is rebuilt and everything
     downstream of it for one evaluated agent, one training run and its fine-tuned model's
-    evaluation: bench_shard, collect, evaluate, train and evaluate_finetuned are submitted to
+    evaluation: bench_pool, collect, evaluate, train and evaluate_finetuned are submitted to
     Slurm and finish there; the aggregates stay local."""
     targets = ["results/train/smoke_plain/train_results.json", "results/eval/heuristic/summary.json",
                "results/eval/ft_smoke_plain/summary.json"]
@@ -348,7 +348,7 @@ def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(s
     text = r.stdout + r.stderr
     assert r.returncode == 0, text[-4000:]
     submitted = _submitted(text)
-    assert sorted(set(submitted.values())) == ["bench_shard", "collect", "evaluate", "evaluate_finetuned",
+    assert sorted(set(submitted.values())) == ["bench_pool", "collect", "evaluate", "evaluate_finetuned",
                                                "train"], submitted
     local = set(re.findall(r"^localrule (\w+):", text, re.M))
     assert {"merge", "convert", "split", "combine", "dataset_info", "train_config", "eval_summary"} <= local

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ordebug.bench.generate import BenchSpec, generate_problem
+from ordebug.bench.adversary.table import problem_table
+from ordebug.bench.generate import BenchSpec, generate_problem, slot
 from ordebug.jsonl import iter_jsonl, write_jsonl_atomic  # noqa: F401  (re-exported)
 from ordebug.solver.lpformat import redirect_fds
 
@@ -19,7 +22,12 @@ def tier_of(split: str) -> str:
     return "large" if split.endswith("_large") else "small"
 
 
-def _sizes(bench_cfg: dict[str, Any], split: str) -> tuple[int, int]:
+def pool_factor(bench_cfg: dict[str, Any]) -> float:
+    """Problems drawn into the pool per problem kept (1: no adversarial filtering)."""
+    return float((bench_cfg.get("filter") or {}).get("pool_factor", 1.0))
+
+
+def split_size(bench_cfg: dict[str, Any], split: str) -> tuple[int, int]:
     """(problems, shard size) of a split."""
     if split not in SPLIT_SIZE_KEY:
         raise ValueError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
@@ -37,28 +45,66 @@ def bench_spec(bench_cfg: dict[str, Any]) -> BenchSpec:
     )
 
 
-def n_shards(bench_cfg: dict[str, Any], split: str) -> int:
-    n, size = _sizes(bench_cfg, split)
+def pool_slots(bench_cfg: dict[str, Any], split: str) -> list[int]:
+    """The slot indices a split's pool draws: for each error type, ``pool_factor`` (or the
+    type's own factor in ``type_factor``; in the large tier ``large_pool_factor``) times the
+    problems of that type the split keeps, taken in the split's stratified slot order."""
+    n = split_size(bench_cfg, split)[0]
+    filt = bench_cfg.get("filter") or {}
+    spec, tier = bench_spec(bench_cfg), tier_of(split)
+    quota = Counter(slot(spec, split, i, tier)[0] for i in range(n))
+    if tier == "large":
+        factors = {t: float(filt.get("large_pool_factor", 1.0)) for t in quota}
+    else:
+        factors = {t: float((filt.get("type_factor") or {}).get(t, pool_factor(bench_cfg))) for t in quota}
+    limit = {t: math.ceil(q * factors[t]) for t, q in quota.items()}
+    taken: Counter[str] = Counter()
+    out: list[int] = []
+    i = 0
+    while any(taken[t] < limit[t] for t in limit):
+        t = slot(spec, split, i, tier)[0]
+        if taken[t] < limit.get(t, 0):
+            taken[t] += 1
+            out.append(i)
+        i += 1
+    return out
+
+
+def n_shards(bench_cfg: dict[str, Any], split: str, pool: bool = False) -> int:
+    n = len(pool_slots(bench_cfg, split)) if pool else split_size(bench_cfg, split)[0]
+    size = split_size(bench_cfg, split)[1]
     return (n + size - 1) // size
 
 
-def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int) -> range:
-    """Problem indices of one shard (the last shard may be shorter)."""
-    n, size = _sizes(bench_cfg, split)
-    if not 0 <= shard < n_shards(bench_cfg, split):
+def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int, pool: bool = False) -> Sequence[int]:
+    """Problem (slot) indices of one shard (the last shard may be shorter)."""
+    if not 0 <= shard < n_shards(bench_cfg, split, pool):
         raise ValueError(f"shard {shard} out of range for split {split!r}")
+    size = split_size(bench_cfg, split)[1]
+    if pool:
+        return pool_slots(bench_cfg, split)[shard * size:(shard + 1) * size]
+    n = split_size(bench_cfg, split)[0]
     return range(shard * size, min(n, (shard + 1) * size))
 
 
-def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[dict]:
+def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[tuple[dict, dict]]:
+    """The pool shard's problems, each with its adversary table. SCIP prints its LP solver's
+    failures (which generation survives by drawing another candidate) straight to the
+    process's stdout and stderr: they go to ``os.devnull`` here, never to the terminal (the
+    job's log is a file of its own)."""
     spec = bench_spec(bench_cfg)
     with open(os.devnull, "w") as null:
-        for i in shard_indices(bench_cfg, split, shard):
-            # SCIP prints its LP solver's failures (which generation survives by drawing
-            # another candidate) straight to the process's stderr: keep them out of the logs
-            with redirect_fds(null.fileno(), (2,)):
+        for i in shard_indices(bench_cfg, split, shard, pool=True):
+            with redirect_fds(null.fileno(), (1, 2)):
                 rec = generate_problem(spec, split, i, tier_of(split))
-            yield rec
+                table = problem_table(rec)
+            yield rec, table
+
+
+def keep(records: Iterable[dict], kept: list[str]) -> list[dict]:
+    """The records whose ids are in ``kept``, in that order, re-indexed from 0."""
+    by_id = {r["problem_id"]: r for r in records}
+    return [by_id[pid] | {"index": i} for i, pid in enumerate(kept)]
 
 
 def read_problems(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:

@@ -1,0 +1,132 @@
+"""The benchmark's own adversary: it never reads the specification, it learns what it can, and
+the filter keeps what it cannot solve."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ordebug.bench.adversary import aflite
+from ordebug.bench.adversary.blind import Blind
+from ordebug.actions import parse_action, target
+from ordebug.bench.adversary.edits import edited, extract
+from ordebug.bench.adversary.learn import Learner, pick, rank, train_ranker
+from ordebug.bench.adversary.measure import play
+from ordebug.bench.adversary.table import problem_table
+from ordebug.bench.adversary.truth import Truth
+from ordebug.errors.slips import is_slip, slips
+
+BLIND = ("problem_id", "model", "iis")
+
+
+def _blind_record(rec: dict) -> dict:
+    return {k: rec[k] for k in BLIND}
+
+
+def test_the_adversary_sees_neither_the_specification_nor_the_truth(sample):
+    """Its features come from the model and the IIS alone: the same with every other field of the
+    record removed, and the same when the specification and the ground truth are changed."""
+    for rec in sample[:6]:
+        table = problem_table(rec)
+        edits, members = extract(Blind.from_record(_blind_record(rec)))
+        assert [m["el"] for m in table["members"]] == [list(el) for el in members]
+        assert [e["actions"] for e in table["edits"]] == [e.actions for e in edits]
+        doctored = dict(rec, spec={"text": "x", "tables": [], "rules": {}}, error_type="A", family="knapsack")
+        again = problem_table(doctored)
+        assert [m["f"] for m in again["members"]] == [m["f"] for m in table["members"]]
+        assert [e["f"] for e in again["edits"]] == [e["f"] for e in table["edits"]]
+
+
+def test_labels_come_from_the_ground_truth(sample_by_type):
+    """The recorded repair is an exact edit; deleting a member that is not the fault is not."""
+    for etype in ("H", "I", "D"):
+        rec = sample_by_type[etype][0]
+        b = Blind.from_record(rec)
+        truth = Truth(rec)
+        fixes = rec["ground_truth"]["fixes"]
+        names = {target(parse_action(a)) for a in fixes}
+        touched = {("v" if n in b.spec.vars else "c", n) for n in names}
+        assert truth.edit_label(b.spec, edited(b.spec, fixes), touched) == (True, True)
+        roots = {r["name"] for r in rec["ground_truth"]["root_cause"]}
+        other = next(r for r in b.iis_rows if r not in roots)
+        assert truth.edit_label(b.spec, edited(b.spec, [f"DROP_CONSTRAINT({other})"]), {("c", other)})[1] is False
+
+
+def test_slips_are_what_a_typo_does():
+    assert 1324.0 in [y for _, y in slips(1234.0)] and 123.4 in [y for _, y in slips(1234.0)]
+    assert is_slip(12.5, 125.0) and is_slip(40.0, 2400.0) and not is_slip(130.0, 125.0)
+
+
+def _tables(n: int, leak: bool, seed: int = 0) -> list[dict]:
+    """Synthetic problem tables: four members, one root; with ``leak`` the root's feature
+    ``odd`` gives it away, without it the feature is noise."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        root = rng.randrange(4)
+        members = []
+        for j in range(4):
+            odd = float(j == root) if leak else float(rng.random() < 0.25)
+            members.append({"el": ["c", f"r({j})"], "root": j == root, "f": {"odd": odd, "x": rng.random()}})
+        edits = [{"el": m["el"], "actions": [f"DROP_CONSTRAINT(r({j}))"], "good": m["root"] and leak,
+                  "exact": m["root"] and leak, "f": {"feas": 1.0, "odd2": m["f"]["odd"]}}
+                 for j, m in enumerate(members)]
+        out.append({"problem_id": f"p{seed}_{i}", "index": i, "split": "train" if i % 3 else "test",
+                    "error_type": "ABC"[i % 3], "members": members, "edits": edits})
+    return out
+
+
+def test_the_ranker_finds_a_tell_and_stays_at_chance_without_one():
+    leaky, fair = _tables(300, True), _tables(300, False)
+    for tables, expect_high in ((leaky, True), (fair, False)):
+        ranker = train_ranker(tables[:200])
+        credit = sum(rank(ranker, t)[0] for t in tables[200:]) / 100
+        chance = sum(rank(ranker, t)[1] for t in tables[200:]) / 100
+        assert chance == pytest.approx(0.25)
+        assert (credit > 0.9) if expect_high else (credit < 0.4), credit
+
+
+def test_the_filter_drops_what_the_adversary_solves_and_keeps_the_quotas():
+    pools = {"train": _tables(120, True, 1)[:60] + _tables(120, False, 2)[60:],
+             "test": [dict(t, split="test") for t in _tables(60, False, 3)]}
+    for split, tables in pools.items():
+        for i, t in enumerate(tables):
+            t.update(index=i, split=split, problem_id=f"{split}{i}")
+    kept, report = aflite.run(pools, {"train": 60, "test": 30}, ["train", "test"],
+                              aflite.FilterSettings(rounds=2, folds=3))
+    assert len(kept["train"]) == 60 and len(kept["test"]) == 30
+    # the leaky half (indices < 60) is what the adversary solves: the filter drops it first
+    leaky_kept = sum(int(pid[5:]) < 60 for pid in kept["train"])
+    assert leaky_kept < 20, leaky_kept
+    assert report["rounds"][0]["dropped"] and set(report["rejection_rate"]) == {"A", "B", "C"}
+    quota = aflite.quotas(pools["train"], 60)
+    got = {t: sum(1 for p in kept["train"] if pools["train"][int(p[5:])]["error_type"] == t) for t in quota}
+    assert got == dict(quota)
+
+
+class _Oracle(Learner):
+    """A search 'model' that prefers the edits matching a rule (to drive the environment)."""
+
+    def __init__(self, want) -> None:  # noqa: D107
+        self.want = want
+
+    def score(self, rows):
+        return [1.0 if self.want(r) else 0.0 for r in rows]
+
+
+def test_the_search_agent_is_judged_by_the_environment(sample_by_type):
+    """Its pick is played in the environment, which gives the verdict: the recorded fix is
+    exact; a drop of another IIS row is not."""
+    rec = sample_by_type["I"][0]
+    table = problem_table(rec)
+    fix = rec["ground_truth"]["fixes"]
+    good = [e for e in table["edits"] if e["exact"]]
+    if good:  # the fix is among the adversary's candidates only if a slip explains it
+        assert False, "a v3 value fault is never a slip of the shown value"
+    table["edits"].append({"el": ["c", "x"], "actions": fix, "good": True, "exact": True, "f": {"tf": "oracle"}})
+    out = play(_Oracle(lambda r: r.get("tf") == "oracle"), rec, table)
+    assert out["exact"] is True and out["adversary_edits"] == len(fix)
+    out = play(_Oracle(lambda r: r.get("kind_e") == "drop"), rec, problem_table(rec))
+    assert out["exact"] is False
+    assert pick(_Oracle(lambda r: r.get("kind_e") == "drop"), problem_table(rec))[0]["actions"][0].startswith("DROP")
