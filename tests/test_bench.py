@@ -215,12 +215,6 @@ def test_name_probe_is_no_better_than_chance(probe_sets):
     assert result["accuracy"] <= result["chance"] + 0.12, result  # 40 problems: two standard errors
 
 
-def test_name_probe_on_added_rules_only(probe_sets):
-    train, test = ([r for r in s if r["error_type"] == "D"] for s in probe_sets)
-    result = probe(train, test)
-    assert result["accuracy"] <= result["chance"] + 0.15, result
-
-
 def test_probe_detects_a_leaky_naming_scheme(probe_sets):
     """The probe is not blind: rename every faulty row to a unique telltale name and it finds it."""
     def leaky(recs):
