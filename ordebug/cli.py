@@ -78,7 +78,10 @@ def _cmd_bench_shard(args: argparse.Namespace) -> int:
     from ordebug.config import load_config
 
     cfg = load_config(args.config)
-    n = write_jsonl_atomic(args.out, generate_shard(cfg["bench"], args.split, args.shard))
+    pairs = list(generate_shard(cfg["bench"], args.split, args.shard))
+    n = write_jsonl_atomic(args.out, (r for r, _ in pairs))
+    if args.tables:
+        write_jsonl_atomic(args.tables, (t for _, t in pairs))
     print(f"wrote {n} problems to {args.out}", file=sys.stderr)
     return 0
 
@@ -172,11 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop the search after this wall-clock time; the answer is then marked uncertain")
     s.add_argument("--verbose", action="store_true", help="let SCIP's own output through (to stderr)")
     s.set_defaults(func=_cmd_iis)
-    s = sub.add_parser("bench-shard", help="generate one verified benchmark shard")
+    s = sub.add_parser("bench-shard", help="generate one verified pool shard (unfiltered; see rule bench_filter)")
     s.add_argument("--config", type=Path, default=Path("config/config.yaml"))
     s.add_argument("--split", choices=("train", "test", "train_large", "test_large"), required=True)
     s.add_argument("--shard", type=int, required=True)
     s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--tables", type=Path, help="also write the adversary's tables (.adv.jsonl.gz) here")
     s.set_defaults(func=_cmd_bench_shard)
     s = sub.add_parser("summary", help="statistics of benchmark shards (JSON)")
     s.add_argument("shards", nargs="+", type=Path)
