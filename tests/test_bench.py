@@ -13,7 +13,7 @@ from conftest import generate, small_config
 
 from ordebug.bench.generate import BenchSpec, content_id, generate_problem, problem_id, slot
 from ordebug.bench.leak import probe
-from ordebug.bench.shards import generate_shard, n_shards, pool_slots, shard_indices, write_jsonl_atomic
+from ordebug.bench.shards import generate_problems, n_shards, pool_slots, shard_indices, write_jsonl_atomic
 from ordebug.bench.summary import drop_first_iis, summarize
 from ordebug.errors.taxonomy import ERROR_TYPES
 from ordebug.models import FAMILIES, build_from_sheet
@@ -128,8 +128,8 @@ def test_nothing_an_agent_sees_names_the_error(sample):
 def test_same_seed_same_bytes(tmp_path):
     cfg = small_config()["bench"]
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    write_jsonl_atomic(a, (r for r, _ in generate_shard(cfg, "train", 0)))
-    write_jsonl_atomic(b, (r for r, _ in generate_shard(cfg, "train", 0)))
+    write_jsonl_atomic(a, generate_problems(cfg, "train", 0))
+    write_jsonl_atomic(b, generate_problems(cfg, "train", 0))
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
     # a problem does not depend on what was generated before it in the process
     with jsonlines.open(a) as rows:
@@ -137,7 +137,7 @@ def test_same_seed_same_bytes(tmp_path):
     again = generate_problem(BenchSpec(seed=cfg["seed"]), "train", 5)
     assert again == fifth
     cfg2 = dict(cfg, seed=cfg["seed"] + 1)
-    write_jsonl_atomic(b, (r for r, _ in generate_shard(cfg2, "train", 0)))
+    write_jsonl_atomic(b, generate_problems(cfg2, "train", 0))
     assert a.read_bytes() != b.read_bytes()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from conftest import ROOT, small_config
 
-from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.bench.shards import generate_problems, write_jsonl_atomic
 from ordebug.solver import read_model_text
 from ordebug.solver.iis import Iis, check_irreducible
 from ordebug.solver.lpformat import read_model_file
@@ -76,7 +76,7 @@ def test_iis_broken_file_is_a_parse_error(tmp_path):
 def test_export_lp_and_mps_round_trip(tmp_path):
     shard = tmp_path / "shard_000.jsonl"
     cfg = small_config(n_train=3, shard_size=3)["bench"]
-    write_jsonl_atomic(shard, generate_shard(cfg, "train", 0))
+    write_jsonl_atomic(shard, generate_problems(cfg, "train", 0))
     recs = [json.loads(x) for x in shard.read_text().splitlines()]
     for fmt in ("lp", "mps"):
         out = tmp_path / fmt

@@ -14,7 +14,7 @@ from conftest import small_config
 
 from ordebug.actions import extract_action
 from ordebug.agents import make_agent
-from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.bench.shards import generate_problems, write_jsonl_atomic
 from ordebug.collect.driver import ShardError
 from ordebug.collect.episode import run_episode
 from ordebug.collect.journal import Journal
@@ -27,7 +27,7 @@ from ordebug.data.merge import merge
 def shard(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bench") / "shard_000.jsonl"
     cfg = small_config(n_train=45, shard_size=45, seed=11)["bench"]
-    write_jsonl_atomic(path, generate_shard(cfg, "train", 0))
+    write_jsonl_atomic(path, generate_problems(cfg, "train", 0))
     return path
 
 

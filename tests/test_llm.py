@@ -14,7 +14,7 @@ from conftest import small_config
 
 from ordebug.agents.llm import LLMAgent
 from ordebug.bench.generate import BenchSpec, generate_problem, slot
-from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.bench.shards import generate_problems, write_jsonl_atomic
 from ordebug.collect.episode import USAGE_KEYS
 from ordebug.collect.shard import CollectConfig
 from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
@@ -200,7 +200,7 @@ def test_client_stays_under_a_server_enforced_limit(tmp_path):
 @pytest.fixture(scope="module")
 def shard(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bench") / "shard_000.jsonl"
-    write_jsonl_atomic(path, generate_shard(small_config(n_train=18, shard_size=18, seed=3)["bench"], "train", 0))
+    write_jsonl_atomic(path, generate_problems(small_config(n_train=18, shard_size=18, seed=3)["bench"], "train", 0))
     return path
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import small_config
 
-from ordebug.bench.shards import generate_shard, write_jsonl_atomic
+from ordebug.bench.shards import generate_problems, write_jsonl_atomic
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.viewer.page import build_viewer, outcome_label
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
 def page(tmp_path_factory) -> tuple[Path, list[dict]]:
     d = tmp_path_factory.mktemp("viewer")
     shard = d / "shard.jsonl"
-    write_jsonl_atomic(shard, generate_shard(small_config(n_train=9, shard_size=9, seed=5)["bench"], "train", 0))
+    write_jsonl_atomic(shard, generate_problems(small_config(n_train=9, shard_size=9, seed=5)["bench"], "train", 0))
     for agent in ("heuristic", "random"):
         collect_shard(shard, d / f"{agent}.s.jsonl", d / f"{agent}.o.jsonl", d / f"{agent}.j.jsonl",
                       CollectConfig(agent), trajectories_out=d / f"{agent}.t.jsonl")

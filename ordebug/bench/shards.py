@@ -87,16 +87,23 @@ def shard_indices(bench_cfg: dict[str, Any], split: str, shard: int, pool: bool 
     return range(shard * size, min(n, (shard + 1) * size))
 
 
-def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[tuple[dict, dict]]:
-    """The pool shard's problems, each with its adversary table. SCIP prints its LP solver's
-    failures (which generation survives by drawing another candidate) straight to the
-    process's stdout and stderr: they go to ``os.devnull`` here, never to the terminal (the
-    job's log is a file of its own)."""
+def generate_problems(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[dict]:
+    """The pool shard's problems. SCIP prints its LP solver's failures (which generation
+    survives by drawing another candidate) straight to the process's stdout and stderr: they
+    go to ``os.devnull`` here, never to the terminal (a job's log is a file of its own)."""
     spec = bench_spec(bench_cfg)
     with open(os.devnull, "w") as null:
         for i in shard_indices(bench_cfg, split, shard, pool=True):
             with redirect_fds(null.fileno(), (1, 2)):
                 rec = generate_problem(spec, split, i, tier_of(split))
+            yield rec
+
+
+def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[tuple[dict, dict]]:
+    """The pool shard's problems, each with its adversary table."""
+    with open(os.devnull, "w") as null:
+        for rec in generate_problems(bench_cfg, split, shard):
+            with redirect_fds(null.fileno(), (1, 2)):
                 table = problem_table(rec)
             yield rec, table
 
