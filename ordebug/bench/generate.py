@@ -102,8 +102,9 @@ def slot(spec: BenchSpec, split: str, index: int, tier: str = "small") -> tuple[
     """(error type, family, target difficulty) of one slot.
 
     Types are stratified: every run of ``len(error_types)`` slots holds each type once, in a
-    seeded order (in the large tier: each of the types its families carry). Within a type, families take turns in a seeded order over the families
-    that can carry it, so every (type, family) cell is used equally often."""
+    seeded order (in the large tier: each type its families carry). Within a type, families
+    take turns in a seeded order over the families that can carry it, so every (type,
+    family) cell is used equally often."""
     types = [t for t in spec.error_types if tier != "large" or families_for(spec, t, tier)] or list(spec.error_types)
     rnd, pos = divmod(index, len(types))
     perm = list(types)

@@ -143,7 +143,8 @@ class DataSheet:
         return "; ".join(hits[:max_entries]) + more
 
 
-_TABLE_LINE = re.compile(r"^- (?P<name>\w+)\[(?P<dims>[^\]]*)\] \((?P<unit>[^)]*)\) (?P<title>[^:]+):(?: (?P<vals>.*))?$")
+_TABLE_LINE = re.compile(
+    r"^- (?P<name>\w+)\[(?P<dims>[^\]]*)\] \((?P<unit>[^)]*)\) (?P<title>[^:]+):(?: (?P<vals>.*))?$")
 
 
 def parse_tables(text: str) -> dict[str, Table]:
