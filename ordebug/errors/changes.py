@@ -8,6 +8,7 @@ entry listed or not, a rule whose inequality is turned round.
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from dataclasses import dataclass
@@ -69,21 +70,22 @@ def build(sheet: DataSheet, changes: list[SheetChange] = ()) -> BaseModel:  # ty
 def natural_values(table: Table, x: float, direction: int, rng: random.Random, k: int = 6) -> list[float]:
     """Up to ``k`` values a person could have typed for an entry of ``table`` now ``x``, on the
     table's grid and inside its range, larger (``direction`` 1), smaller (-1) or either (0)
-    than ``x``, in random order. They are not slips of ``x`` (no swapped digit, no factor of
-    ten or of a unit): nothing about the number alone says which one is meant."""
+    than ``x``, in random order. The ratio to ``x`` is drawn from a continuous range (no
+    fixed set of factors a search could learn), and no value is a slip of ``x`` (no swapped
+    digit, no factor of ten or of a unit): nothing about the number alone says which is meant."""
     nums = [float(v) for v in table.values.values() if not isinstance(v, str)] or [x]
     lo, hi = min(nums) / OUTLIER_MARGIN, max(nums) * OUTLIER_MARGIN
     g = table_grid(table)
-    up = [1.06, 1.12, 1.2, 1.3, 1.45, 1.6, 1.8, 2.1]
-    down = [0.94, 0.88, 0.8, 0.7, 0.6, 0.5, 0.42, 0.35]
-    factors = up if direction > 0 else down if direction < 0 else up[:5] + down[:5]
-    out = []
-    for f in factors:
+    out: list[float] = []
+    for _ in range(4 * k):
+        d = direction or rng.choice((-1, 1))
+        f = math.exp(rng.uniform(math.log(1.04), math.log(2.3))) ** d
         v = round(round(x * f / g) * g, 6)
         if v > 0 and lo <= v <= hi and v != x and v not in out and not is_slip(v, x):
             out.append(v)
-    rng.shuffle(out)
-    return out[:k]
+        if len(out) == k:
+            break
+    return out
 
 
 # -- edits between built models ---------------------------------------------------------------

@@ -220,18 +220,26 @@ def _conflict(ctx: Context, n: int) -> tuple[DataSheet, ModelSpec, Iis] | None:
 
 
 def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Iis, target: str | None):
+    """The fault on a member drawn uniformly among those that can hold the type *and* have a
+    natural value (or listing, or rule) that makes the specified model feasible: drawing among
+    all eligible members and rejecting the conflict when the drawn one has none would favour
+    members that need little to change, which a search reads off the solver."""
     base = build(sheet)
     base.spec = broken
-    lab = lb.draw(lb.TYPE_KINDS[etype], base, iis, ctx.rng)
-    if lab is None:
+    placements = lb.placements(lb.TYPE_KINDS[etype], base, iis)
+    realisable: dict[tuple[str, str], lb.Label] = {}
+    for member in sorted(placements):
+        for lab in ctx.shuffled(placements[member]):
+            real = next((r for r in lb.realise(lab, base, sheet, ctx.rng)
+                         if is_feasible(lb.spec_model(sheet, [r]).spec)), None)
+            if real is not None:
+                realisable[member] = real
+                break
+    if not realisable:
         return _reject(etype, "no member can hold the type")
-    for real in lb.realise(lab, base, sheet, ctx.rng):
-        if not is_feasible(lb.spec_model(sheet, [real]).spec):
-            continue
-        inj = verify(ctx, etype, sheet, broken, iis, [real], target)
-        if inj is not None:
-            return inj
-    return _reject(etype, "no verified placement")
+    member = ctx.rng.choice(sorted(realisable))
+    inj = verify(ctx, etype, sheet, broken, iis, [realisable[member]], target)
+    return inj if inj is not None else _reject(etype, "no verified placement")
 
 
 def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Iis, target: str | None):

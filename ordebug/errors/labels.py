@@ -116,15 +116,22 @@ def eligible(kind: str, base: BaseModel, iis: Iis) -> list[Label]:
     return out
 
 
-def draw(kinds: tuple[str, ...], base: BaseModel, iis: Iis, rng: random.Random, avoid: set[Element] = frozenset()
-         ) -> Label | None:  # type: ignore[assignment]
-    """A member drawn uniformly among those that can hold one of ``kinds``, then one of its
-    placements uniformly (a kind, a term); None when no member can."""
+def placements(kinds: tuple[str, ...], base: BaseModel, iis: Iis, avoid: set[Element] = frozenset()
+               ) -> dict[Element, list[Label]]:  # type: ignore[assignment]
+    """The placements of ``kinds`` on the members of ``iis``, by member."""
     by_member: dict[Element, list[Label]] = {}
     for k in kinds:
         for lab in eligible(k, base, iis):
             if lab.element not in avoid:
                 by_member.setdefault(lab.element, []).append(lab)
+    return by_member
+
+
+def draw(kinds: tuple[str, ...], base: BaseModel, iis: Iis, rng: random.Random, avoid: set[Element] = frozenset()
+         ) -> Label | None:  # type: ignore[assignment]
+    """A member drawn uniformly among those that can hold one of ``kinds``, then one of its
+    placements uniformly (a kind, a term); None when no member can."""
+    by_member = placements(kinds, base, iis, avoid)
     if not by_member:
         return None
     member = rng.choice(sorted(by_member))
