@@ -14,6 +14,7 @@ from conftest import small_config
 
 from ordebug.actions import extract_action
 from ordebug.agents import make_agent
+from ordebug.bench.generate import BENCH_VERSION
 from ordebug.bench.shards import generate_problems, write_jsonl_atomic
 from ordebug.collect.driver import ShardError
 from ordebug.collect.episode import run_episode
@@ -62,7 +63,7 @@ def test_one_sample_per_step_of_verified_trajectories(shard, tmp_path):
     # an independent replay accepts every sample, and every sample says where it comes from
     assert replay_samples(samples, problems) == []
     meta = samples[0]["metadata"]
-    assert meta["agent"] == "heuristic" and meta["teacher_model"] is None and meta["bench_version"] == "2"
+    assert meta["agent"] == "heuristic" and meta["teacher_model"] is None and meta["bench_version"] == BENCH_VERSION
     assert len(meta["prompt_version"]) == len(meta["config_hash"]) == 12
 
 

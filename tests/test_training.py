@@ -337,13 +337,13 @@ def _sacct(*args: str) -> list[dict[str, str]]:
 
 
 def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
-    """Under profiles/slurm-local one bench shard of each split is rebuilt and everything
-    downstream of it for one evaluated agent, one training run and its fine-tuned model's
-    evaluation: bench_pool, collect, evaluate, train and evaluate_finetuned are submitted to
-    Slurm and finish there; the aggregates stay local."""
+    """Under profiles/slurm-local the test split's pool shard is rebuilt, the pool filtered
+    again and everything downstream rebuilt for one evaluated agent, one training run and its
+    fine-tuned model's evaluation: bench_pool, collect, evaluate, train and evaluate_finetuned
+    are submitted to Slurm and finish there; the filter and the aggregates stay local."""
     targets = ["results/train/smoke_plain/train_results.json", "results/eval/heuristic/summary.json",
                "results/eval/ft_smoke_plain/summary.json"]
-    force = ["--forcerun", "data/bench/train/shard_001.jsonl", "data/bench/test/shard_000.jsonl"]
+    force = ["--forcerun", "data/bench/pool/test/shard_000.jsonl"]
     r = smk(smoke, *targets, *force, "--profile", "profiles/slurm-local", *SMOKE)
     text = r.stdout + r.stderr
     assert r.returncode == 0, text[-4000:]
@@ -351,7 +351,8 @@ def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(s
     assert sorted(set(submitted.values())) == ["bench_pool", "collect", "evaluate", "evaluate_finetuned",
                                                "train"], submitted
     local = set(re.findall(r"^localrule (\w+):", text, re.M))
-    assert {"merge", "convert", "split", "combine", "dataset_info", "train_config", "eval_summary"} <= local
+    assert {"bench_filter", "merge", "convert", "split", "combine", "dataset_info", "train_config",
+            "eval_summary"} <= local
     done = {rec["JobID"]: rec for rec in _sacct("-j", ",".join(submitted))}
     assert set(done) == set(submitted), f"not in sacct: {set(submitted) - set(done)}"
     for j, rec in done.items():

@@ -24,6 +24,7 @@ def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 def test_bench_builds_then_nothing_to_do(workflow_dir):
     r = smk(workflow_dir, "bench")
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "[solve.c" not in r.stdout + r.stderr and "ERROR: Error <" not in r.stdout + r.stderr  # SCIP's console
     shards = sorted((workflow_dir / "data" / "bench").glob("*/shard_*.jsonl"))
     assert [p.relative_to(workflow_dir).as_posix() for p in shards] == [
         "data/bench/test/shard_000.jsonl",
@@ -33,8 +34,11 @@ def test_bench_builds_then_nothing_to_do(workflow_dir):
     assert summary["n"] == 18 and summary["by_split"] == {"test": 9, "train": 9}
     assert sorted(summary["by_type"]) == list("ABCDEFGHI")
     for split in ("train", "test"):
-        log = (workflow_dir / "logs" / "bench" / split / "shard_000.log").read_text()
+        log = (workflow_dir / "logs" / "bench" / "pool" / split / "shard_000.log").read_text()
         assert "9 problems in" in log
+    report = json.loads((workflow_dir / "data" / "bench" / "filter.json").read_text())
+    assert report["pool"] == {"test": 9, "train": 9} and report["rounds"] == []  # (filter off: kept as drawn)
+    assert summary["adversary"]["n"] == 9 and set(summary["adversary"]["by_type"]) == set("ABCDEFGHI")
     first = {p: p.read_bytes() for p in shards}
     r = smk(workflow_dir, "bench")
     assert r.returncode == 0

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import Table
 from ordebug.solver.solve import SolveResult
-from ordebug.solver.spec import INF, ModelSpec, family
+from ordebug.solver.spec import INF
 
 Element = tuple[str, str]  # ("c", row) or ("v", variable): what a fault's edits act on
 
@@ -67,12 +67,6 @@ class Context:
         tight = {r for r in rows if self.binding(r)}
         return [r for r in rows if r in tight] + [r for r in rows if r not in tight]
 
-    def table_of(self, ref: str) -> tuple[Table, str] | None:
-        """The table and key a source reference (``hours[m1,prod_2]``) points to, if the entry
-        fixes exactly one element of the model (an entry used in several places would, changed
-        in one place only, leave its other copies to give it away)."""
-        return single_use(self.base, ref, self.uses)
-
 
 def single_use(base: BaseModel, ref: str, uses: dict[str, int] | None = None, most: int = 1
                ) -> tuple[Table, str] | None:
@@ -88,11 +82,3 @@ def single_use(base: BaseModel, ref: str, uses: dict[str, int] | None = None, mo
     if not 1 <= (uses if uses is not None else base.source_uses()).get(ref, 0) <= most:
         return None
     return table, key
-
-
-def family_rows(spec: ModelSpec) -> dict[str, list[str]]:
-    """Row names by family (``cap(m1)`` -> ``cap``)."""
-    out: dict[str, list[str]] = {}
-    for n in spec.rows:
-        out.setdefault(family(n), []).append(n)
-    return out

@@ -63,7 +63,6 @@ class BaseModel:
     roles: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     rule_templates: list[RuleTemplate] = field(default_factory=list)
-    integrality_candidates: list[str] = field(default_factory=list)
     listed: dict[str, str] = field(default_factory=dict)  # row -> the entry that lists it (``min_use[hub_2]``)
     pinned: dict[str, str] = field(default_factory=dict)  # pinning row -> its variable
 
@@ -112,7 +111,6 @@ class Builder:
         """``var = table[key]``: a quantity the sheet fixes (often fractional). The variable is an
         integer where the family's :data:`WHOLE_LOTS` table lists ``key``."""
         self.row(name, {var: 1}, "=", table.num(key), role, rule=rule, rhs_src=table.ref(key))
-        self.base.integrality_candidates.append(var)
         self.base.pinned[name] = var
         if "listed in" in self.base.sheet.rules.get(rule, ""):
             self.base.listed[name] = table.ref(key)
