@@ -54,6 +54,9 @@ def predictability(tables: Sequence[dict], folds: int, rnd: int, seed: int) -> d
     return out
 
 
+UNSCORED = {"exact": False, "ranker": 0.0, "share": 0.0, "chance": 1.0}  # (a problem no fold scored)
+
+
 def predictable(s: dict, margin: float) -> float:
     """How clearly the adversary solves a problem: 2 for an exact repair, else the ranker's
     root share when it puts the root first with at least ``margin`` of its scores."""
@@ -97,11 +100,11 @@ def run(pools: dict[str, list[dict]], needed: dict[str, int], train_on: Sequence
                 by_type[t["error_type"]].append(t)
             keep = []
             for etype, group in by_type.items():
-                scored = sorted(group, key=lambda t: (predictable(scores.get(t["problem_id"], {"exact": False,
-                                "ranker": 0, "share": 0, "chance": 1}), settings.margin), t["index"]))
+                how = {t["problem_id"]: predictable(scores.get(t["problem_id"], UNSCORED), settings.margin)
+                       for t in group}
+                scored = sorted(group, key=lambda t: (how[t["problem_id"]], t["index"]))
                 room = len(group) - quota[split][etype]
-                cut = [t for t in scored if predictable(scores.get(t["problem_id"], {"exact": False, "ranker": 0,
-                       "share": 0, "chance": 1}), settings.margin) > 0]
+                cut = [t for t in scored if how[t["problem_id"]] > 0]
                 n_drop = max(0, min(len(cut), room))
                 seen[etype] += len(cut)
                 dropped[etype] += n_drop
