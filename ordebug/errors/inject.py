@@ -164,12 +164,20 @@ def in_iis(fault: Fault, iis: Iis, spec: ModelSpec) -> bool:
     return any(name in spec.rows[r].coefs for r in iis.constraints)
 
 
-def verify(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Iis, labels: list[lb.Label],
-           target: str | None) -> Injection | None:
-    """The checks every kept problem passes; None when a candidate fails one."""
-    spec_sheet = changed(sheet, [c for lab in labels for c in lab.changes])
+def _broken_base(sheet: DataSheet, broken: ModelSpec) -> BaseModel:
+    """The model the sheet builds (its roles and sources), with the broken model as read back
+    from its LP text (the one the IIS was computed on)."""
     base = build(sheet)
     base.spec = broken
+    return base
+
+
+def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list[lb.Label],
+           target: str | None) -> Injection | None:
+    """The checks every kept problem passes; None when a candidate fails one. ``base``: the
+    broken model with its sources (:func:`_broken_base`), ``sheet`` the sheet it was built from."""
+    broken = base.spec
+    spec_sheet = changed(sheet, [c for lab in labels for c in lab.changes])
     try:
         faults = [_fault(lab, base, sheet) for lab in labels]
     except (ValueError, KeyError):
@@ -224,8 +232,7 @@ def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: 
     natural value (or listing, or rule) that makes the specified model feasible: drawing among
     all eligible members and rejecting the conflict when the drawn one has none would favour
     members that need little to change, which a search reads off the solver."""
-    base = build(sheet)
-    base.spec = broken
+    base = _broken_base(sheet, broken)
     placements = lb.placements(lb.TYPE_KINDS[etype], base, iis)
     realisable: dict[tuple[str, str], lb.Label] = {}
     for member in sorted(placements):
@@ -238,15 +245,14 @@ def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: 
     if not realisable:
         return _reject(etype, "no member can hold the type")
     member = ctx.rng.choice(sorted(realisable))
-    inj = verify(ctx, etype, sheet, broken, iis, [realisable[member]], target)
+    inj = verify(etype, base, sheet, iis, [realisable[member]], target)
     return inj if inj is not None else _reject(etype, "no verified placement")
 
 
 def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Iis, target: str | None):
     """E: two faults in the same IIS, neither enough alone. G: the second fault's conflict
     shows only once the first is fixed."""
-    base = build(sheet)
-    base.spec = broken
+    base = _broken_base(sheet, broken)
     first = lb.draw(lb.PAIR_LABEL_KINDS, base, iis, ctx.rng)
     if first is None:
         return _reject(etype, "no member can hold the type")
@@ -272,7 +278,7 @@ def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Ii
         for two in lb.realise(second, base, sheet, ctx.rng):
             if not is_feasible(lb.spec_model(sheet, [one, two]).spec):
                 continue
-            inj = verify(ctx, etype, sheet, broken, iis, [one, two], target)
+            inj = verify(etype, base, sheet, iis, [one, two], target)
             if inj is not None:
                 return inj
     return _reject(etype, "no verified pair")
