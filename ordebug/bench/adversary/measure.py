@@ -9,18 +9,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ordebug.bench.adversary.blind import Blind
-from ordebug.bench.adversary.edits import extract
 from ordebug.bench.adversary.learn import Learner, pick, rank, train_ranker, train_search
+from ordebug.bench.adversary.table import blind_table
 from ordebug.env.environment import EnvConfig, RepairEnv
 
 ROUNDS = 3
-
-
-def _table_of(b: Blind) -> dict:
-    edits, members = extract(b)
-    return {"members": [{"el": list(el), "f": f, "root": False} for el, f in members.items()],
-            "edits": [{"el": list(e.element), "actions": e.actions, "f": {k: v for k, v in e.features.items()
-                                                                       if not k.startswith("m_")}} for e in edits]}
 
 
 def play(search: Learner, record: dict, table: dict, rounds: int = ROUNDS) -> dict:
@@ -35,7 +28,7 @@ def play(search: Learner, record: dict, table: dict, rounds: int = ROUNDS) -> di
             env._ensure_iis()  # noqa: SLF001  (the IIS an agent would be shown)
             if st is None or st.iis is None or not table["edits"]:
                 break
-            table = _table_of(Blind.of(env.current_model, st.iis, str(record["problem_id"])))
+            table = blind_table(Blind.of(env.current_model, st.iis, str(record["problem_id"])))
         edit, _ = pick(search, table)
         if edit is None:
             break

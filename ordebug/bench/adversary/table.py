@@ -20,21 +20,27 @@ def _compact(f: dict) -> dict:
             if not (isinstance(v, float) and not math.isfinite(v))}
 
 
+def blind_table(b: Blind) -> dict:
+    """Members and edits of what a spec-blind method sees, with their features (no labels):
+    what the search agent scores on a problem, at its start or after an edit."""
+    edits, members = extract(b)
+    return {"members": [{"el": list(el), "f": _compact(f)} for el, f in members.items()],
+            "edits": [{"el": list(e.element), "actions": e.actions,
+                       "f": _compact({k: v for k, v in e.features.items() if not k.startswith("m_")})}
+                      for e in edits]}
+
+
 def problem_table(rec: dict) -> dict:
     """Members and edits of ``rec`` with features and labels."""
     b = Blind.from_record(rec)
-    edits, members = extract(b)
+    table = blind_table(b)
     truth = Truth(rec)
-    out = {k: rec.get(k) for k in META}
-    out["members"] = [{"el": list(el), "root": el in truth.roots, "f": _compact(f)} for el, f in members.items()]
-    rows = []
-    for e in edits:
+    for m in table["members"]:
+        m["root"] = tuple(m["el"]) in truth.roots
+    for e in table["edits"]:
         touched = set()
-        for a in e.actions:
+        for a in e["actions"]:
             name = target(parse_action(a))
             touched.add(("v", name) if name in b.spec.vars else ("c", name))
-        good, exact = truth.edit_label(b.spec, edited(b.spec, e.actions), touched)
-        rows.append({"el": list(e.element), "actions": e.actions, "good": good, "exact": exact,
-                     "f": _compact({k: v for k, v in e.features.items() if not k.startswith("m_")})})
-    out["edits"] = rows
-    return out
+        e["good"], e["exact"] = truth.edit_label(b.spec, edited(b.spec, e["actions"]), touched)
+    return {k: rec.get(k) for k in META} | table
