@@ -223,14 +223,24 @@ def test_spec_looks_up_rows_variables_tables_and_entities(sample_by_type):
     other = next(r for r in rec["iis"]["constraints"] if r != added)
     obs, _, _, _, _ = env.step(f"SPEC({other})")
     last = obs.split("## History")[1]
-    assert f"specified: {other}:" in last and " follows R" in last
+    assert f"{other} follows R" in last
+    # the specification's words and data, never the row it assembles (putting it together is the task)
+    answer = [x.strip() for x in last.split(f"SPEC({other}) ->")[1].strip().splitlines()]
+    assert answer[0].startswith(f"{other} follows R") and all(x.startswith("data: ") for x in answer[1:])
     data_line = [x.strip() for x in last.splitlines() if x.strip().startswith("data: ")]
     if data_line:  # each cited entry is labelled by the element it fixes: rhs or a variable's coefficient
         labels = set(parse_data_line(data_line[0][len("data: "):]))
         row_vars = set(read_model_text(rec["original_model"]).rows[other].coefs)
         assert labels and labels <= {"rhs"} | row_vars, labels
     obs, _, _, _, _ = env.step(f"SPEC({added})")
-    assert "has no rule, variable, table or entity" in obs.split("## History")[1]
+    answer = obs.split("## History")[1].split(f"SPEC({added}) ->")[1]
+    # an added row: the rule of its family and the entities the sheet lists, which do not include its own
+    fam, entity = added.split("(")[0], added.partition("(")[2].rstrip(")")
+    assert f"{fam} rows follow R" in answer
+    listed = [k for line in answer.splitlines() if line.strip().startswith("listed in ")
+              for k in line.split(": ", 1)[1].split("; ")]
+    assert listed and entity not in listed
+    assert "has no rule" in env.step("SPEC(no_such_row(x9))")[0].split("## History")[1]
     table = rec["spec"]["tables"][0]
     obs, _, _, _, _ = env.step(f"SPEC({table['name']})")
     assert table["title"] in obs.split("## History")[1]

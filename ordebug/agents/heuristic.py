@@ -17,6 +17,7 @@ it submits rather than guess.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ from ordebug.agents.base import answer
 from ordebug.agents.view import RowView, View, parse_observation, parse_row
 from ordebug.env.specview import element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
-from ordebug.models.base import BaseModel
+from ordebug.models.base import BaseModel, rule_sense
 from ordebug.models.datasheet import DataSheet, parse_tables
 from ordebug.solver.spec import INF, family, fmt_num, natural_key
 
@@ -42,6 +43,25 @@ class Expected:
     bounds: tuple[float, float, str] | None = None  # lb, ub, type letter
     rule: str = ""  # "R4: machine_hours(m,t): ..."
     data: dict[str, str] | None = None  # element ("rhs", var name, "ub", "lb") -> "table[key] = v unit"
+    stated: str = ""  # SPEC's answer: the rule's text, from which (with the data) the row is put together
+    vtype: str = ""  # SPEC's answer for a variable: its type letter
+
+
+def _cited(text: str) -> float:
+    """The number of a cited entry (``hours[m1,p2] = 2.75 hours`` -> 2.75)."""
+    return float(text.split(" = ", 1)[1].split()[0])
+
+
+def assemble(row: RowView, exp: Expected) -> RowView:
+    """The row the specification states, put together as a modeller would from SPEC's answer:
+    the rule's sense, and each data entry it reads in place of the model's number (the
+    model's own sign kept); terms and numbers the rule fixes itself are the model's."""
+    data = exp.data or {}
+    stated = rule_sense(exp.stated, row.family)
+    sense = stated if stated and row.sense in ("<=", ">=") else row.sense
+    coefs = {v: math.copysign(_cited(data[v]), c) if v in data else c for v, c in row.coefs.items()}
+    rhs = math.copysign(_cited(data["rhs"]), row.rhs) if "rhs" in data else row.rhs
+    return RowView(row.name, coefs, sense, rhs)
 
 
 @dataclass
@@ -286,21 +306,22 @@ class HeuristicAgent:
         if body.startswith("the specification has no rule"):
             self.expected[name] = Expected(absent=True, rule=body)
             return
-        rule = body.splitlines()[0].split(" follows ", 1)[-1]
+        first = body.splitlines()[0]
+        if first.startswith(f"{family(name)} rows follow "):  # a row the specification does not state
+            listed = [k for line in re.findall(r"^listed in \w+: (.*)$", body, re.M) for k in line.split("; ")]
+            entity = name.partition("(")[2].rstrip(")")
+            self.expected[name] = Expected(absent=entity not in listed, rule=first.split(" follows ", 1)[-1],
+                                           data={"entity": entity})
+            return
+        rule = first.split(" follows ", 1)[-1]
         dm = re.search(r"^data: (.*)$", body, re.M)
         data = parse_data_line(dm.group(1)) if dm else {}
-        sm = re.search(r"^specified: (.*)$", body, re.M)
-        if not sm:
-            return
-        spec_line = sm.group(1)
-        bm = re.match(r"^(\S+) <= (\S+) <= (\S+) \((\w+)\)$", spec_line)
-        if bm and bm.group(2) == name:
-            self.expected[name] = Expected(bounds=(float(bm.group(1)), float(bm.group(3)),
-                                                   TYPE_LETTER[bm.group(4)]), rule=rule, data=data)
-            return
-        row = parse_row(spec_line)
-        if row is not None:
-            self.expected[name] = Expected(row=row, rule=rule, data=data)
+        stated = rule.split(": ", 1)[-1]
+        tm = re.search(r"^type: (\w+)", body, re.M)
+        if tm:
+            self.expected[name] = Expected(rule=rule, data=data, stated=stated, vtype=TYPE_LETTER[tm.group(1)])
+        else:
+            self.expected[name] = Expected(rule=rule, data=data, stated=stated)
 
     def _to_ask(self, v: View, names: list[str]) -> str | None:
         if self.model is not None:
@@ -378,7 +399,7 @@ class HeuristicAgent:
             out += self._bound_fixes(b["var"], b["lb"], b["ub"], TYPE_LETTER.get(b["type"], "C"), v)
         for var in v.int_vars:
             exp = self.expected.get(var)
-            if exp and exp.bounds and exp.bounds[2] == "C":
+            if exp and (exp.bounds[2] if exp.bounds else exp.vtype) == "C":
                 out.append(Fix(act.set_var_type(var, "C"), var, [
                     f"{var} is declared integer, but {exp.rule} calls it continuous.",
                     _pick([f"Integrality the specification does not ask for can make {var}'s rows impossible; "
@@ -393,6 +414,15 @@ class HeuristicAgent:
             exp = Expected(absent=True)
         if exp is None:
             return []
+        if exp.absent and exp.data and "entity" in exp.data:
+            rid = exp.rule.split(":")[0]
+            return [Fix(act.drop(row.name), row.name, [
+                _pick([f"{rid} states {row.family} only for the entities its table lists, and "
+                       f"{exp.data['entity']} is not among them: {row.name} is a rule the specification lacks.",
+                       f"The specification lists no {exp.data['entity']} for {row.family} ({rid}), yet the model "
+                       f"has {row.name}."], v.problem_id, row.name),
+                "Deleting it is the repair here, because the specification does not contain it.",
+            ])]
         if exp.absent:
             return [Fix(act.drop(row.name), row.name, [
                 _pick([f"The specification has no rule that gives {row.name}: none of its rules describes it.",
@@ -401,7 +431,7 @@ class HeuristicAgent:
                       v.problem_id, row.name),
                 "Deleting it is the repair here, because the specification does not contain it.",
             ])]
-        want = exp.row
+        want = exp.row if exp.row is not None else assemble(row, exp) if exp.stated else None
         if want is None:
             return []
         data = exp.data or {}
@@ -462,9 +492,15 @@ class HeuristicAgent:
 
     def _bound_fixes(self, var: str, lb: float, ub: float, vtype: str, v: View) -> list[Fix]:
         exp = self.expected.get(var)
-        if exp is None or exp.bounds is None:
+        if exp is None or exp.bounds is None and not exp.vtype:
             return []
-        wlb, wub, wtype = exp.bounds
+        if exp.bounds is not None:
+            wlb, wub, wtype = exp.bounds
+        else:  # SPEC's answer: the data entries of the bounds (the rule's own where none is cited)
+            data = exp.data or {}
+            wlb = _cited(data["lb"]) if "lb" in data else lb
+            wub = _cited(data["ub"]) if "ub" in data else ub
+            wtype = exp.vtype
         out = []
         if not (_same(lb, wlb) and _same(ub, wub)):
             data = exp.data or {}

@@ -1,9 +1,12 @@
 """What the environment shows of a problem's specification, and ``SPEC(name)`` look-ups.
 
 Small problems print the whole data sheet in every observation; large ones print the
-statement and rules with a list of tables, and the data is read through ``SPEC(name)``:
-a row or variable gives what the specification says it must be (and the data it comes
-from), a table gives its entries, an entity (``m1``, ``t3``) every entry about it.
+statement and rules with a list of tables, and the data is read through ``SPEC(name)``.
+It answers with the specification, never with the row it assembles: a row or variable
+gives the rule it follows and the data entries that rule reads for it; a row the
+specification does not have gives the rule of its family and the entities the sheet lists
+for it; a table gives its entries, an entity (``m1``, ``t3``) every entry about it. Putting
+the row together (and seeing where the model departs from it) is the agent's work.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from dataclasses import dataclass, field
 
 from ordebug.models import build_from_sheet
 from ordebug.models.base import BaseModel
-from ordebug.models.datasheet import DataSheet
-from ordebug.solver.spec import fmt_num, render_expr
+from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
+from ordebug.solver.spec import family, fmt_num
 
 MAX_SPEC_CHARS = 6000  # a longer data sheet is consulted through SPEC(name) instead of printed
-MAX_EXPECTED_TERMS = 80
+TYPE_WORD = {"C": "continuous", "I": "integer", "B": "binary"}
+MAX_DATA_ENTRIES = 80  # data entries cited for one row (a longer row is read with INSPECT)
 
 
 @dataclass
@@ -47,36 +51,52 @@ class SpecView:
     def lookup(self, name: str) -> str:
         exp = self.expected
         if name in exp.spec.rows:
-            return self._row(name)
+            return self._element(name, f"sense:{name}")
         if name in exp.spec.vars:
-            return self._var(name)
-        found = self.sheet.lookup(name)
+            return self._element(name, f"type:{name}")
+        found = self.sheet.lookup(name) or self._family_rule(name)
         if found is not None:
             return found
         return (f"the specification has no rule, variable, table or entity named {name}; "
                 f"its rules are {', '.join(self.sheet.rules)} (see the Specification section)")
 
-    def _row(self, name: str) -> str:
+    def _element(self, name: str, source: str) -> str:
+        """The rule ``name`` follows and the data entries it reads for it."""
         exp = self.expected
-        row = exp.spec.rows[name]
-        rule = exp.sources.get(f"sense:{name}", "")
-        coefs = dict(list(row.coefs.items())[:MAX_EXPECTED_TERMS])
-        more = f" ... (+{len(row.coefs) - MAX_EXPECTED_TERMS} more terms)" if len(row.coefs) > len(coefs) else ""
-        expr = render_expr(coefs) + more
-        sides = (f"{fmt_num(row.lhs)} <= {expr} <= {fmt_num(row.rhs)}" if row.sense == "range"
-                 else f"{expr} {row.sense} {fmt_num(row.bound)}")
-        lines = [f"{name} follows {rule}: {self.sheet.rules.get(rule, '')}", f"specified: {name}: {sides}"]
-        return "\n".join(lines + _data_line(element_data(exp, name)))
+        rule = exp.sources.get(source, "")
+        if rule.startswith(f"{WHOLE_LOTS}["):  # an integer by the whole-lots listing
+            rule = _rule_of(self.sheet, family(name)) or ""
+        data = element_data(exp, name)
+        items = list(data.items())
+        more = len(items) - MAX_DATA_ENTRIES
+        data = dict(items[:MAX_DATA_ENTRIES])
+        lines = [f"{name} follows {rule}: {self.sheet.rules.get(rule, '')}"]
+        lines += _data_line(data) + ([f"(+{more} more data entries: INSPECT the row and SPEC the tables)"]
+                                      if more > 0 else [])
+        if name in exp.spec.vars:
+            src = exp.sources.get(f"type:{name}", "")
+            why = f" ({src} = yes)" if src.startswith(f"{WHOLE_LOTS}[") else ""
+            lines.append(f"type: {TYPE_WORD[exp.spec.vars[name].vtype]}{why}")
+        return "\n".join(lines)
 
-    def _var(self, name: str) -> str:
-        exp = self.expected
-        v = exp.spec.vars[name]
-        lb, ub = exp.spec.var_bounds(name)
-        word = {"C": "continuous", "I": "integer", "B": "binary"}[v.vtype]
-        rule = exp.sources.get(f"type:{name}", "")
-        lines = [f"{name} follows {rule}: {self.sheet.rules.get(rule, '')}",
-                 f"specified: {fmt_num(lb)} <= {name} <= {fmt_num(ub)} ({word})"]
-        return "\n".join(lines + _data_line(element_data(exp, name)))
+    def _family_rule(self, name: str) -> str | None:
+        """For a row the specification does not have: the rule of its family and the entities
+        the sheet lists for that rule (a rule stated for listed entities only)."""
+        fam = family(name)
+        rid = _rule_of(self.sheet, fam)
+        if rid is None or "(" not in name:
+            return None
+        lines = [f"{fam} rows follow {rid}: {self.sheet.rules[rid]}"]
+        for t in sorted({t.table for t in self.expected.rule_templates if family(t.name) == fam and t.table}
+                        | {ref.partition("[")[0] for r, ref in self.expected.listed.items() if family(r) == fam}):
+            lines.append(f"listed in {t}: {'; '.join(self.sheet.tables[t].values) or '(none)'}")
+        return "\n".join(lines)
+
+
+def _rule_of(sheet: DataSheet, fam: str) -> str | None:
+    """The id of the rule that states the rows of ``fam`` (its text starts with the name)."""
+    return next((rid for rid, text in sheet.rules.items()
+                 if text.startswith((f"{fam}(", f"{fam}:", f"{fam},"))), None)
 
 
 def cite(sheet: DataSheet, ref: str) -> str | None:
