@@ -262,7 +262,7 @@ def test_journal_is_not_reused_when_the_teacher_settings_change(shard, tmp_path,
             return int(re.search(r"(\d+) already done \(journal\)", caplog.text).group(1))
 
         assert resumed("same", cfg) >= 4
-        assert resumed("hotter", dataclasses.replace(cfg, temperature=cfg.temperature + 0.5)) == 0
+        assert resumed("hotter", dataclasses.replace(cfg, temperature=1.2)) == 0
         assert resumed("other", dataclasses.replace(cfg, model="teacher-sim-2")) == 0
 
 

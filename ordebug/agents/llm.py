@@ -48,10 +48,14 @@ class LLMAgent:
         error = ""
         for attempt in range(self.max_reprompts + 1):
             res = await self.client.complete(messages, sample)
-            usage["cached" if res["cached"] else "requests"] += 1
-            for k in ("retries", "rate_limited", "prompt_tokens", "completion_tokens", "cost_usd"):
+            usage["requests"] += res.get("requests", 0)
+            usage["cached"] += res.get("cached_answers", 0)
+            for k in ("retries", "rate_limited", "prompt_tokens", "completion_tokens", "reasoning_tokens",
+                      "cost_usd"):
                 usage[k] += res.get(k, 0)
             content = res["content"]
+            if res.get("failure"):  # no answer at all under the budget cap: a failed step, not a malformed one
+                return AgentAnswer("", None, str(res["failure"]), attempt, usage)
             if res["finish_reason"] == "length":
                 error = "the answer was cut off (finish_reason=length) before its Action line"
             else:

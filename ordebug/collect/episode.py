@@ -21,7 +21,8 @@ from ordebug.collect.envpool import EnvPool
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 
 SUCCESS_LEVELS = ("feasible", "faithful", "exact")
-USAGE_KEYS = ("requests", "cached", "retries", "rate_limited", "prompt_tokens", "completion_tokens", "cost_usd")
+USAGE_KEYS = ("requests", "cached", "retries", "rate_limited", "prompt_tokens", "completion_tokens",
+              "reasoning_tokens", "cost_usd")
 
 
 def episode_seed(problem_id: str) -> int:

@@ -8,12 +8,18 @@ add every paid answer to the same ledger, which the budget is checked against (s
 ``budget_usd`` caps the total across shards and reruns). Each decision is one short
 ``BEGIN IMMEDIATE`` transaction; the clock is the wall clock, common to all processes.
 
+The same file keeps the account's events (429s, refused requests), the request-rule
+adaptations learnt from 400 ``unsupported_parameter``/``unsupported_value`` answers (see
+:mod:`ordebug.llm.rules`), and per paid answer its reasoning tokens and whether it went
+through the Batch API. A ledger row with a ``ref`` (a batch line) is written at most once.
+
 Buckets refill at ``per_minute / 61`` per second with one second's burst and start empty,
 so that no 60-second window sees more than the configured rate.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -25,7 +31,21 @@ CREATE TABLE IF NOT EXISTS pauses (account TEXT PRIMARY KEY, until REAL);
 CREATE TABLE IF NOT EXISTS spend (account TEXT, ts REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
                                   cost_usd REAL);
 CREATE INDEX IF NOT EXISTS spend_account ON spend (account);
+CREATE TABLE IF NOT EXISTS events (account TEXT, ts REAL, kind TEXT);
+CREATE TABLE IF NOT EXISTS adaptations (account TEXT, param TEXT, action TEXT, note TEXT, ts REAL,
+                                        PRIMARY KEY (account, param));
 """
+SPEND_COLUMNS = {"reasoning_tokens": "INTEGER DEFAULT 0", "batch": "INTEGER DEFAULT 0", "ref": "TEXT"}
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Add the ledger columns a file written by an older version lacks."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(spend)")}
+    for name, decl in SPEND_COLUMNS.items():
+        if name not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                db.execute(f"ALTER TABLE spend ADD COLUMN {name} {decl}")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS spend_ref ON spend (account, ref)")
 
 
 class Account:
@@ -45,6 +65,7 @@ class Account:
             self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        migrate(self._db)
 
     # -- buckets -----------------------------------------------------------------------
     def _levels(self, now: float) -> dict[str, float]:
@@ -117,10 +138,36 @@ class Account:
         self._tx(go)
 
     # -- spend ledger ------------------------------------------------------------------
-    def record_spend(self, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+    def record_spend(self, prompt_tokens: int, completion_tokens: int, cost_usd: float, reasoning_tokens: int = 0,
+                     batch: bool = False, ref: str | None = None) -> bool:
+        """Add a paid answer to the ledger; False if ``ref`` is there already (nothing added)."""
         with self._lock:
-            self._db.execute("INSERT INTO spend VALUES (?, ?, ?, ?, ?)",
-                             (self.account, time.time(), prompt_tokens, completion_tokens, cost_usd))
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO spend (account, ts, prompt_tokens, completion_tokens, cost_usd, "
+                "reasoning_tokens, batch, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.account, time.time(), prompt_tokens, completion_tokens, cost_usd, reasoning_tokens, int(batch),
+                 ref))
+            return cur.rowcount > 0
+
+    def record_event(self, kind: str) -> None:
+        """A 429 (``"429"``) or a refused request (``"refused"``), for ``ordebug status``."""
+        with self._lock:
+            self._db.execute("INSERT INTO events VALUES (?, ?, ?)", (self.account, time.time(), kind))
+
+    # -- request-rule adaptations -----------------------------------------------------
+    def adaptations(self) -> dict[str, str]:
+        """``param -> action`` learnt for this account (``omit`` or ``rename:OTHER``)."""
+        with self._lock:
+            rows = self._db.execute("SELECT param, action FROM adaptations WHERE account = ? ORDER BY ts",
+                                    (self.account,)).fetchall()
+        return dict(rows)
+
+    def adapt(self, param: str, action: str, note: str) -> bool:
+        """Record an adaptation; False if another job recorded one for ``param`` first."""
+        with self._lock:
+            cur = self._db.execute("INSERT OR IGNORE INTO adaptations VALUES (?, ?, ?, ?, ?)",
+                                   (self.account, param, action, note, time.time()))
+            return cur.rowcount > 0
 
     def spent(self) -> float:
         """Dollars every job of this account has spent so far (all runs)."""

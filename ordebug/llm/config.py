@@ -20,8 +20,16 @@ class TeacherConfig:
     model: str
     base_url: str | None = None  # None: OPENAI_BASE_URL, else the OpenAI default
     api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = 0.7
-    max_tokens: int = 4096
+    provider: str = "openai"  # openai | azure
+    azure_endpoint: str | None = None  # https://NAME.openai.azure.com (provider azure)
+    deployment: str | None = None  # the Azure deployment name (provider azure)
+    api_version: str = "2025-04-01-preview"  # Azure's api-version query parameter
+    temperature: float | None = None  # None: the model's default (never sent)
+    max_tokens: int = 4096  # the completion budget of a request
+    max_tokens_cap: int = 16384  # an empty answer cut by the budget is retried with up to this budget
+    token_param: str = "auto"  # auto | max_completion_tokens | max_tokens: the field the budget is sent in
+    reasoning_effort: str | None = None  # sent as reasoning_effort when set
+    on_unsupported: str = "adapt"  # adapt | stop: what a 400 unsupported_parameter/_value does
     extra_body: dict[str, Any] = field(default_factory=dict)
     max_concurrency: int = 64
     requests_per_minute: float = 500
@@ -38,6 +46,25 @@ class TeacherConfig:
     max_think_chars: int = 4000
     cache_path: str = "data/cache/llm_responses.sqlite"
     account_path: str | None = None  # shared rate buckets + spend ledger; None: next to cache_path
+    batch: bool = False  # each round of requests goes out as one Batch API job (half price, slower)
+    batch_poll_s: float = 30.0  # seconds between polls of a running batch
+    batch_completion_window: str = "24h"
+    batch_price_factor: float = 0.5  # batch price / list price (the ledger counts batch prices)
+    batch_gather_s: float = 60.0  # send a round after this long even if some problems are still stepping
+
+    def __post_init__(self) -> None:
+        for key, value, allowed in (("provider", self.provider, ("openai", "azure")),
+                                    ("token_param", self.token_param, ("auto", "max_completion_tokens", "max_tokens")),
+                                    ("on_unsupported", self.on_unsupported, ("adapt", "stop"))):
+            if value not in allowed:
+                raise ValueError(f"config key 'teachers.{self.name}.{key}': {value!r} is not one of {list(allowed)}")
+        if self.provider == "azure":
+            for key in ("azure_endpoint", "deployment"):
+                if not getattr(self, key):
+                    raise ValueError(f"config key 'teachers.{self.name}.{key}': required with provider: azure")
+        if self.max_tokens_cap < self.max_tokens:
+            raise ValueError(f"config key 'teachers.{self.name}.max_tokens_cap': {self.max_tokens_cap} is below "
+                             f"max_tokens ({self.max_tokens})")
 
     @property
     def account_file(self) -> str:
@@ -59,7 +86,15 @@ class TeacherConfig:
 
     @property
     def endpoint(self) -> str:
+        """Where requests go: the base URL, or an Azure deployment's URL."""
+        if self.provider == "azure":
+            return f"{str(self.azure_endpoint).rstrip('/')}/openai/deployments/{self.deployment}"
         return (self.base_url or os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1").rstrip("/")
+
+    @property
+    def request_model(self) -> str:
+        """The ``model`` field of a request: Azure's deployment name, else the model."""
+        return str(self.deployment) if self.provider == "azure" else self.model
 
     def api_key(self) -> str:
         key = os.environ.get(self.api_key_env, "")
