@@ -4,7 +4,9 @@ Each problem runs as an asyncio task; the environments live in worker processes.
 episode loop, outcome record, sample selection and shard driver are the same as for
 built-in agents. A 401/403/404 stops the shard immediately; a spent budget stops new
 requests, keeps what finished, and fails the shard with a clear message so a rerun (with
-a larger budget) resumes.
+a larger budget) resumes. With ``batch: true`` every problem of the shard is in flight at
+once and each round of requests goes out as one Batch API job (ordebug.llm.batch), whose id
+is journaled so that a rerun polls it instead of paying again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ordebug.collect.envpool import EnvPool
 from ordebug.collect.episode import EnvHandle, Episode, play
 from ordebug.collect.shard import CollectConfig, lineage_for
 from ordebug.env.environment import EnvConfig
+from ordebug.llm.batch import BatchRunner
 from ordebug.llm.client import FatalAPIError, LLMClient, RequestFailed
 from ordebug.llm.config import RedactFilter, TeacherConfig
 from ordebug.llm.usage import BudgetExceeded
@@ -43,8 +46,12 @@ def best_episode(episodes: list[Episode]) -> Episode:
 
 def _settings(teacher: TeacherConfig) -> dict:
     """The teacher's settings that shape its answers (never the key, nor the endpoint's address, limits or paths)."""
-    return {k: getattr(teacher, k) for k in ("name", "model", "temperature", "max_tokens", "extra_body",
-                                             "attempts_per_problem", "max_reprompts", "max_think_chars")}
+    keys = ("name", "model", "temperature", "max_tokens", "extra_body", "attempts_per_problem", "max_reprompts",
+            "max_think_chars")
+    out = {k: getattr(teacher, k) for k in keys}
+    out.update({k: getattr(teacher, k) for k in ("reasoning_effort", "max_tokens_cap")  # new keys: only when set
+                if getattr(teacher, k) != type(teacher).__dataclass_fields__[k].default})
+    return out
 
 
 async def collect_teacher_shard_async(problems_path: str | Path, samples_out: str | Path | None,
@@ -58,27 +65,42 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
     lineage = lineage_for(cfg, env_cfg, _settings(teacher))
     run = ShardRun(problems_path, journal_path, cfg.agent, env_cfg, cfg, _settings(teacher))
     run.extra_progress = lambda: _usage_text(client)
-    log.info("%s: max %d requests in flight, %.0f req/min for the whole account %s", teacher.name,
-             teacher.max_concurrency, teacher.requests_per_minute, teacher.account)
     stop: list[BaseException] = []
-    sem = asyncio.Semaphore(teacher.max_concurrency)
+    if teacher.batch:
+        client.batcher = BatchRunner(client, run.journal, len(run.todo))
+        log.info("%s: Batch API, %d problems per round, account %s", teacher.name, len(run.todo), teacher.account)
+    else:
+        log.info("%s: max %d requests in flight, %.0f req/min for the whole account %s", teacher.name,
+                 teacher.max_concurrency, teacher.requests_per_minute, teacher.account)
+    sem = asyncio.Semaphore(max(1, len(run.todo)) if teacher.batch else teacher.max_concurrency)
 
     async def one(p: dict) -> None:
-        async with sem:
-            if stop:
-                return
-            try:
-                episodes = [await run_episode_async(agent, p, env_cfg, s, pool)
-                            for s in range(teacher.attempts_per_problem)]
-                entry = problem_entry(best_episode(episodes), episodes, teacher.name, cfg.success_level, lineage,
-                                      env_cfg, cfg.max_think_chars, samples_out is not None)
-            except RequestFailed as exc:
-                entry = error_entry(p, teacher.name, f"request failed: {exc}")
-            except (FatalAPIError, BudgetExceeded) as exc:
-                stop.append(exc)
-                return
-            run.record(entry)
+        try:
+            async with sem:
+                if stop:
+                    return
+                try:
+                    episodes = [await run_episode_async(agent, p, env_cfg, s, pool)
+                                for s in range(teacher.attempts_per_problem)]
+                    entry = problem_entry(best_episode(episodes), episodes, teacher.name, cfg.success_level,
+                                          lineage, env_cfg, cfg.max_think_chars, samples_out is not None)
+                except RequestFailed as exc:
+                    entry = error_entry(p, teacher.name, f"request failed: {exc}")
+                except (FatalAPIError, BudgetExceeded) as exc:
+                    stop.append(exc)
+                    return
+                run.record(entry)
+        finally:
+            if client.batcher is not None:
+                client.batcher.finished_one()
 
+    try:
+        if client.batcher is not None:
+            await client.batcher.resume()
+    except BaseException:
+        await client.close()
+        client.cache.close()
+        raise
     tasks = [asyncio.create_task(one(p)) for p in run.todo]
     try:
         for fut in asyncio.as_completed(tasks):
@@ -100,7 +122,7 @@ async def collect_teacher_shard_async(problems_path: str | Path, samples_out: st
 def _usage_text(client: LLMClient) -> str:
     u = client.usage.summary()
     return (f"{u['requests_per_s']:.2f} requests/s, {u['tokens_per_s']:.0f} tokens/s, {u['rate_limited']} 429s, "
-            f"cost ${u['cost_usd']:.4f}")
+            f"{u['reasoning_tokens']} reasoning tokens, cost ${u['cost_usd']:.4f}")
 
 
 def collect_teacher_shard(problems_path: str | Path, samples_out: str | Path | None, outcomes_out: str | Path,
