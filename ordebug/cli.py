@@ -1,5 +1,5 @@
-"""Command-line interface: ``ordebug iis | bench-shard | summary | export | import | collect | replay``
-and ``check-config``."""
+"""Command-line interface: ``ordebug iis | bench-shard | summary | export | import | collect | replay |
+status`` and ``check-config``."""
 
 from __future__ import annotations
 
@@ -150,6 +150,22 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    import time
+
+    from ordebug.collect.status import collection_status, format_status
+    from ordebug.config import load_config
+
+    cfg = load_config(args.config)
+    while True:
+        rows = collection_status(cfg, args.root, args.teacher or None)
+        print(json.dumps(rows, indent=2) if args.json else format_status(rows), flush=True)
+        if not args.watch:
+            return 0
+        time.sleep(args.watch)
+        print()
+
+
 def _cmd_check_config(args: argparse.Namespace) -> int:
     from ordebug.config import load_config
 
@@ -224,6 +240,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--samples", type=Path, required=True, help="sft_{agent}.json or a samples JSONL")
     s.add_argument("--problems", type=Path, nargs="+", required=True, help="the bench shards they come from")
     s.set_defaults(func=_cmd_replay)
+    s = sub.add_parser("status", help="live view of the teacher collections across all their jobs",
+                       description="Problems done/total, success, requests, tokens (in/out/reasoning), cost against "
+                       "budget_usd, 429s, refused requests and ETA per teacher, read from the journals, outputs and "
+                       "the account database (works while jobs run, also on a cluster's shared filesystem).")
+    s.add_argument("--config", type=Path, default=Path("config/config.yaml"))
+    s.add_argument("--root", type=Path, default=Path("."), help="the workflow's working directory")
+    s.add_argument("--teacher", action="append", default=[], help="only this teacher (repeatable)")
+    s.add_argument("--json", action="store_true", help="machine-readable")
+    s.add_argument("--watch", type=float, default=0, metavar="SECONDS", help="print again every SECONDS")
+    s.set_defaults(func=_cmd_status)
     s = sub.add_parser("check-config", help="validate a config file against the schema")
     s.add_argument("config", type=Path)
     s.set_defaults(func=_cmd_check_config)

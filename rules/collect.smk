@@ -1,6 +1,10 @@
 # Collection: one job per (agent, train shard); a journal outside the outputs makes it resumable.
 
 
+onstart:
+    start_status_reporter()
+
+
 rule collect:
     input:
         get_collect_input,

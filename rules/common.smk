@@ -542,3 +542,14 @@ def get_run_sources(wildcards):
 def get_external_journal(wildcards):
     """Journal of one agent on one external set, outside the declared outputs."""
     return f"data/journal/eval_external/{wildcards.set}/{wildcards.agent}.jsonl"
+
+
+def start_status_reporter():
+    """One `ordebug status` line per running teacher collection every collect.status_every_s
+    seconds in the Snakemake output (not only in the per-shard logs)."""
+    every = config["collect"].get("status_every_s", 60)
+    teachers = get_active_teachers()
+    if every and teachers:
+        from ordebug.collect.status import start_reporter
+
+        start_reporter(config, teachers, every, logger.info)
