@@ -9,6 +9,16 @@ environment rejects (a row family's name instead of a row: ``rejected``). It enf
 requests-per-minute limit over a sliding 60 s window with ``x-ratelimit-*`` headers and
 counts every request per prompt, so tests can prove nothing was asked twice.
 
+Models named in ``gpt5_models`` follow the GPT-5 request rules of the real API: ``max_tokens``
+is a 400 ``unsupported_parameter``, a ``temperature``/``top_p`` other than 1 a 400
+``unsupported_value``, ``reasoning_effort`` must be one of ``reasoning_efforts``; every
+answer spends ``reasoning_tokens`` hidden tokens (``usage.completion_tokens_details``), and
+a ``max_completion_tokens`` budget they exhaust gives an empty answer, ``finish_reason:
+"length"``. It also speaks Azure OpenAI (``/openai/deployments/{deployment}/chat/completions``,
+``api-key`` header, ``api-version`` query) and the Batch API (``/v1/files``,
+``/v1/batches``; Azure: ``/openai/files``, ``/openai/batches``), with batches that fail,
+expire or carry lines with errors on request.
+
     python -m ordebug.testing.teacher_server --port 8765 --latency 0.05 --skill 0.9
 """
 
@@ -45,6 +55,13 @@ class ServerConfig:
     timeout_sleep_s: float = 30.0
     reasoning_field: bool = False  # put the reasoning in message.reasoning_content
     seed: int = 0
+    gpt5_models: tuple[str, ...] = ()  # models that follow the GPT-5 request rules
+    reasoning_tokens: int = 0  # hidden reasoning tokens per answer of a gpt5 model
+    reasoning_efforts: tuple[str, ...] = ("minimal", "low", "medium", "high")
+    deployments: dict[str, str] = field(default_factory=dict)  # Azure deployment -> model
+    batch_delay_s: float = 0.3  # a batch ends this long after its creation (at the next poll)
+    batch_faults: dict[int, str] = field(default_factory=dict)  # batch number (1-based) -> failed | expired
+    batch_line_faults: dict[str, int] = field(default_factory=dict)  # "500"/"429" -> on the first N batch lines
 
 
 def prompt_key(body: dict) -> str:
@@ -65,9 +82,21 @@ class TeacherServer:
         self.ids: dict[str, str] = {}  # response id -> prompt key
         self.arrivals: list[float] = []  # monotonic arrival time of every request
         self.rng = random.Random(self.config.seed)
+        self.paid: collections.Counter[str] = collections.Counter()  # answers billed per (prompt, budget)
+        self.paths: collections.Counter[str] = collections.Counter()  # chat requests per URL path
+        self.refused: collections.Counter[str] = collections.Counter()  # 400 refusals per parameter
+        self.files: dict[str, dict] = {}
+        self.batches: dict[str, dict] = {}
+        self.batch_lines = 0
         self.app = web.Application()
         self.app.router.add_post("/v1/chat/completions", self.chat)
+        self.app.router.add_post("/openai/deployments/{deployment}/chat/completions", self.chat)
         self.app.router.add_get("/v1/models", self.list_models)
+        for root in ("/v1", "/openai"):
+            self.app.router.add_post(f"{root}/files", self.upload)
+            self.app.router.add_get(f"{root}/files/{{file_id}}/content", self.file_content)
+            self.app.router.add_post(f"{root}/batches", self.create_batch)
+            self.app.router.add_get(f"{root}/batches/{{batch_id}}", self.get_batch)
         self.app.router.add_get("/stats", self.stats)
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -87,6 +116,8 @@ class TeacherServer:
 
     # -- handlers ---------------------------------------------------------------------
     def _auth(self, request: web.Request) -> bool:
+        if request.path.startswith("/openai/"):  # Azure: api-key header and an api-version
+            return request.headers.get("api-key", "") == self.config.api_key and "api-version" in request.query
         return request.headers.get("Authorization", "") == f"Bearer {self.config.api_key}"
 
     async def list_models(self, request: web.Request) -> web.Response:
@@ -97,6 +128,8 @@ class TeacherServer:
     async def stats(self, request: web.Request) -> web.Response:
         return web.json_response({"requests": self.requests, "by_prompt": dict(self.by_prompt),
                                   "answered": dict(self.answered), "status": dict(self.status), "ids": self.ids,
+                                  "paid": dict(self.paid), "refused": dict(self.refused),
+                                  "batches": len(self.batches), "batch_lines": self.batch_lines,
                                   "peak_60s": self.peak_window(60.0), "peak_10s": self.peak_window(10.0),
                                   "arrivals_s": [round(t - self.arrivals[0], 3) for t in self.arrivals]})
 
@@ -132,8 +165,16 @@ class TeacherServer:
                 return fault
         return None
 
+    def _model(self, request: web.Request, body: dict) -> str | None:
+        """The model a request is for: its Azure deployment's, else its ``model`` field."""
+        deployment = request.match_info.get("deployment")
+        if deployment is not None:
+            return self.config.deployments.get(deployment)
+        return body.get("model") if body.get("model") in self.config.models else None
+
     async def chat(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
+        self.paths[request.path] += 1
         self.arrivals.append(time.monotonic())
         try:
             body = await request.json()
@@ -143,8 +184,10 @@ class TeacherServer:
         self.by_prompt[key] += 1
         if not self._auth(request):
             return self._error(401, "invalid_api_key", "Incorrect API key provided")
-        if body.get("model") not in self.config.models:
-            return self._error(404, "model_not_found", f"The model {body.get('model')!r} does not exist")
+        model = self._model(request, body)
+        if model is None:
+            what = request.match_info.get("deployment") or body.get("model")
+            return self._error(404, "model_not_found", f"The model or deployment {what!r} does not exist")
         now = time.monotonic()
         while self.window and now - self.window[0] >= 60.0:
             self.window.popleft()
@@ -166,6 +209,38 @@ class TeacherServer:
         if fault == "nonjson":
             self.status[200] += 1
             return web.Response(text="<html>upstream gateway hiccup</html>", content_type="text/html")
+        status, payload = self.respond(body, model, key, fault)
+        return web.json_response(payload, status=status, headers=self._rate_headers() if status == 200 else {})
+
+    def _refusal(self, body: dict, model: str) -> tuple[int, dict] | None:
+        """What the real API answers a GPT-5-family model's request it does not accept."""
+        if model not in self.config.gpt5_models:
+            return None
+        found = None
+        if "max_tokens" in body:
+            found = ("unsupported_parameter", "max_tokens", "Unsupported parameter: 'max_tokens' is not supported "
+                     "with this model. Use 'max_completion_tokens' instead.")
+        for name in ("temperature", "top_p"):
+            if found is None and name in body and body[name] != 1:
+                found = ("unsupported_value", name, f"Unsupported value: '{name}' does not support {body[name]} "
+                         "with this model. Only the default (1) value is supported.")
+        effort = body.get("reasoning_effort")
+        if found is None and effort is not None and effort not in self.config.reasoning_efforts:
+            found = ("unsupported_value", "reasoning_effort", f"Unsupported value: 'reasoning_effort' does not "
+                     f"support {effort!r} with this model. Supported values are: "
+                     f"{', '.join(repr(e) for e in self.config.reasoning_efforts)}.")
+        if found is None:
+            return None
+        code, param, message = found
+        self.status[400] += 1
+        self.refused[param] += 1
+        return 400, {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+    def respond(self, body: dict, model: str, key: str, fault: str | None = None) -> tuple[int, dict]:
+        """The status and JSON body of one chat completion (over HTTP or as a batch line)."""
+        refused = self._refusal(body, model)
+        if refused is not None:
+            return refused
         answer = self._answer(body, key)
         finish = "stop"
         if fault == "length":
@@ -177,25 +252,136 @@ class TeacherServer:
             family = rows[0] if rows else "output_definition"
             answer = (f"<think>\nStep 1: The whole {family} family looks wrong; drop it.\n</think>\n\n"
                       f"Action: {act.drop(family)}")
+        reasoning = self.config.reasoning_tokens if model in self.config.gpt5_models else 0
+        answer_tokens = max(1, len(answer) // 4)
+        budget = body.get("max_completion_tokens") or body.get("max_tokens")
+        if budget is not None and reasoning + answer_tokens > budget:  # the budget runs out
+            reasoning = min(reasoning, budget)
+            answer_tokens = budget - reasoning
+            answer, finish = answer[: answer_tokens * 4], "length"
         message: dict = {"role": "assistant", "content": answer}
         if self.config.reasoning_field and "</think>" in answer:
             think, rest = answer.split("</think>", 1)
-            reasoning = think.replace("<think>", "").strip()
-            message = {"role": "assistant", "content": rest.strip(), "reasoning_content": reasoning}
+            message = {"role": "assistant", "content": rest.strip(),
+                       "reasoning_content": think.replace("<think>", "").strip()}
         prompt_text = json.dumps(body.get("messages", []))
-        usage = {"prompt_tokens": len(prompt_text) // 4, "completion_tokens": max(1, len(answer) // 4)}
+        usage: dict = {"prompt_tokens": len(prompt_text) // 4, "completion_tokens": reasoning + answer_tokens}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if model in self.config.gpt5_models:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
         self.status[200] += 1
+        self.paid[f"{key}|{budget}"] += 1
         if finish == "stop":
             self.answered[key] += 1
-        rid = f"chatcmpl-{self.requests}"
+        rid = f"chatcmpl-{self.requests}-{self.batch_lines}"
         self.ids[rid] = key
-        return web.json_response(
-            {"id": rid, "object": "chat.completion", "created": int(time.time()),
-             "model": body["model"], "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-             "usage": usage},
-            headers=self._rate_headers(),
-        )
+        return 200, {"id": rid, "object": "chat.completion", "created": int(time.time()), "model": model,
+                     "choices": [{"index": 0, "message": message, "finish_reason": finish}], "usage": usage}
+
+    # -- files and batches ------------------------------------------------------------
+    async def upload(self, request: web.Request) -> web.Response:
+        if not self._auth(request):
+            return self._error(401, "invalid_api_key", "Incorrect API key provided")
+        form = await request.post()
+        part = form.get("file")
+        if not isinstance(part, web.FileField) or form.get("purpose") != "batch":
+            return self._error(400, "invalid_request_error", "expected a file with purpose 'batch'")
+        data = part.file.read()
+        fid = f"file-{len(self.files) + 1}"
+        self.files[fid] = {"id": fid, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+                           "filename": part.filename, "purpose": "batch", "status": "processed", "data": data}
+        return web.json_response({k: v for k, v in self.files[fid].items() if k != "data"})
+
+    async def file_content(self, request: web.Request) -> web.Response:
+        if not self._auth(request):
+            return self._error(401, "invalid_api_key", "Incorrect API key provided")
+        f = self.files.get(request.match_info["file_id"])
+        if f is None:
+            return self._error(404, "not_found", "No such file")
+        return web.Response(body=f["data"], content_type="application/octet-stream")
+
+    async def create_batch(self, request: web.Request) -> web.Response:
+        if not self._auth(request):
+            return self._error(401, "invalid_api_key", "Incorrect API key provided")
+        body = await request.json()
+        if body.get("input_file_id") not in self.files:
+            return self._error(400, "invalid_request_error", "input_file_id does not exist")
+        bid = f"batch_{len(self.batches) + 1}"
+        now = int(time.time())
+        self.batches[bid] = {
+            "id": bid, "object": "batch", "endpoint": body.get("endpoint"), "errors": None,
+            "input_file_id": body["input_file_id"], "completion_window": body.get("completion_window", "24h"),
+            "status": "in_progress", "output_file_id": None, "error_file_id": None, "created_at": now,
+            "in_progress_at": now, "expires_at": now + 86400, "metadata": body.get("metadata"),
+            "request_counts": {"total": 0, "completed": 0, "failed": 0}, "_due": time.monotonic()
+            + self.config.batch_delay_s, "_n": len(self.batches) + 1, "_azure": request.path.startswith("/openai/")}
+        return web.json_response(self._public(self.batches[bid]))
+
+    async def get_batch(self, request: web.Request) -> web.Response:
+        if not self._auth(request):
+            return self._error(401, "invalid_api_key", "Incorrect API key provided")
+        b = self.batches.get(request.match_info["batch_id"])
+        if b is None:
+            return self._error(404, "not_found", "No such batch")
+        if b["status"] == "in_progress" and time.monotonic() >= b["_due"]:
+            self._run_batch(b)
+        return web.json_response(self._public(b))
+
+    @staticmethod
+    def _public(b: dict) -> dict:
+        return {k: v for k, v in b.items() if not k.startswith("_")}
+
+    def _store_file(self, lines: list[dict]) -> str | None:
+        if not lines:
+            return None
+        data = "".join(json.dumps(x) + "\n" for x in lines).encode()
+        fid = f"file-{len(self.files) + 1}"
+        self.files[fid] = {"id": fid, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+                           "filename": "batch_output.jsonl", "purpose": "batch_output", "status": "processed",
+                           "data": data}
+        return fid
+
+    def _run_batch(self, b: dict) -> None:
+        """Answer every line of a batch (or fail/expire it, as configured)."""
+        now = int(time.time())
+        fault = self.config.batch_faults.get(b["_n"])
+        lines = [json.loads(x) for x in self.files[b["input_file_id"]]["data"].decode().splitlines() if x.strip()]
+        b["request_counts"]["total"] = len(lines)
+        if fault == "failed":
+            b.update(status="failed", failed_at=now, errors={"object": "list", "data": [
+                {"code": "invalid_request", "message": "The batch could not be processed (injected failure)",
+                 "line": None, "param": None}]})
+            return
+        done, errors = [], []
+        for i, line in enumerate(lines):
+            rid = f"batch_req_{b['id']}_{i}"
+            if fault == "expired" and i >= len(lines) // 2:
+                errors.append({"id": rid, "custom_id": line["custom_id"], "response": None, "error": {
+                    "code": "batch_expired",
+                    "message": "This request could not be executed before the completion window expired."}})
+                continue
+            self.batch_lines += 1
+            status, payload = self._batch_line(line, b["_azure"])
+            out = {"id": rid, "custom_id": line["custom_id"],
+                   "response": {"status_code": status, "request_id": rid, "body": payload}, "error": None}
+            (done if status == 200 else errors).append(out)
+        b["request_counts"].update(completed=len(done), failed=len(errors))
+        b.update(status="expired" if fault == "expired" else "completed", output_file_id=self._store_file(done),
+                 error_file_id=self._store_file(errors))
+        b["expired_at" if fault == "expired" else "completed_at"] = now
+
+    def _batch_line(self, line: dict, azure: bool) -> tuple[int, dict]:
+        body = line.get("body") or {}
+        for fault, n in self.config.batch_line_faults.items():
+            if self.batch_lines <= n:
+                self.status[int(fault)] += 1
+                return int(fault), {"error": {"message": "injected", "type": "server_error", "code": fault}}
+        model = self.config.deployments.get(body.get("model")) if azure else body.get("model")
+        if model is None or (not azure and model not in self.config.models):
+            return 404, {"error": {"message": f"model {body.get('model')!r} not found", "code": "model_not_found"}}
+        key = prompt_key(body)
+        self.by_prompt[key] += 1
+        return self.respond(body, model, key)
 
     # -- the scripted teacher ---------------------------------------------------------
     @staticmethod
