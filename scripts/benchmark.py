@@ -5,6 +5,7 @@
     python scripts/benchmark.py bench ...   (benchmark generation only)
     python scripts/benchmark.py iis   [--models DIR]  (IIS time on real models vs bare generateIIS)
     python scripts/benchmark.py account [--rpm 240]  (2 and 4 teacher jobs sharing one account's limit)
+    python scripts/benchmark.py teacher-api  (GPT-5 request rules, direct vs Batch API, ordebug status)
     python scripts/benchmark.py noop-slurm --workdir DIR [--target bench]
                                      (no-op rerun with Slurm installed but its controller stopped)
     python scripts/benchmark.py scale [--shards 1000 --shards 5000] [--config config/config.yaml]
@@ -66,7 +67,8 @@ def scale(args: argparse.Namespace) -> int:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account", "noop-slurm", "scale"])
+    p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account", "teacher-api", "noop-slurm",
+                                     "scale"])
     p.add_argument("--rpm", type=int, default=240, help="account: the server-enforced requests/min limit")
     p.add_argument("--models", default=None, help="iis: folder of infeasible .lp/.mps models "
                    "(default ../shared/external/real-infeasible)")
@@ -107,6 +109,17 @@ def main() -> int:
 
         result = {"account": account_stage(rpm=args.rpm)}
         print(markdown(account_rows(result["account"])))
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=2)
+        return 0
+    if args.stage == "teacher-api":
+        from ordebug.perf_teacher_api import teacher_api_rows, teacher_api_stage
+
+        result = {"teacher_api": teacher_api_stage()}
+        print(markdown(teacher_api_rows(result["teacher_api"])))
+        for when, text in result["teacher_api"]["status"].items():
+            print(f"\n`ordebug status` ({when}):\n\n{text}")
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(result, fh, indent=2)

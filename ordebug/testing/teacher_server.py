@@ -417,12 +417,21 @@ def main() -> None:
     p.add_argument("--skill", type=float, default=1.0)
     p.add_argument("--rpm", type=int, default=None)
     p.add_argument("--api-key", default="sk-test-local")
+    p.add_argument("--model", action="append", default=[], help="served model names (default: teacher-sim)")
+    p.add_argument("--gpt5-model", action="append", default=[],
+                   help="a served model that follows the GPT-5 request rules (repeatable)")
+    p.add_argument("--reasoning-tokens", type=int, default=0, help="hidden reasoning tokens per gpt5 answer")
+    p.add_argument("--deployment", action="append", default=[], metavar="NAME=MODEL", help="an Azure deployment")
     p.add_argument("--fault-rate", action="append", default=[], metavar="FAULT=P",
                    help=f"inject a fault with probability P per request; faults: {', '.join(FAULTS)}")
     args = p.parse_args()
     faults = {f: float(v) for f, v in (x.split("=", 1) for x in args.fault_rate)}
+    models = tuple(args.model or ["teacher-sim"]) + tuple(args.gpt5_model)
+    deployments = dict(x.split("=", 1) for x in args.deployment)
     server = TeacherServer(ServerConfig(api_key=args.api_key, skill=args.skill, latency_s=args.latency,
-                                        rpm_limit=args.rpm, fault_rate=faults))
+                                        rpm_limit=args.rpm, fault_rate=faults, models=models,
+                                        gpt5_models=tuple(args.gpt5_model), reasoning_tokens=args.reasoning_tokens,
+                                        deployments=deployments))
 
     async def run() -> None:
         port = await server.start(port=args.port)
