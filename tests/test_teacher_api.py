@@ -24,7 +24,7 @@ from ordebug.bench.shards import generate_problems, write_jsonl_atomic
 from ordebug.collect.driver import ShardError
 from ordebug.collect.samples import replay_samples
 from ordebug.collect.shard import CollectConfig
-from ordebug.collect.status import collection_status, format_status, status_line
+from ordebug.collect.status import collection_status, format_status, start_reporter, status_line
 from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
 from ordebug.config import load_config
 from ordebug.data.merge import merge
@@ -215,12 +215,16 @@ def batch_teacher(tmp_path: Path, base_url: str, **kw) -> TeacherConfig:
                            price_output_per_mtok=4.0, **kw)
 
 
-def test_batch_mode_sends_each_round_as_one_batch_at_batch_prices(shard, tmp_path):
+@pytest.mark.parametrize("provider", ["openai", "azure"])
+def test_batch_mode_sends_each_round_as_one_batch_at_batch_prices(shard, tmp_path, provider):
     with ServerThread(gpt5_server(batch_delay_s=0.1)) as srv:
-        cfg = batch_teacher(tmp_path, srv.base_url)
+        azure = dict(provider="azure", azure_endpoint=f"http://127.0.0.1:{srv.server.port}", deployment="chat-prod")
+        cfg = batch_teacher(tmp_path, srv.base_url, **(azure if provider == "azure" else {}))
         res = run_shard(shard, tmp_path / "a", cfg)
         assert res["errors"] == 0 and res["successful"] > 0
         assert srv.server.requests == 1  # the first request goes alone (the probe), the rest in batches
+        assert {b["endpoint"] for b in srv.server.batches.values()} == {
+            "/chat/completions" if provider == "azure" else "/v1/chat/completions"}
         outcomes = lines(tmp_path / "a" / "o.jsonl")
         steps = max(len(o["actions"]) for o in outcomes)
         assert 1 <= len(srv.server.batches) <= steps + 1  # one batch per round, not per request
@@ -332,3 +336,9 @@ def test_status_reads_journals_outputs_and_the_account(shard, tmp_path, capsys):
     assert shown.startswith("gpt52chat: gpt-5.2-chat at ") and "reasoning" in shown and KEY not in shown
     assert main(["status", "--config", str(cfg_file), "--root", str(root), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["done"] == 11
+    said: list[str] = []  # what the Snakemake main process prints every collect.status_every_s
+    start_reporter(config, ["gpt52chat"], 0.05, said.append, root)
+    deadline = time.time() + 10
+    while not said and time.time() < deadline:
+        time.sleep(0.05)
+    assert said and said[0].split(", ETA")[0] == status_line(collection_status(config, root)[0]).split(", ETA")[0]
