@@ -221,7 +221,7 @@ def _conflict(ctx: Context, n: int) -> tuple[DataSheet, ModelSpec, Iis] | None:
     sheet = changed(ctx.base.sheet, changes)
     broken = _roundtrip(build(sheet).spec)
     try:
-        iis = compute_iis(broken, bound_check_limit=0.1, stop_when_uncertain=True)
+        iis = compute_iis(broken, bound_check_limit=0.1, stop_when_uncertain=True, second_solver=False)
     except SolverTimeout:
         return None
     return (sheet, broken, iis) if iis.certain else None
@@ -264,7 +264,8 @@ def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Ii
             second = lb.draw(lb.PAIR_LABEL_KINDS, base, iis, ctx.rng, avoid={one.element})
         else:
             try:
-                iis2 = compute_iis(_roundtrip(after), bound_check_limit=0.1, stop_when_uncertain=True)
+                iis2 = compute_iis(_roundtrip(after), bound_check_limit=0.1, stop_when_uncertain=True,
+                                   second_solver=False)
             except SolverTimeout:
                 continue
             shown = set(iis2.constraints) | {v for v, _ in iis2.bounds}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import pyscipopt as ps
 
+from ordebug.solver import highs
 from ordebug.solver.errors import FeasibleModelError, OrDebugError
 from ordebug.solver.solve import SCIP_INF, SolverTimeout, to_scip
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
@@ -128,9 +129,12 @@ class _Subsystem:
     SCIP instance (a pooled one gave history-dependent answers; emptying one after these
     bound changes crashed SCIP)."""
 
-    def __init__(self, spec: ModelSpec, rows: list[str], node_limit: int, budget: _Budget) -> None:
+    def __init__(self, spec: ModelSpec, rows: list[str], node_limit: int, budget: _Budget,
+                 second_solver: bool = False) -> None:
         self.spec, self.rows, self.node_limit, self.budget = spec, rows, node_limit, budget
         used = list(dict.fromkeys(v for r in rows for v in spec.rows[r].coefs))
+        # HiGHS decides what SCIP's LP solver fails on, where the rows are an LP
+        self.second = second_solver and highs.available() and all(spec.vars[v].vtype == "C" for v in used)
         free = [(v, side) for v in used for side in ("lower", "upper")]
         self.m = to_scip(spec, objective=False, rows=rows, free_bounds=free)
         self.m.setParam("limits/time", 1e20)
@@ -144,6 +148,7 @@ class _Subsystem:
             self.value[v, "lower"] = lb
             self.value[v, "upper"] = ub
         self.reason = ""
+        self.failed = False
         self.untrusted = False  # the last check was infeasible only after a failed try
         self.rows_off: set[str] | None = set()
 
@@ -155,8 +160,29 @@ class _Subsystem:
         infeasibility proof only from the first try, unless ``trust_retry``: once SCIP's
         LP solver has failed on a system, SCIP has been seen to call nearly feasible
         systems (solutions at 1e8 and beyond) infeasible, and dropping a member on such a
-        verdict could leave a feasible answer."""
+        verdict could leave a feasible answer. With a second solver, an LP that SCIP's LP
+        solver failed on is decided by HiGHS: its verdict stands when SCIP reached none, and
+        confirms (or overrules) an infeasibility SCIP found only after failing."""
+        verdict = self._scip_feasible(rows_off, bounds_off, trust_retry)
+        if verdict is not None and not (verdict is False and self.failed) or not self.second:
+            return verdict
+        if self.budget.expired:
+            return verdict
+        rows = [r for r in self.rows if r not in rows_off]
+        bounds = {b: (-INF if b[1] == "lower" else INF) if b in bounds_off else x for b, x in self.value.items()}
+        other = highs.lp_feasible(self.spec, rows, bounds)
+        if other is None:
+            self.reason += ("; HiGHS did not decide it either (no try proved it infeasible or found a point "
+                            "within SCIP's tolerance)")
+            return verdict
+        self.untrusted = False
+        return other
+
+    def _scip_feasible(
+        self, rows_off: set[str], bounds_off: set[tuple[str, str]], trust_retry: bool
+    ) -> bool | None:
         m = self.m
+        self.failed = False  # a try before the verdict failed (SCIP's LP solver erred)
         self.untrusted = False
         for attempt, settings in enumerate(RETRY_SETTINGS):
             if self.budget.expired:
@@ -177,6 +203,7 @@ class _Subsystem:
                 _reset_params(m, settings)
             if status in ("optimal", "unbounded") or nsols > 0:
                 return True
+            self.failed = attempt > 0
             if status == "infeasible":
                 if attempt == 0 or trust_retry:
                     return False
@@ -280,6 +307,7 @@ def compute_iis(
     node_limit: int | None = None,
     time_limit: float | None = None,
     min_rows: int = 0,
+    second_solver: bool = True,
 ) -> Iis:
     """An IIS of an infeasible spec; raises FeasibleModelError for a feasible one.
 
@@ -290,7 +318,10 @@ def compute_iis(
     right there (callers that reject uncertain results need not pay for the rest).
     ``time_limit`` (seconds, wall clock) stops the search and marks it uncertain.
     ``min_rows``: stop early, with an uncertain answer, when SCIP's subsystem already has
-    fewer rows (callers that reject small conflicts need not pay for the bound filter)."""
+    fewer rows (callers that reject small conflicts need not pay for the bound filter).
+    ``second_solver``: an LP check SCIP's LP solver fails on is decided by HiGHS
+    (:mod:`ordebug.solver.highs`) before the answer is called uncertain; the benchmark's
+    generator turns it off and rejects what SCIP alone cannot decide."""
     if node_limit is None:
         node_limit = NODE_LIMIT if bound_check_limit is None else max(1, round(bound_check_limit * NODES_PER_SECOND))
     alone = _bounds_alone(spec)
@@ -304,7 +335,7 @@ def compute_iis(
     if why and "found no" not in why:
         reasons.append(why)
     certain = True
-    sub = _Subsystem(spec, rows if rows is not None else list(spec.rows), node_limit, budget)
+    sub = _Subsystem(spec, rows if rows is not None else list(spec.rows), node_limit, budget, second_solver)
     verdict = sub.feasible(set(), set(), trust_retry=True)
     if verdict is None and rows is not None:
         # SCIP proved its subsystem infeasible; our own check could not confirm it
@@ -312,7 +343,7 @@ def compute_iis(
         reasons.append(f"check of SCIP's subsystem: {sub.reason}")
     elif verdict is True and rows is not None and len(rows) < len(spec.rows):
         # SCIP's subsystem is feasible by our check: start again from every row
-        sub = _Subsystem(spec, list(spec.rows), node_limit, budget)
+        sub = _Subsystem(spec, list(spec.rows), node_limit, budget, second_solver)
         verdict = sub.feasible(set(), set(), trust_retry=True)
         irreducible = False
     if verdict is True:
@@ -323,7 +354,7 @@ def compute_iis(
     state = _Filter(spec, sub, None, budget, stop_when_uncertain, certain)
     found = state.run(rows, irreducible)
     verify = state.continuous and (state.certain or not stop_when_uncertain) and not budget.expired
-    robust = _Subsystem(_relaxed(spec, rows), rows, node_limit, budget) if verify else None
+    robust = _Subsystem(_relaxed(spec, rows), rows, node_limit, budget, second_solver) if verify else None
     if robust is not None and robust.feasible(*state.off(found), trust_retry=True) is True:
         # the answer holds only within the solver's tolerance (SCIP dropped a member on a
         # verdict that a slightly relaxed system contradicts): filter again, dropping a
@@ -371,6 +402,7 @@ class _Filter:
         self.rows_off: set[str] = set()
         self.bounds_off: set[tuple[str, str]] = set()
         self.reasons: list[str] = []
+        self.undecided: list[str] = []  # the reason of each check that stayed undecided
 
     def stop(self) -> bool:
         return self.budget.expired or (self.stop_when_uncertain and not self.certain)
@@ -381,13 +413,19 @@ class _Filter:
         return {r for r in self.sub.rows if r not in rows}, {b for b in self.sub.value if b not in bounds}
 
     def _infeasible_without(self, rows_off: set[str], bounds_off: set[tuple[str, str]]) -> bool | None:
+        res = self._check(rows_off, bounds_off)
+        if res is None:  # why, as it stood when this check stayed undecided
+            self.undecided.append(self._why())
+        return res
+
+    def _check(self, rows_off: set[str], bounds_off: set[tuple[str, str]]) -> bool | None:
         res = self.sub.feasible(rows_off, bounds_off)
         if res is None and self.sub.untrusted and self.continuous:
             # a proof found only after SCIP's LP solver failed: accept it when the slightly
             # widened system is infeasible too (a nearly feasible one is not)
             if self.robust is None:
                 self.robust = _Subsystem(_relaxed(self.spec, self.sub.rows), self.sub.rows, self.sub.node_limit,
-                                         self.budget)
+                                         self.budget, self.sub.second)
             if self.robust.feasible(rows_off, bounds_off, trust_retry=True) is False:
                 return True
             return None
@@ -399,10 +437,17 @@ class _Filter:
                 return None
         return None if res is None else not res
 
+    def _undecided(self) -> str:
+        """Why the checks that stayed undecided did (each reason once, with its count)."""
+        counts: dict[str, int] = {}
+        for r in self.undecided:
+            counts[r] = counts.get(r, 0) + 1
+        self.undecided = []
+        return "; ".join(f"{r} ({n} checks)" if n > 1 else r for r, n in counts.items()) or self._why()
+
     def _why(self) -> str:
-        if self.robust is not None and self.robust.reason:
-            return self.robust.reason
-        return self.sub.reason
+        reasons = [self.sub.reason] + ([self.robust.reason] if self.robust is not None else [])
+        return "; ".join(dict.fromkeys(r for r in reasons if r)) or "undecided"
 
     def run(self, rows: list[str], irreducible: bool) -> tuple[list[str], list[tuple[str, str]]]:
         """(rows, bounds) of the IIS, both in model order."""
@@ -418,7 +463,7 @@ class _Filter:
             kept, ok = _deletion_filter(rows, drop_rows, len(rows) < ROW_CHUNK_MIN, self.stop)
             if not ok:
                 self.certain = False
-                self.reasons.append(f"row filter: {self._why()}")
+                self.reasons.append(f"row filter: {self._undecided()}")
             rows = [r for r in rows if r in set(kept)]
         support = list(dict.fromkeys(v for r in rows for v in spec.rows[r].coefs))
         order = {v: i for i, v in enumerate(spec.vars)}
@@ -442,7 +487,7 @@ class _Filter:
         kept_i, ok_i = _deletion_filter(integer, drop_bounds, True, self.stop)
         if not (ok_c and ok_i):
             self.certain = False
-            self.reasons.append(f"bound filter: {self._why()}")
+            self.reasons.append(f"bound filter: {self._undecided()}")
         kept_set = set(kept_c) | set(kept_i)
         return rows, [b for b in candidates if b in kept_set]
 
@@ -486,7 +531,8 @@ def _feasible_part(spec: ModelSpec, rows: list[str], support: set[str], free: li
 
 def _fresh_feasible(spec: ModelSpec, rows: list[str], free: list[tuple[str, str]]) -> bool:
     """Feasibility on a freshly built SCIP model, retried with :data:`RETRY_SETTINGS`
-    when SCIP's LP solver fails; SolverTimeout when no try decides."""
+    when SCIP's LP solver fails, then (an LP) decided by HiGHS; SolverTimeout when no try
+    decides."""
     status = ""
     for settings in RETRY_SETTINGS:
         m = to_scip(spec, objective=False, rows=rows, free_bounds=free)
@@ -501,6 +547,14 @@ def _fresh_feasible(spec: ModelSpec, rows: list[str], free: list[tuple[str, str]
             return True
         if status == "infeasible":
             return False
+    used = list(dict.fromkeys(v for r in rows for v in spec.rows[r].coefs))
+    if all(spec.vars[v].vtype == "C" for v in used):  # an LP: the second solver decides
+        gone = set(free)
+        bounds = {(v, s): (-INF if s == "lower" else INF) if (v, s) in gone else spec.var_bounds(v)[i]
+                  for v in used for i, s in enumerate(("lower", "upper"))}
+        verdict = highs.lp_feasible(spec, rows, bounds)
+        if verdict is not None:
+            return verdict
     raise SolverTimeout(f"feasibility check of {spec.name!r} ended with status {status!r}")
 
 
