@@ -8,6 +8,8 @@
     python scripts/benchmark.py teacher-api  (GPT-5 request rules, direct vs Batch API, ordebug status)
     python scripts/benchmark.py noop-slurm --workdir DIR [--target bench]
                                      (no-op rerun with Slurm installed but its controller stopped)
+    python scripts/benchmark.py scale-models [--rows 50 --rows 200 ...] [--types IHD] [--time-limit 300]
+                                     (seconds per generated problem against model size, by stage)
     python scripts/benchmark.py scale [--shards 1000 --shards 5000] [--config config/config.yaml]
                                      (DAG time with N shards; sizing of a large benchmark and collection)
 
@@ -45,6 +47,24 @@ def _teacher_api_limit() -> int:
     return next((int(r.split("=")[1]) for r in res if r.startswith("teacher_api=")), 1)
 
 
+def scale_models(args: argparse.Namespace) -> int:
+    from ordebug.bench.cost_curve import KINDS, ROWS, markdown, measure, merge
+
+    points = []
+    for fam in args.family or list(KINDS):
+        for rows in args.rows or list(ROWS):
+            pt = merge([measure(fam, rows, t, problems=1, time_limit=args.time_limit) for t in args.types])
+            points.append(pt)
+            print(f"{fam} {pt.rows} rows: {pt.per_problem():.2f} s per problem {pt.note}", file=sys.stderr, flush=True)
+            if pt.problems == 0:
+                break  # larger sizes of this family would not finish either
+    print(markdown(points))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump([p.__dict__ for p in points], fh, indent=2)
+    return 0
+
+
 def scale(args: argparse.Namespace) -> int:
     import yaml
 
@@ -68,7 +88,7 @@ def scale(args: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account", "teacher-api", "noop-slurm",
-                                     "scale"])
+                                     "scale", "scale-models"])
     p.add_argument("--rpm", type=int, default=240, help="account: the server-enforced requests/min limit")
     p.add_argument("--models", default=None, help="iis: folder of infeasible .lp/.mps models "
                    "(default ../shared/external/real-infeasible)")
@@ -85,7 +105,13 @@ def main() -> int:
                    help="scale: bench.shard_size, problems per bench shard and per collect job")
     p.add_argument("--concurrent-jobs", type=int, default=100, help="scale: cluster jobs running at once")
     p.add_argument("--latency", type=float, default=20.0, help="scale: seconds per teacher request")
+    p.add_argument("--rows", action="append", type=int, default=[], help="scale-models: row counts (repeat)")
+    p.add_argument("--family", action="append", default=[], help="scale-models: families (repeat)")
+    p.add_argument("--types", default="IHD", help="scale-models: error types generated at each point")
+    p.add_argument("--time-limit", type=float, default=300.0, help="scale-models: seconds per point and type")
     args = p.parse_args()
+    if args.stage == "scale-models":
+        return scale_models(args)
     if args.stage == "scale":
         return scale(args)
     if args.stage == "noop-slurm":
