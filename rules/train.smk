@@ -15,6 +15,25 @@ rule tiny_model:
         "../scripts/tiny_model.py"
 
 
+# A gguf: model source (training.model: gguf:<package>/<file>.gguf or gguf:/abs/path.gguf)
+# converted once, offline, into a Hugging Face folder that training, GRPO and serving load.
+rule base_model:
+    output:
+        directory("data/models/{name}"),
+    log:
+        "logs/train/base_model_{name}.log",
+    benchmark:
+        "benchmarks/train/base_model_{name}.tsv"
+    wildcard_constraints:
+        name="|".join(re.escape(n) for n in get_gguf_sources()) or "(?!)",
+    conda:
+        "../envs/training.yaml"
+    params:
+        source=get_gguf_source,
+    script:
+        "../scripts/base_model.py"
+
+
 rule train_config:
     input:
         train=get_run_dataset_file("train.jsonl"),

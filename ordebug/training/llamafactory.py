@@ -22,6 +22,7 @@ import yaml
 from ordebug.atomic import write_text_atomic
 from ordebug.solver.errors import OrDebugError
 from ordebug.training import checkpoints as ckpt
+from ordebug.training.base_model import is_gguf, resolve_model
 
 log = logging.getLogger("ordebug")
 DS_CONFIG = "config/training/ds_config_zero2.json"
@@ -38,7 +39,10 @@ def run_settings(training: dict[str, Any], run: str) -> dict[str, Any]:
     if run not in runs:
         raise TrainingError(f"unknown training run {run!r}; configured: {', '.join(runs) or 'none'}")
     base = {k: v for k, v in training.items() if k != "runs"}
-    return {**base, **(runs[run] or {})}
+    s = {**base, **(runs[run] or {})}
+    if is_gguf(s.get("model")):  # trained, served and RL'd from its converted folder (rule base_model)
+        s["model_source"], s["model"] = s["model"], resolve_model(s["model"])
+    return s
 
 
 def check_model(path: str) -> None:
