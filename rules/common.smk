@@ -271,7 +271,7 @@ def _model_run(wildcards):
 
 def get_local_model(wildcards):
     """Model folders built here: the tiny model the smoke config builds, and the converted
-    folder (rule base_model) of a run's gguf: model source."""
+    folder of a run's gguf: model source (written by base_model)."""
     if config["training"].get("tiny_model"):
         return [config["training"]["model"]]
     run = _model_run(wildcards)
