@@ -76,6 +76,11 @@ def get_eval_input(wildcards):
     return get_shard_file("test", wildcards.shard)
 
 
+def get_test_problems(wildcards=None):
+    """Every test shard (both tiers): the ground truth and models the summary scores against."""
+    return [get_shard_file("test", s) for s in get_test_shard_ids()]
+
+
 def get_teachers():
     """Configured LLM teachers by name."""
     return config.get("teachers") or {}

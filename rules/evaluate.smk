@@ -68,6 +68,7 @@ rule evaluate_finetuned:
 rule eval_summary:
     input:
         outcomes=get_eval_outcomes,
+        problems=get_test_problems,
     output:
         "results/eval/{agent}/summary.json",
     log:

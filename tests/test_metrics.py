@@ -42,9 +42,9 @@ def test_diagnosis_accuracy_worked_example():
     assert diagnosis_accuracy(acts, IIS) == pytest.approx(2 / 3)
     assert diagnosis_accuracy(["SET_VAR_TYPE(z, C)"], IIS, row_vars={"z"}) == 1.0
     assert diagnosis_accuracy(["INSPECT(cap(p1))", "SUBMIT()"], IIS) is None
-    # averaged per problem over problems with edits
+    # averaged per problem over problems with edits (the summary's "IIS precision")
     s = summarize([o(True, True, 2, diag=1.0), o(True, False, 2, diag=0.5), o(False, False, 1, diag=None)])
-    assert s["diagnosis_accuracy"] == pytest.approx(0.75)
+    assert s["iis_precision"] == pytest.approx(0.75)
 
 
 def test_other_metrics_worked_example():
@@ -64,3 +64,63 @@ def test_other_metrics_worked_example():
 
 def test_empty_outcomes():
     assert summarize([]) == {"problems": 0}
+
+
+def test_diagnosis_recall_and_constraints_kept_worked_example():
+    from ordebug.eval.metrics import constraints_kept, named_elements, root_cause_recall
+
+    roots = [{"kind": "constraint", "name": "cap(p1)"}, {"kind": "bound", "name": "x", "side": "upper"}]
+    acts = ["INSPECT(cap(p1))", "SPEC(need(s1))", "SET_COEF(other, y, 2)", "DROP_CONSTRAINT(need(s1))", "SUBMIT()"]
+    assert named_elements(acts) == {"cap(p1)", "need(s1)", "other", "y"}
+    assert root_cause_recall(acts, roots) == 0.5               # cap(p1) named, x never
+    assert root_cause_recall(["UPDATE_BOUNDS(x, 0, 10)", "INSPECT(cap(p1))"], roots) == 1.0
+    assert root_cause_recall(["SUBMIT()"], roots) == 0.0        # naming nothing finds nothing
+    assert root_cause_recall(acts, []) is None
+    rows = {"cap(p1)", "need(s1)", "other", "more"}
+    assert constraints_kept(acts, rows) == 0.75
+    assert constraints_kept(["DROP_CONSTRAINT(ghost)"], rows) == 1.0  # a row the model does not have
+    # the summary's diagnosis accuracy is the recall; the old precision stays as IIS precision
+    s = summarize([dict(o(True, True, 2, diag=1.0), root_cause_recall=0.0, constraints_kept=1.0),
+                   dict(o(True, True, 2, diag=0.5), root_cause_recall=1.0, constraints_kept=0.5)])
+    assert (s["diagnosis_accuracy"], s["iis_precision"], s["constraints_kept"]) == (0.5, 0.75, 0.75)
+
+
+def test_drop_anything_does_not_beat_the_right_edit_on_recall():
+    """The precision rewarded any edit inside the IIS; recall asks for the root cause."""
+    from ordebug.eval.metrics import root_cause_recall
+
+    roots = [{"kind": "constraint", "name": "need(s1)"}]
+    assert root_cause_recall(["DROP_CONSTRAINT(cap(p1))", "SUBMIT()"], roots) == 0.0
+    assert diagnosis_accuracy(["DROP_CONSTRAINT(cap(p1))"], IIS) == 1.0
+    assert root_cause_recall(["UPDATE_RHS(need(s1), 3)", "SUBMIT()"], roots) == 1.0
+
+
+def test_bootstrap_intervals_cover_the_rate_and_shrink_with_more_problems():
+    from ordebug.eval.metrics import bootstrap_ratio
+
+    outs = [o(i % 4 == 0, i % 4 == 0, 2) for i in range(40)]
+    s = summarize(outs)
+    lo, hi = s["ci"]["faithful"]
+    assert lo < s["faithful"] == 0.25 < hi and lo >= 0.0 and hi <= 1.0
+    assert s["ci"]["faithful"] == summarize(outs)["ci"]["faithful"]  # seeded: the report is reproducible
+    wide = bootstrap_ratio([1, 0, 0, 0] * 5, [1] * 20)
+    narrow = bootstrap_ratio([1, 0, 0, 0] * 100, [1] * 400)
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]
+    assert bootstrap_ratio([1] * 10, [1] * 10) == [1.0, 1.0]
+    # a ratio metric resamples problems, not actions
+    s = summarize([o(True, True, 2, invalid=2, actions=["A"] * 4), o(True, True, 2, actions=["A"] * 4)])
+    assert s["invalid_action_rate"] == 0.25 and s["valid_action_rate"] == 0.75
+    assert s["ci"]["invalid_action_rate"] == [0.0, 0.5]
+
+
+def test_paired_comparison_on_the_same_problems():
+    from ordebug.eval.metrics import paired, sign_test
+
+    a = [dict(o(True, True, 2), problem_id=i, exact=True) for i in range(12)]
+    b = [dict(o(True, True, 2), problem_id=i, exact=i < 2) for i in range(12)] + \
+        [dict(o(True, True, 2), problem_id=99, exact=True)]  # scored by b only: left out
+    c = paired(a, b, "exact")
+    assert (c["problems"], c["a"], c["b"], c["a_only"], c["b_only"]) == (12, 1.0, 2 / 12, 10, 0)
+    assert c["ci"][0] > 0 and c["p_value"] == sign_test(10, 0) == 2 / 2 ** 10
+    assert sign_test(3, 3) == 1.0
+    assert paired(a, [dict(x, problem_id=100 + i) for i, x in enumerate(b)], "exact") is None

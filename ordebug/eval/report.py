@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from ordebug.eval.metrics import KS, steps_before_submit
+from ordebug.eval.metrics import KS, paired, steps_before_submit
 
 COLUMNS = [
     ("agent", "agent"),
@@ -15,8 +15,10 @@ COLUMNS = [
     ("faithful_rr@1", "fRR@1"), ("faithful_rr@3", "fRR@3"), ("faithful_rr@5", "fRR@5"), ("faithful_rr@10", "fRR@10"),
     ("exact_rr@5", "eRR@5"), ("exact_rr@10", "eRR@10"),
     ("feasible", "feasible"), ("faithful", "faithful"), ("exact", "exact"),
-    ("diagnosis_accuracy", "diagnosis acc."),
+    ("diagnosis_accuracy", "diagnosis recall"),
+    ("iis_precision", "IIS precision"),
     ("root_cause_accuracy", "root-cause acc."),
+    ("constraints_kept", "constraints kept"),
     ("objective_preservation", "obj. preservation"),
     ("avg_steps_solved", "steps (solved)"),
     ("avg_edits_solved", "edits (solved)"),
@@ -34,15 +36,47 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
+def _cell(r: dict, k: str) -> str:
+    """A value, with its 95% bootstrap interval where it is a rate that has one."""
+    ci = (r.get("ci") or {}).get(k)
+    if ci is None or r.get(k) is None:
+        return _fmt(r.get(k))
+    return f"{_fmt(r.get(k))} ({ci[0]:.2f}–{ci[1]:.2f})"
+
+
 def rows(summaries: list[dict]) -> list[dict]:
     return [{"agent": s["agent"], **s["overall"]} for s in summaries]
 
 
 def markdown_table(summaries: list[dict]) -> str:
+    """Every metric per agent; a rate is followed by its 95% bootstrap interval over problems."""
     head = "| " + " | ".join(h for _, h in COLUMNS) + " |"
     sep = "|" + "|".join("---" for _ in COLUMNS) + "|"
-    body = ["| " + " | ".join(_fmt(r.get(k)) for k, _ in COLUMNS) + " |" for r in rows(summaries)]
+    body = ["| " + " | ".join(_cell(r, k) for k, _ in COLUMNS) + " |" for r in rows(summaries)]
     return "\n".join([head, sep, *body])
+
+
+PAIRED_METRICS = (("exact", "exact"), ("faithful", "faithful"), ("valid_action_rate", "valid actions"))
+
+
+def paired_table(outcomes: dict[str, list[dict]], metrics: tuple = PAIRED_METRICS) -> str:
+    """Every pair of agents on the problems both were scored on: rates, difference with its
+    paired 95% bootstrap interval, problems only one of them got, sign-test p-value."""
+    agents = [a for a, outs in outcomes.items() if outs]
+    head = ("| metric | agent a | agent b | problems | a | b | a − b (95% CI) | only a | only b | p (sign test) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")
+    body = []
+    for key, label in metrics:
+        for i, a in enumerate(agents):
+            for b in agents[i + 1:]:
+                c = paired(outcomes[a], outcomes[b], key)
+                if c is None:
+                    continue
+                body.append(f"| {label} | {a} | {b} | {c['problems']} | {c['a']:.3f} | {c['b']:.3f} | "
+                            f"{c['diff']:+.3f} ({c['ci'][0]:+.2f} to {c['ci'][1]:+.2f}) | "
+                            f"{c.get('a_only', '–')} | {c.get('b_only', '–')} | "
+                            + (f"{c['p_value']:.3g}" if "p_value" in c else "–") + " |")
+    return "\n".join([head, *body]) if body else ""
 
 
 def type_table(summaries: list[dict], level: str = "faithful") -> str:
@@ -51,7 +85,7 @@ def type_table(summaries: list[dict], level: str = "faithful") -> str:
     head = f"| agent ({level}) | " + " | ".join(types) + " |"
     sep = "|---|" + "|".join("---" for _ in types) + "|"
     body = ["| " + s["agent"] + " | " + " | ".join(
-        _fmt(s["by_error_type"].get(t, {}).get(level)) for t in types) + " |" for s in summaries]
+        _cell(s["by_error_type"].get(t, {}), level) for t in types) + " |" for s in summaries]
     return "\n".join([head, sep, *body])
 
 
@@ -114,12 +148,24 @@ def loss_plot(curves: dict[str, list[dict]], titles: dict[str, str], path: str |
 
 
 def csv_text(summaries: list[dict]) -> str:
+    """Every metric, and for each rate its 95% interval as ``{metric}_ci_lo`` / ``_ci_hi``."""
+    rates = [k for k, _ in COLUMNS if any(k in (r.get("ci") or {}) for r in rows(summaries))]
+    fields = [k for k, _ in COLUMNS] + [f"{k}_ci_{e}" for k in rates for e in ("lo", "hi")]
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=[k for k, _ in COLUMNS], extrasaction="ignore")
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
     for r in rows(summaries):
-        w.writerow(r)
+        ci = r.get("ci") or {}
+        w.writerow({**r, **{f"{k}_ci_{e}": (ci.get(k) or [None, None])[i] for k in rates
+                            for i, e in enumerate(("lo", "hi"))}})
     return buf.getvalue()
+
+
+def _yerr(value: float, ci: list[float] | None) -> tuple[float, float]:
+    """Error-bar lengths below and above a value from its interval (0 without one)."""
+    if ci is None or value is None:
+        return 0.0, 0.0
+    return max(0.0, value - ci[0]), max(0.0, ci[1] - value)
 
 
 def _save(plt: object, fig: object, path: Path) -> Path:
@@ -142,18 +188,25 @@ def plots(summaries: list[dict], outcomes: dict[str, list[dict]], out_dir: str |
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(1, len(summaries))
     for i, s in enumerate(summaries):
-        vals = [s["by_error_type"].get(t, {}).get("faithful", 0.0) for t in types]
-        ax.bar([x + i * width for x in range(len(types))], vals, width, label=s["agent"])
+        cells = [s["by_error_type"].get(t, {}) for t in types]
+        vals = [c.get("faithful") or 0.0 for c in cells]
+        err = list(zip(*[_yerr(v, (c.get("ci") or {}).get("faithful")) for v, c in zip(vals, cells, strict=True)],
+                       strict=True)) if cells else None
+        ax.bar([x + i * width for x in range(len(types))], vals, width, label=s["agent"], yerr=err, capsize=2,
+               error_kw={"elinewidth": 0.8})
     ax.set_xticks([x + 0.4 - width / 2 for x in range(len(types))], types)
     ax.set_ylabel("faithful repairs")
     ax.set_xlabel("error type")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
-    ax.set_title("Faithful recovery by error type")
+    ax.set_title("Faithful recovery by error type (95% bootstrap CI)")
     paths["success_by_type"] = _save(plt, fig, out / "success_by_type.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     for s in summaries:
-        ax.plot(KS, [s["overall"].get(f"faithful_rr@{k}", 0) for k in KS], marker="o", label=f"{s['agent']} faithful")
+        vals = [s["overall"].get(f"faithful_rr@{k}") or 0 for k in KS]
+        err = list(zip(*[_yerr(v, (s["overall"].get("ci") or {}).get(f"faithful_rr@{k}"))
+                         for v, k in zip(vals, KS, strict=True)], strict=True))
+        ax.errorbar(KS, vals, yerr=err, marker="o", capsize=3, label=f"{s['agent']} faithful (95% CI)")
         ax.plot(KS, [s["overall"].get(f"rr@{k}", 0) for k in KS], marker=".", linestyle="--", alpha=0.6,
                 label=f"{s['agent']} feasible")
     ax.set_xlabel("k (steps)")
