@@ -87,6 +87,7 @@ rule evaluate_external_finetuned:
 rule eval_external_summary:
     input:
         outcomes="results/eval_external/{set}/{agent}/outcomes.jsonl",
+        problems="data/external/{set}/problems.jsonl",
     output:
         "results/eval_external/{set}/{agent}/summary.json",
     log:
