@@ -263,3 +263,117 @@ def test_workflow_stops_on_a_bad_base_run_naming_the_key(workflow_dir):
                        text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "grpo" in r.stdout + r.stderr and "results/rl/qwen3_8b_grpo/adapter" in r.stdout + r.stderr
+
+
+def test_zero_variance_groups_are_counted_and_masked_out_of_the_loss():
+    torch = pytest.importorskip("torch")
+    from ordebug.rl.grpo import curve_row, skip_zero_variance, zero_variance_groups
+    from ordebug.rl.reward import EpisodeReturn
+
+    assert zero_variance_groups([0.5, 0.5, 1.0, 0.0, -0.1, -0.1], 2) == 2
+    rets = [EpisodeReturn(v, v > 0.5, True, 1, 0, {"outcome": v, "steps": -0.01}) for v in (1.0, 1.0, 1.0, 0.0)]
+    row = curve_row(3, rets, [0] * 4, group_size=2)
+    assert (row["groups"], row["zero_variance_groups"]) == (2, 1)
+    assert row["reward_outcome"] == 0.75 and row["reward_steps"] == -0.01 and row["return_std"] > 0
+    out = {"advantages": torch.tensor([0.0, 0.0, 0.7, -0.7, 0.0, 0.0]),
+           "completion_mask": torch.ones(6, 3, dtype=torch.int64), "num_items_in_batch": torch.tensor(18)}
+    assert skip_zero_variance(out, 2) == 2
+    assert out["completion_mask"].sum(dim=1).tolist() == [0, 0, 3, 3, 0, 0]
+    assert int(out["num_items_in_batch"]) == 6
+
+
+def test_curriculum_puts_easy_problems_first():
+    from ordebug.rl.grpo import curriculum_order
+
+    probs = {"h": {"difficulty": "hard"}, "e": {"difficulty": "easy"}, "m": {"difficulty": "medium"},
+             "e2": {"difficulty": "easy"}}
+    rows = [{"problem_id": p} for p in ("h", "e", "m", "e2")]
+    assert [r["problem_id"] for r in curriculum_order(rows, probs)] == ["e", "e2", "m", "h"]
+
+
+def test_default_rl_learning_rate_moves_a_fresh_lora():
+    assert _config()["rl"]["learning_rate"] >= 1e-5
+
+
+@pytest.fixture(scope="module")
+def grpo_inputs(tmp_path_factory, sample):
+    """A tiny random Qwen3, a random SFT LoRA over it, and two train problems."""
+    torch = pytest.importorskip("torch")
+    peft = pytest.importorskip("peft")
+    pytest.importorskip("trl")
+    from transformers import AutoModelForCausalLM
+
+    from ordebug.training.tiny_model import build_tiny_qwen3
+
+    d = tmp_path_factory.mktemp("grpo")
+    base = str(build_tiny_qwen3(d / "base", ["Action: GET_IIS() SUBMIT() model rows bounds"] * 50, vocab_size=300))
+    torch.manual_seed(1)
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    sft = peft.get_peft_model(AutoModelForCausalLM.from_pretrained(base),
+                              peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
+    sft.save_pretrained(d / "sft")
+    shard = d / "train.jsonl"
+    shard.write_text("".join(json.dumps(r) + "\n" for r in sample[:2]))
+    return base, d / "sft", shard
+
+
+def _grpo_settings(base: str, **kw) -> dict:
+    s = {"model": base, "base_run": "t", "enable_thinking": True, "success_level": "exact", "group_size": 2,
+         "learning_rate": 1e-3, "kl_coef": 0.04, "steps": 4, "max_new_tokens": 6, "temperature": 1.0,
+         "rollout_concurrency": 4, "problems_per_step": 1, "problems": 2, "states": "start",
+         "max_episode_steps": 1, "lora_rank": 2, "lora_alpha": 4, "lora_dropout": 0.0, "bf16": False,
+         "gradient_checkpointing": False, "seed": 11, "save_steps": 2, "curriculum": True, "report_to": "tensorboard"}
+    return {**s, **kw}
+
+
+def _run_grpo(s: dict, inputs, out):
+    from ordebug.rl.grpo import train_grpo
+
+    base, sft, shard = inputs
+    return train_grpo(s, [shard], sft, {"max_steps": 3, "faithful_tol": 1e-4}, out / "adapter",
+                      out / "reward_curve.jsonl", out / "rl_results.json", out / "job.json")
+
+
+def test_grpo_killed_after_a_checkpoint_resumes_there(grpo_inputs, tmp_path, monkeypatch):
+    """A run that dies after checkpoint-2 continues at step 3 on the rerun: one curve row per
+    step, the attempts in job.json, TensorBoard events, zero-variance groups counted."""
+    pytest.importorskip("tensorboard")
+    from ordebug.rl import grpo
+
+    s = _grpo_settings(grpo_inputs[0])
+    real = grpo.EnvironmentReward.__call__
+
+    def dies_at_step_3(self, *a, **kw):
+        state = kw.get("trainer_state")
+        if state is not None and state.global_step >= 2:
+            raise KeyboardInterrupt("killed")  # what a preemption leaves: checkpoint-2 on disk
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(grpo.EnvironmentReward, "__call__", dies_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        _run_grpo(s, grpo_inputs, tmp_path)
+    assert (tmp_path / "checkpoints" / "checkpoint-2" / "trainer_state.json").is_file()
+    assert not (tmp_path / "adapter").exists()
+    monkeypatch.setattr(grpo.EnvironmentReward, "__call__", real)
+    res = _run_grpo(s, grpo_inputs, tmp_path)
+    assert res["resumed_from"] == "checkpoint-2"
+    rows = [json.loads(x) for x in (tmp_path / "reward_curve.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert all("kl" in r and "reward_outcome" in r and "zero_variance_groups" in r for r in rows[2:])
+    job = json.loads((tmp_path / "job.json").read_text())
+    assert job["resumed_from"] == "checkpoint-2" and [a.get("start_step") for a in job["attempts"][:2]] == [0, 2]
+    assert res["groups"] == 4 and 0 <= res["zero_variance_share"] <= 1
+    assert res["zero_variance_groups"] == sum(r["zero_variance_groups"] for r in rows)
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+    assert not (tmp_path / "checkpoints").exists()  # spent once the outputs are whole
+    assert list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))
+
+
+def test_reward_curve_plot_has_kl_components_and_band(tmp_path):
+    rows = [{"step": i, "mean_return": -0.5 + 0.1 * i, "return_std": 0.2, "success_rate": 0.1 * i,
+             "invalid_rate": 0.5 - 0.1 * i, "kl": 0.01 * i, "reward_outcome": 0.1 * i, "reward_steps": -0.01}
+            for i in (1, 2, 3)]
+    p = tmp_path / "curve.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = plot_curves({"a": read_curve(p)}, tmp_path / "plot.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -39,12 +39,28 @@ from ordebug.rl.settings import RLError
 log = logging.getLogger("ordebug")
 
 
-def curve_row(step: int, results: Sequence[EpisodeReturn], depths: Sequence[int]) -> dict[str, Any]:
-    """One line of the reward curve: means over the episodes of one GRPO step."""
+def zero_variance_groups(values: Sequence[float], group_size: int) -> int:
+    """Groups (``group_size`` consecutive answers to one state, as TRL lays them out) whose
+    answers all earned the same return: their advantages are all 0, they teach nothing."""
+    groups = [values[i:i + group_size] for i in range(0, len(values), group_size)]
+    return sum(1 for g in groups if max(g) - min(g) < 1e-9)
+
+
+def curve_row(step: int, results: Sequence[EpisodeReturn], depths: Sequence[int],
+              group_size: int | None = None) -> dict[str, Any]:
+    """One line of the reward curve: means over the episodes of one GRPO step, the spread of
+    the returns, the mean of each reward component, and the groups whose returns were all equal."""
     n = max(1, len(results))
     steps = sum(r.steps for r in results)
+    mean = sum(r.value for r in results) / n
+    comps = sorted({k for r in results for k in r.components})
+    gs = group_size or n
+    zero = zero_variance_groups([r.value for r in results], gs) if results else 0
     return {"step": step, "episodes": len(results),
-            "mean_return": round(sum(r.value for r in results) / n, 6),
+            "mean_return": round(mean, 6),
+            "return_std": round((sum((r.value - mean) ** 2 for r in results) / n) ** 0.5, 6),
+            **{f"reward_{k}": round(sum(r.components.get(k, 0.0) for r in results) / n, 6) for k in comps},
+            "groups": -(-len(results) // gs), "zero_variance_groups": zero,
             "success_rate": round(sum(r.success for r in results) / n, 6),
             "feasible_rate": round(sum(r.feasible for r in results) / n, 6),
             "invalid_rate": round(sum(r.invalid for r in results) / max(1, steps), 6),
@@ -58,10 +74,12 @@ class EnvironmentReward:
     __name__ = "environment_return"
 
     def __init__(self, problems: dict[str, dict], env_cfg: EnvConfig, level: str, concurrency: int,
-                 policy: Callable[[], contextlib.AbstractContextManager[Policy]]) -> None:
+                 policy: Callable[[], contextlib.AbstractContextManager[Policy]], group_size: int | None = None,
+                 curve: list[dict[str, Any]] | None = None, log_to: Path | None = None) -> None:
         self.problems, self.env_cfg, self.level = problems, env_cfg, level
-        self.concurrency, self.policy = concurrency, policy
-        self.curve: list[dict[str, Any]] = []
+        self.concurrency, self.policy, self.group_size = concurrency, policy, group_size
+        self.curve: list[dict[str, Any]] = list(curve or [])  # rows of the steps before a resume
+        self.log_to = log_to  # each row also appended here (kept beside the checkpoints for a resume)
 
     def episodes(self, problem_id: Sequence[str], prefix: Sequence[str],
                  completions: Sequence[str]) -> list[Episode]:
@@ -83,8 +101,11 @@ class EnvironmentReward:
         results = [e.result(self.level) for e in eps]
         state = kwargs.get("trainer_state")
         row = curve_row(len(self.curve) + 1 if state is None else state.global_step + 1, results,
-                        [e.start_step for e in eps])
+                        [e.start_step for e in eps], self.group_size)
         self.curve.append(row)
+        if self.log_to is not None:
+            with open(self.log_to, "a") as fh:
+                fh.write(json.dumps(row, sort_keys=True) + "\n")
         log.info("grpo step %d: %s", row["step"], json.dumps(row))
         return [r.value for r in results]
 
@@ -110,6 +131,38 @@ def policy_states(policy: Policy, problems: Sequence[dict], env_cfg: EnvConfig,
     eps = [start_episode(p, env_cfg) for p in problems]
     play(policy, eps, concurrency, on_state=lambda e: seen.append((str(e.problem["problem_id"]), list(e.actions))))
     return seen
+
+
+DIFFICULTY = {"easy": 0, "medium": 1, "hard": 2}
+
+
+def curriculum_order(rows: list[dict], problems: dict[str, dict]) -> list[dict]:
+    """Easy problems first (by the record's difficulty), then medium, then hard; stable."""
+    return sorted(rows, key=lambda r: DIFFICULTY.get(str(problems[r["problem_id"]].get("difficulty")), 1))
+
+
+def read_partial_curve(path: Path, upto: int) -> list[dict]:
+    """The curve rows a killed attempt logged for steps up to its checkpoint's."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    return [r for r in rows if r["step"] <= upto]
+
+
+def skip_zero_variance(output: dict, group_size: int) -> int:
+    """Mask out (no loss, no KL) the answers of groups whose advantages are all zero; return
+    how many groups that was. The token count the loss is normalised by is recounted."""
+    import torch
+
+    adv = output["advantages"].view(-1, group_size)
+    zero = adv.abs().amax(dim=1) < 1e-8
+    if zero.any():
+        mask = output["completion_mask"].view(-1, group_size, output["completion_mask"].shape[-1])
+        mask[zero] = 0
+        output["completion_mask"] = mask.view_as(output["completion_mask"])
+        if "num_items_in_batch" in output:
+            output["num_items_in_batch"] = torch.clamp(output["completion_mask"].sum(), min=1)
+    return int(zero.sum())
 
 
 def _dtype(bf16: bool) -> Any:
@@ -167,6 +220,7 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     from transformers import AutoTokenizer
 
     from ordebug.rl.trl_compat import add_warnings_issued, patch_trl_flags
+    from ordebug.training import checkpoints as ckpt
 
     patch_trl_flags()
     from trl import GRPOConfig, GRPOTrainer
@@ -186,12 +240,25 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     if not use_cpu:
         model = model.to("cuda")
 
-    if s["states"] == "policy":  # the SFT policy's own states, greedy, before any update
+    # checkpoints (not a rule output: a killed or preempted job keeps them) and resume, as for SFT
+    out_root = Path(adapter_out).parent
+    work = out_root / "checkpoints"
+    fp_files = [Path(f) for f in problem_paths] + sorted(f for f in Path(sft_adapter).iterdir() if f.is_file())
+    fp = ckpt.fingerprint({k: v for k, v in s.items() if k not in ("resume", "report_to")}, fp_files)
+    start, notes = ckpt.prepare(work, fp, bool(s.get("resume", True)))
+    for note in notes:
+        log.warning("%s", note)
+    start_step = ckpt.checkpoint_step(start) if start is not None else 0
+    states_file, partial = work / "states.json", work / "reward_curve.partial.jsonl"
+    by_id = {str(p["problem_id"]): p for p in problems}
+    if start is not None and states_file.is_file():  # the states of the first attempt, not played again
+        states = [(pid, list(prefix)) for pid, prefix in json.loads(states_file.read_text())]
+    elif s["states"] == "policy":  # the SFT policy's own states, greedy, before any update
         greedy = HFPolicy(model, tok, s["max_new_tokens"], do_sample=False, enable_thinking=thinking)
         states = policy_states(greedy, problems, env_cfg, s["rollout_concurrency"])
     else:
         states = [(str(p["problem_id"]), []) for p in problems]
-    by_id = {str(p["problem_id"]): p for p in problems}
+    write_text_atomic(states_file, json.dumps(states))
     obs = {}
     rows = []
     for pid, prefix in states:
@@ -200,25 +267,35 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
             obs[key] = start_episode(by_id[pid], env_cfg, prefix).observation
             rows.append({"prompt": render_prompt(tok, obs[key], thinking), "problem_id": pid,
                          "prefix": json.dumps(prefix)})
-    log.info("grpo: %d train problems, %d distinct states (%s), %d steps of %d states x %d answers",
-             len(problems), len(rows), s["states"], s["steps"], s["problems_per_step"], s["group_size"])
+    curriculum = bool(s.get("curriculum", False))
+    if curriculum:
+        rows = curriculum_order(rows, by_id)
+    log.info("grpo: %d train problems, %d distinct states (%s%s), %d steps of %d states x %d answers",
+             len(problems), len(rows), s["states"], ", easy first" if curriculum else "", s["steps"],
+             s["problems_per_step"], s["group_size"])
     dataset = Dataset.from_list(rows)
 
     sft_cfg = json.loads((Path(sft_adapter) / "adapter_config.json").read_text())
     peft_config = LoraConfig(r=int(s["lora_rank"]), lora_alpha=int(s["lora_alpha"]),
                              lora_dropout=float(s["lora_dropout"]), target_modules=sft_cfg["target_modules"],
                              task_type="CAUSAL_LM")
-    work = Path(adapter_out).parent / ".grpo-work"
-    shutil.rmtree(work, ignore_errors=True)
+    report_to = s.get("report_to", "auto")
+    if report_to == "auto":
+        import importlib.util
+
+        report_to = "tensorboard" if importlib.util.find_spec("tensorboard") else "none"
+    if report_to == "tensorboard":  # transformers 5 reads the folder from the environment only
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(out_root / "tensorboard")
     args = GRPOConfig(
-        output_dir=str(work / "trainer"), max_steps=int(s["steps"]), learning_rate=float(s["learning_rate"]),
+        output_dir=str(work), max_steps=int(s["steps"]), learning_rate=float(s["learning_rate"]),
         beta=float(s["kl_coef"]), num_generations=int(s["group_size"]),
         per_device_train_batch_size=int(s["group_size"]), gradient_accumulation_steps=int(s["problems_per_step"]),
         max_completion_length=int(s["max_new_tokens"]), max_prompt_length=None, temperature=float(s["temperature"]),
         top_k=0, bf16=bool(s["bf16"]) and not use_cpu, use_cpu=use_cpu, seed=int(s["seed"]),
-        logging_steps=1, save_strategy="no", report_to="none", remove_unused_columns=False,
+        logging_steps=1, save_strategy="steps", save_steps=int(s.get("save_steps", 50)),
+        save_total_limit=int(s.get("save_total_limit", 2)), report_to=report_to, remove_unused_columns=False,
         gradient_checkpointing=bool(s.get("gradient_checkpointing", False)), lr_scheduler_type="constant",
-        warmup_steps=0, dataloader_num_workers=0,
+        warmup_steps=0, dataloader_num_workers=0, shuffle_dataset=not curriculum,
     )
     held: dict[str, Any] = {}
 
@@ -228,13 +305,32 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
         with unwrap_model_for_generation(t.model_wrapped, t.accelerator) as m:
             yield HFPolicy(m, tok, int(s["max_new_tokens"]), float(s["temperature"]), True, thinking)
 
-    reward = EnvironmentReward(by_id, env_cfg, s["success_level"], int(s["rollout_concurrency"]), current_policy)
+    group_size = int(s["group_size"])
+    reward = EnvironmentReward(by_id, env_cfg, s["success_level"], int(s["rollout_concurrency"]), current_policy,
+                               group_size, read_partial_curve(partial, start_step), partial)
+    write_text_atomic(partial, "".join(json.dumps(r, sort_keys=True) + "\n" for r in reward.curve))
+    skip = s.get("zero_variance", "skip") == "skip"
+    skipped: dict[int, int] = {}
+
+    class Trainer(GRPOTrainer):
+        def _generate_and_score_completions(self, inputs: Any) -> dict:
+            output = super()._generate_and_score_completions(inputs)
+            if skip:
+                skipped[self.state.global_step + 1] = skip_zero_variance(output, group_size)
+            return output
+
     add_warnings_issued(model)
-    trainer = GRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=dataset, processing_class=tok,
-                          peft_config=peft_config)
+    trainer = Trainer(model=model, reward_funcs=reward, args=args, train_dataset=dataset, processing_class=tok,
+                      peft_config=peft_config)
     held["trainer"] = trainer
-    train_out = trainer.train()
-    rl_only = work / "rl_adapter"
+    ckpt.record_attempt(work, {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "start_step": start_step,
+                               "resumed_from": start.name if start is not None else None,
+                               "host": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID")})
+    if start is not None:
+        log.info("resuming GRPO from %s (step %d)", start, start_step)
+    train_out = trainer.train(resume_from_checkpoint=str(start) if start is not None else None)
+    rl_only = out_root / ".rl_adapter"
+    shutil.rmtree(rl_only, ignore_errors=True)
     trainer.model.save_pretrained(str(rl_only))
     trl_logs = {h["step"]: h for h in trainer.state.log_history if "loss" in h}
     held.clear()
@@ -243,16 +339,26 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     history = []
     for row in reward.curve:  # TRL's own numbers for the same step beside the environment's
         h = trl_logs.get(row["step"], {})
-        history.append({**row, **{k: h[k] for k in ("loss", "kl", "entropy", "grad_norm") if k in h}})
+        extra = {k: h[k] for k in ("loss", "kl", "entropy", "grad_norm", "learning_rate") if k in h}
+        if row["step"] in skipped:
+            extra["skipped_groups"] = skipped[row["step"]]
+        history.append({**row, **extra})
     write_text_atomic(curve_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
+    groups = sum(r.get("groups", 0) for r in history)
+    zero = sum(r.get("zero_variance_groups", 0) for r in history)
     results = {"steps": int(s["steps"]), "states": len(rows), "problems": len(problems),
                "train_loss": train_out.training_loss, "seconds": round(time.monotonic() - t0, 1),
+               "resumed_from": start.name if start is not None else None, "curriculum": curriculum,
+               "zero_variance": "skip" if skip else "keep", "groups": groups, "zero_variance_groups": zero,
+               "zero_variance_share": round(zero / groups, 4) if groups else None,
                "first": history[0] if history else None, "last": history[-1] if history else None}
     write_text_atomic(results_out, json.dumps(results, indent=2) + "\n")
     job = {"host": socket.gethostname(), "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
            "slurm_partition": os.environ.get("SLURM_JOB_PARTITION"),
            "device": "cpu" if use_cpu else torch.cuda.get_device_name(0), "base_run": s["base_run"],
-           "sft_adapter": str(sft_adapter), "success_level": s["success_level"]}
+           "sft_adapter": str(sft_adapter), "success_level": s["success_level"],
+           "resumed_from": results["resumed_from"], "attempts": ckpt.record_attempt(work, {"finished": True})}
     write_text_atomic(job_out, json.dumps(job, indent=2) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(rl_only, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)  # finished: the outputs are whole, the checkpoints are spent
     return results

@@ -16,7 +16,7 @@ the model feasible, but it earns no success reward.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ordebug.env.reward import EXTRA_EDIT_COST, INVALID_COST, MAX_EXTRA_EDIT_COST, STEP_COST, clip_return
 
@@ -44,6 +44,7 @@ class EpisodeReturn:
     feasible: bool
     steps: int
     invalid: int
+    components: dict[str, float] = field(default_factory=dict)  # the terms before clipping
 
 
 def episode_return(outcome: dict, level: str, steps: int, invalid: int, n_needed: int) -> EpisodeReturn:
@@ -53,4 +54,5 @@ def episode_return(outcome: dict, level: str, steps: int, invalid: int, n_needed
     base = SUCCESS if success else 0.0 if feasible else INFEASIBLE
     extra = min(MAX_EXTRA_EDIT_COST, EXTRA_EDIT_COST * max(0, int(outcome.get("n_edits", 0)) - max(1, n_needed)))
     value = clip_return(base - extra - STEP_COST * steps - INVALID_COST * invalid)
-    return EpisodeReturn(value, success, feasible, steps, invalid)
+    parts = {"outcome": base, "extra_edits": -extra, "steps": -STEP_COST * steps, "invalid": -INVALID_COST * invalid}
+    return EpisodeReturn(value, success, feasible, steps, invalid, parts)

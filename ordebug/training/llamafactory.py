@@ -59,6 +59,15 @@ def check_model(path: str) -> None:
     raise TrainingError(f"model path {path} does not exist")
 
 
+def report_to(choice: str) -> str:
+    """``auto``: TensorBoard logs where the tensorboard package is installed, else none."""
+    if choice != "auto":
+        return choice
+    import importlib.util
+
+    return "tensorboard" if importlib.util.find_spec("tensorboard") else "none"
+
+
 def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_name: str | None, output_dir: str,
                   cutoff_len: int) -> dict[str, Any]:
     """The LLaMA-Factory YAML as a dict."""
@@ -86,7 +95,7 @@ def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_nam
         "save_strategy": "steps",
         "plot_loss": True,
         "overwrite_output_dir": False,  # a rerun resumes from a checkpoint (ordebug.training.checkpoints)
-        "report_to": "none",
+        "report_to": report_to(s.get("report_to", "auto")),  # tensorboard: results/train/{run}/tensorboard
         "per_device_train_batch_size": s["per_device_train_batch_size"],
         "gradient_accumulation_steps": s["gradient_accumulation_steps"],
         "learning_rate": s["learning_rate"],
@@ -176,6 +185,8 @@ def train(config_yaml: str | Path, adapter_dir: str | Path, results_json: str | 
     if offline:
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     env.setdefault("WANDB_DISABLED", "true")
+    # TensorBoard events beside loss.csv (transformers 5 takes the folder from the environment only)
+    env.setdefault("TENSORBOARD_LOGGING_DIR", str(Path(results_json).parent / "tensorboard"))
     work, adapter_dir = Path(cfg["output_dir"]), Path(adapter_dir)
     if work.resolve() == adapter_dir.resolve():
         raise TrainingError(f"output_dir {work} must be the run's work folder, not the rule's adapter folder")
