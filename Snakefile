@@ -34,6 +34,7 @@ localrules:
     export_dataset,
     dataset_info,
     tiny_model,
+    base_model,
     train_config,
     train_all,
     export_all,
