@@ -31,7 +31,10 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
                      gpus=ft.get("gpus", 0)) as srv:
         tcfg = TeacherConfig(
             name=agent, model=srv.model_name, base_url=srv.base_url, api_key_env=SERVE_KEY_ENV,
-            temperature=1.0, max_tokens=ft.get("max_tokens", 1024), extra_body=srv.extra_body,
+            temperature=1.0, max_tokens=ft.get("max_tokens", 1024),
+            # a served model's budget is eval.serve.max_tokens, not retried larger: an empty answer
+            # cut there is the model's failure (a tiny CPU model would otherwise generate up to 16k tokens)
+            max_tokens_cap=ft.get("max_tokens_cap", ft.get("max_tokens", 1024)), extra_body=srv.extra_body,
             max_concurrency=ft.get("max_concurrency", 4), requests_per_minute=1e6, tokens_per_minute=1e12,
             timeout_s=ft.get("timeout_s", 600), max_retries=2, max_reprompts=ft.get("max_reprompts", 1),
             cache_path=ft.get("cache_path", "results/eval/.cache/responses.sqlite"),
