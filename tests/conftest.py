@@ -13,6 +13,12 @@ import yaml
 from ordebug.bench.generate import BenchSpec, generate_problem
 from ordebug.solver.lpformat import redirect_fds
 
+# One thread per torch (OpenMP) process: the tests train and serve a tiny model on a small CPU
+# box where Snakemake runs two jobs at once, and oversubscribed OpenMP threads spin; a forward
+# pass of the tiny Qwen3 then takes ~10x as long as on one thread. Inherited by every
+# subprocess (snakemake, llamafactory-cli, the Slurm jobs); set before torch is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "external" / "or-debug-bench"
 SAMPLE_PER_TYPE = 9  # one full round of type x family cells
