@@ -58,17 +58,30 @@ def small_config(**bench: object) -> dict:
     return cfg
 
 
-@pytest.fixture
-def workflow_dir(tmp_path: Path) -> Path:
-    """A copy of the workflow (Snakefile, rules, scripts, config) in a temp dir."""
+def copy_workflow(dest: Path, **bench: object) -> Path:
+    """A copy of the workflow (Snakefile, rules, scripts, config) in ``dest``, on small_config(**bench)."""
+    dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, tmp_path / name)
+            shutil.copytree(src, dest / name)
         else:
-            shutil.copy(src, tmp_path / name)
-    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(small_config()))
-    return tmp_path
+            shutil.copy(src, dest / name)
+    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(small_config(**bench)))
+    return dest
+
+
+def copy_built(src: Path, dest: Path) -> Path:
+    """A copy of a workflow directory with what was built in it (outputs, Snakemake's metadata,
+    times kept): Snakemake finds it up to date and reruns nothing upstream."""
+    shutil.copytree(src, dest, symlinks=True, ignore=shutil.ignore_patterns("locks"))
+    return dest
+
+
+@pytest.fixture
+def workflow_dir(tmp_path: Path) -> Path:
+    """A copy of the workflow (Snakefile, rules, scripts, config) in a temp dir."""
+    return copy_workflow(tmp_path)
 
 
 @pytest.fixture(scope="session")

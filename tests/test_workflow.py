@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_built, copy_workflow
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -20,11 +21,30 @@ def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
-@pytest.mark.slow
-def test_bench_builds_then_nothing_to_do(workflow_dir):
-    r = smk(workflow_dir, "bench")
+@pytest.fixture(scope="module")
+def bench_small(tmp_path_factory) -> tuple[Path, str]:
+    """small_config()'s benchmark (9 train, 9 test problems) built once by `snakemake bench`, and
+    that run's output: the bench test checks it, the report test starts from a copy."""
+    d = copy_workflow(tmp_path_factory.mktemp("bench_small"))
+    r = smk(d, "bench")
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "[solve.c" not in r.stdout + r.stderr and "ERROR: Error <" not in r.stdout + r.stderr  # SCIP's console
+    return d, r.stdout + r.stderr
+
+
+@pytest.fixture(scope="module")
+def bench_two_shards(tmp_path_factory) -> Path:
+    """The benchmark with two train shards (n_train 18, shard_size 9), built once: the collection
+    and teacher tests start from copies of it (their own settings leave the bench's params as they are)."""
+    d = copy_workflow(tmp_path_factory.mktemp("bench_two_shards"), n_train=18, shard_size=9)
+    r = smk(d, "bench")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return d
+
+
+@pytest.mark.slow
+def test_bench_builds_then_nothing_to_do(bench_small):
+    workflow_dir, text = bench_small
+    assert "[solve.c" not in text and "ERROR: Error <" not in text  # SCIP's console
     shards = sorted((workflow_dir / "data" / "bench").glob("*/shard_*.jsonl"))
     assert [p.relative_to(workflow_dir).as_posix() for p in shards] == [
         "data/bench/test/shard_000.jsonl",
@@ -91,13 +111,11 @@ def test_lint_is_clean(workflow_dir):
 
 
 @pytest.mark.slow
-def test_collection_builds_resumes_nothing_and_reruns_one_shard(workflow_dir):
-    cfg_path = workflow_dir / "config" / "config.yaml"
-    cfg = yaml.safe_load(cfg_path.read_text())
-    cfg["bench"].update(n_train=18, shard_size=9)
-    cfg_path.write_text(yaml.safe_dump(cfg))
+def test_collection_builds_resumes_nothing_and_reruns_one_shard(bench_two_shards, tmp_path):
+    workflow_dir = copy_built(bench_two_shards, tmp_path / "wf")
     r = smk(workflow_dir, "data/training/sft_heuristic.json")
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "rule bench_pool:" not in r.stdout + r.stderr  # the copied benchmark is up to date
     sft = json.loads((workflow_dir / "data" / "training" / "sft_heuristic.json").read_text())
     stats = json.loads((workflow_dir / "data" / "training" / "stats_heuristic.json").read_text())
     assert len(sft) == stats["samples"] > 0 and stats["problems"] == 18
@@ -161,16 +179,14 @@ def _teacher_workflow(workflow_dir, base_url: str) -> None:
 
 
 @pytest.mark.slow
-def test_teacher_collection_survives_kill_9_without_paying_twice(workflow_dir, tmp_path, monkeypatch):
+def test_teacher_collection_survives_kill_9_without_paying_twice(bench_two_shards, tmp_path, monkeypatch):
     import signal
     import sqlite3
 
     monkeypatch.setenv("ORDEBUG_WF_KEY", "sk-wf-test")
+    workflow_dir = copy_built(bench_two_shards, tmp_path / "wf")
     # reference: an uninterrupted run in another directory against its own server
-    ref_dir = tmp_path / "ref"
-    import shutil
-
-    shutil.copytree(workflow_dir, ref_dir)
+    ref_dir = copy_built(bench_two_shards, tmp_path / "ref")
     ref_server, ref_url = _start_server("--latency", "0.02", "--skill", "0.9", "--fault-rate", "500=0.05")
     try:
         _teacher_workflow(ref_dir, ref_url)
@@ -228,7 +244,8 @@ def test_no_key_skips_the_teacher_with_one_notice(workflow_dir, monkeypatch):
 
 
 @pytest.mark.slow
-def test_report_builds_with_plots_and_html(workflow_dir):
+def test_report_builds_with_plots_and_html(bench_small, tmp_path):
+    workflow_dir = copy_built(bench_small[0], tmp_path / "wf")
     viewers = [f"results/viewer/{s}_{a}.html" for s, agents in (("collect", ["heuristic"]),
                                                                 ("eval", ["heuristic", "random", "drop_first_iis"]))
                for a in agents]
