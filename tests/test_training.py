@@ -26,6 +26,12 @@ from ordebug.training.llamafactory import TrainingError, check_model, render_con
 pytest.importorskip("llamafactory", reason="training extra not installed (pip install -e '.[train]')")
 SMK = [sys.executable, "-m", "snakemake"]
 SMOKE = ["--configfile", "config/smoke.yaml"]  # replaces config/config.yaml (see the Snakefile)
+# config/smoke.yaml's benchmark made smaller in the tests' copy (90 train / 27 test problems there):
+# two problems of each type to evaluate on, six to collect from. What these tests check (the DAG,
+# training, resuming, serving, Slurm placement) does not depend on the count, and generating the
+# benchmark (1.4 s a problem, the adversary's tables included) was the biggest part of the fixture.
+SMOKE_BENCH = {"n_train": 54, "n_test": 18}
+N_TEST = SMOKE_BENCH["n_test"]
 
 
 def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -39,6 +45,9 @@ def smoke(tmp_path_factory) -> Path:
     for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, d / name)
+    cfg = yaml.safe_load((d / "config" / "smoke.yaml").read_text())
+    cfg["bench"].update(SMOKE_BENCH)
+    (d / "config" / "smoke.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     r = smk(d, "train_all", "--cores", "2", *SMOKE)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     return d
@@ -392,16 +401,16 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
     r = smk(smoke, "report", "--cores", "2", *SMOKE)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     summary = json.loads((smoke / "results" / "eval" / "ft_smoke_plain" / "summary.json").read_text())
-    assert summary["overall"]["problems"] == 27
+    assert summary["overall"]["problems"] == N_TEST
     outcomes = [json.loads(x) for x in
                 (smoke / "results" / "eval" / "ft_smoke_plain" / "part_000.outcomes.jsonl").read_text().splitlines()]
     assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0  # it really answered over HTTP
     log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "part_000.log").read_text()
     assert "model server healthy" in log and "model server stopped" in log
     comparison = (smoke / "results" / "report" / "comparison.md").read_text()
-    assert "| ft_smoke_plain | 27 |" in comparison and "| ft_smoke_zero2 | 27 |" in comparison
+    assert f"| ft_smoke_plain | {N_TEST} |" in comparison and f"| ft_smoke_zero2 | {N_TEST} |" in comparison
     # the base model without an adapter (eval.base), served and scored the same way
-    assert "| base_smoke_plain | 27 |" in comparison
+    assert f"| base_smoke_plain | {N_TEST} |" in comparison
     base = json.loads((smoke / "results" / "eval" / "base_smoke_plain" / "summary.json").read_text())
     base_log = (smoke / "logs" / "eval" / "base_smoke_plain" / "part_000.log").read_text()
     assert "+ None)" in base_log and "model server stopped" in base_log  # served with no adapter
@@ -428,7 +437,9 @@ def test_finetuned_agent_is_scored_on_an_external_set(smoke, tmp_path):
     folder = ROOT / "tests" / "data" / "external"  # three small infeasible models
     cfg = yaml.safe_load((smoke / "config" / "smoke.yaml").read_text())
     cfg["eval"]["external"] = {"tiny3": str(folder)}
-    (smoke / "config" / "smoke_ext.yaml").write_text(yaml.safe_dump(cfg))
+    # keys kept in smoke.yaml's order: Snakemake compares params as written, and sorted keys would
+    # count as changed params and rebuild the whole trained tree (bench, collection, training)
+    (smoke / "config" / "smoke_ext.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     targets = [f"results/eval_external/tiny3/{a}/outcomes.jsonl" for a in ("ft_smoke_plain", "heuristic")]
     r = smk(smoke, *targets, "--cores", "2", "--configfile", "config/smoke_ext.yaml")
     text = r.stdout + r.stderr
@@ -467,7 +478,7 @@ def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
     log = (smoke / "logs" / "rl" / "smoke" / "grpo.log").read_text()
     assert "grpo step 2:" in log
     summary = json.loads((smoke / "results" / "eval" / "rl_smoke" / "summary.json").read_text())
-    assert summary["overall"]["problems"] == 27
+    assert summary["overall"]["problems"] == N_TEST
     outcomes = [json.loads(x) for x in
                 (smoke / "results" / "eval" / "rl_smoke" / "part_000.outcomes.jsonl").read_text().splitlines()]
     assert sum(o.get("prompt_tokens", 0) for o in outcomes) > 0
@@ -475,7 +486,7 @@ def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
     assert "results/rl/smoke/adapter" in served and "model server stopped" in served
     rep = smoke / "results" / "report"
     table = (rep / "comparison.md").read_text()
-    assert "| rl_smoke | 27 |" in table and "| ft_smoke_plain | 27 |" in table
+    assert f"| rl_smoke | {N_TEST} |" in table and f"| ft_smoke_plain | {N_TEST} |" in table
     assert (rep / "rl_reward_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert _api_servers() == []
 
