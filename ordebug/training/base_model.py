@@ -112,7 +112,6 @@ def _fix_special_tokens(tok, model) -> dict:
 def convert(source: str, out_dir: str | Path, dtype: str = "float32") -> dict:
     """Convert a GGUF source into a Hugging Face folder (model + tokenizer + chat template),
     written beside ``out_dir`` and renamed in whole. Offline: nothing is fetched."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if importlib.util.find_spec("gguf") is None:
         raise BaseModelError("reading GGUF files needs the gguf package (pip install -e '.[train]')")
     import torch
