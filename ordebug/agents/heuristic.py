@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from ordebug import actions as act
 from ordebug.agents.base import answer
 from ordebug.agents.view import RowView, View, parse_observation, parse_row
-from ordebug.env.specview import element_data, parse_data_line
+from ordebug.env.specview import TYPE_WORD, cited_value, element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
 from ordebug.models.base import BaseModel, rule_sense
 from ordebug.models.datasheet import DataSheet, parse_tables
 from ordebug.solver.spec import INF, family, fmt_num, natural_key
 
-TYPE_LETTER = {"continuous": "C", "integer": "I", "binary": "B"}
+TYPE_LETTER = {word: letter for letter, word in TYPE_WORD.items()}
 TOL = 1e-9
 
 
@@ -47,11 +47,6 @@ class Expected:
     vtype: str = ""  # SPEC's answer for a variable: its type letter
 
 
-def _cited(text: str) -> float:
-    """The number of a cited entry (``hours[m1,p2] = 2.75 hours`` -> 2.75)."""
-    return float(text.split(" = ", 1)[1].split()[0])
-
-
 def assemble(row: RowView, exp: Expected) -> RowView:
     """The row the specification states, put together as a modeller would from SPEC's answer:
     the rule's sense, and each data entry it reads in place of the model's number (the
@@ -59,8 +54,8 @@ def assemble(row: RowView, exp: Expected) -> RowView:
     data = exp.data or {}
     stated = rule_sense(exp.stated, row.family)
     sense = stated if stated and row.sense in ("<=", ">=") else row.sense
-    coefs = {v: math.copysign(_cited(data[v]), c) if v in data else c for v, c in row.coefs.items()}
-    rhs = math.copysign(_cited(data["rhs"]), row.rhs) if "rhs" in data else row.rhs
+    coefs = {v: math.copysign(cited_value(data[v]), c) if v in data else c for v, c in row.coefs.items()}
+    rhs = math.copysign(cited_value(data["rhs"]), row.rhs) if "rhs" in data else row.rhs
     return RowView(row.name, coefs, sense, rhs)
 
 
@@ -318,10 +313,8 @@ class HeuristicAgent:
         data = parse_data_line(dm.group(1)) if dm else {}
         stated = rule.split(": ", 1)[-1]
         tm = re.search(r"^type: (\w+)", body, re.M)
-        if tm:
-            self.expected[name] = Expected(rule=rule, data=data, stated=stated, vtype=TYPE_LETTER[tm.group(1)])
-        else:
-            self.expected[name] = Expected(rule=rule, data=data, stated=stated)
+        self.expected[name] = Expected(rule=rule, data=data, stated=stated,
+                                       vtype=TYPE_LETTER[tm.group(1)] if tm else "")
 
     def _to_ask(self, v: View, names: list[str]) -> str | None:
         if self.model is not None:
@@ -498,8 +491,8 @@ class HeuristicAgent:
             wlb, wub, wtype = exp.bounds
         else:  # SPEC's answer: the data entries of the bounds (the rule's own where none is cited)
             data = exp.data or {}
-            wlb = _cited(data["lb"]) if "lb" in data else lb
-            wub = _cited(data["ub"]) if "ub" in data else ub
+            wlb = cited_value(data["lb"]) if "lb" in data else lb
+            wub = cited_value(data["ub"]) if "ub" in data else ub
             wtype = exp.vtype
         out = []
         if not (_same(lb, wlb) and _same(ub, wub)):

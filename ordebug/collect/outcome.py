@@ -3,23 +3,24 @@ and the diagnosis fields that need the problem record (evaluation reads them).""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-from ordebug.actions import ActionError, parse_action
+from ordebug.actions import Action, ActionError, parse_action
 from ordebug.collect.episode import USAGE_KEYS, Episode
+
+
+def parsed_actions(actions: Iterable[str]) -> Iterator[Action]:
+    """The actions that parse, in order (an invalid one names nothing)."""
+    for text in actions:
+        try:
+            yield parse_action(text)
+        except ActionError:
+            continue
 
 
 def edited_elements(actions: Iterable[str]) -> set[str]:
     """Distinct rows/variables the edit actions act on."""
-    out: set[str] = set()
-    for text in actions:
-        try:
-            a = parse_action(text)
-        except ActionError:
-            continue
-        if a.is_edit:
-            out.add(str(a.args[0]))
-    return out
+    return {str(a.args[0]) for a in parsed_actions(actions) if a.is_edit}
 
 
 def diagnosis_accuracy(actions: Iterable[str], iis: dict, row_vars: set[str] | None = None) -> float | None:

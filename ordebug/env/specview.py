@@ -108,6 +108,11 @@ def cite(sheet: DataSheet, ref: str) -> str | None:
     return f"{ref} = {fmt_num(t.num(*key.rstrip(']').split(',')))} {t.unit}"
 
 
+def cited_value(text: str) -> float:
+    """The number of an entry as :func:`cite` writes it (``hours[m1,p2] = 2.75 hours`` -> 2.75)."""
+    return float(text.split(" = ", 1)[1].split()[0])
+
+
 def element_data(model: BaseModel, name: str) -> dict[str, str]:
     """The data entries behind a row (``rhs`` and each variable's coefficient) or a variable
     (``lb``, ``ub``) of the specified model, cited as :func:`cite` writes them."""

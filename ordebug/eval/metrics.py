@@ -36,8 +36,14 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ordebug.actions import SIGNATURES, ActionError, parse_action
-from ordebug.collect.outcome import annotate, diagnosis_accuracy, edited_elements, iis_row_vars  # noqa: F401
+from ordebug.actions import SIGNATURES
+from ordebug.collect.outcome import (  # noqa: F401
+    annotate,
+    diagnosis_accuracy,
+    edited_elements,
+    iis_row_vars,
+    parsed_actions,
+)
 
 KS = (1, 3, 5, 10)
 BOOTSTRAP = 2000
@@ -46,14 +52,8 @@ CI_LEVEL = 0.95
 
 def named_elements(actions: Iterable[str]) -> set[str]:
     """Distinct rows/variables any action names (inspected, asked about or edited)."""
-    out: set[str] = set()
-    for text in actions:
-        try:
-            a = parse_action(text)
-        except ActionError:
-            continue
-        out.update(str(v) for v, kind in zip(a.args, SIGNATURES[a.name], strict=False) if kind == "n")
-    return out
+    return {str(v) for a in parsed_actions(actions)
+            for v, kind in zip(a.args, SIGNATURES[a.name], strict=False) if kind == "n"}
 
 
 def root_cause_recall(actions: Iterable[str], roots: list[dict]) -> float | None:
@@ -69,14 +69,7 @@ def constraints_kept(actions: Iterable[str], rows: set[str]) -> float | None:
     """Share of the model's constraints not dropped; None for a model without rows."""
     if not rows:
         return None
-    dropped = set()
-    for text in actions:
-        try:
-            a = parse_action(text)
-        except ActionError:
-            continue
-        if a.name == "DROP_CONSTRAINT" and str(a.args[0]) in rows:
-            dropped.add(str(a.args[0]))
+    dropped = {str(a.args[0]) for a in parsed_actions(actions) if a.name == "DROP_CONSTRAINT"} & rows
     return 1 - len(dropped) / len(rows)
 
 
