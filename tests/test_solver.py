@@ -100,9 +100,9 @@ def test_every_family_solves_to_optimality_with_meaningful_names(family, scale):
     if family in {"assignment", "facility", "knapsack", "staffing"}:
         assert base.spec.is_mip
     elif family != "production":  # production makes some products in whole units, as its sheet says
-        # the only integers of an LP family are pinned quantities its sheet lists as whole lots
+        # the only integers of an LP family are quantities its sheet lists as whole lots
         ints = {v for v, var in base.spec.vars.items() if var.vtype != "C"}
-        assert ints <= set(base.pinned.values())
+        assert ints <= set(base.lots)
         assert all(base.sources[f"type:{v}"].startswith("whole_lots[") for v in ints)
 
 

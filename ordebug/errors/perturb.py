@@ -36,10 +36,10 @@ def _edited(ctx: Context, change: SheetChange) -> ModelSpec | None:
         return None
     if ref.startswith(f"{WHOLE_LOTS}["):
         key = ref[len(WHOLE_LOTS) + 1:-1]
-        rows = [r for r in base.pinned if base.sources.get(f"rhs:{r}", "").endswith(f"[{key}]")]
-        if len(rows) != 1:
+        hits = [v for v, k in base.lots.items() if k == key]
+        if len(hits) != 1:
             return None
-        out.vars[base.pinned[rows[0]]].vtype = "I"
+        out.vars[hits[0]].vtype = "I"
         return out
     v = float(change.value)  # type: ignore[arg-type]
     template = next((t for t in base.rule_templates if t.table and f"{t.table}[{t.key}]" == ref), None)
@@ -131,16 +131,18 @@ def _listings(ctx: Context) -> Iterator[SheetChange]:
 
 
 def _whole(ctx: Context) -> Iterator[SheetChange]:
-    """A fixed quantity with a fraction listed as coming in whole units."""
+    """A quantity listed as coming in whole units where a fixed total with a fraction then has
+    no continuous member left."""
     sheet = ctx.base.sheet
     if WHOLE_LOTS not in sheet.tables:
         return
+    listed = sheet.tables[WHOLE_LOTS].values
     for row in ctx.shuffled(list(ctx.base.pinned)):
-        ref = ctx.base.sources.get(f"rhs:{row}", "")
-        key = ref.partition("[")[2].rstrip("]")
-        value = ctx.base.spec.rows[row].rhs
-        if key and key not in sheet.tables[WHOLE_LOTS].values and not math.isclose(value, round(value)):
-            yield SheetChange("value", f"{WHOLE_LOTS}[{key}]", "yes")
+        if math.isclose(ctx.base.spec.rows[row].rhs, round(ctx.base.spec.rows[row].rhs)):
+            continue
+        open_ = [k for v in ctx.base.pinned[row] if (k := ctx.base.lots.get(v)) and k not in listed]
+        if len(open_) == 1:
+            yield SheetChange("value", f"{WHOLE_LOTS}[{open_[0]}]", "yes")
 
 
 def conflicts(ctx: Context, kind: str) -> Iterator[SheetChange]:

@@ -64,7 +64,8 @@ class BaseModel:
     sources: dict[str, str] = field(default_factory=dict)
     rule_templates: list[RuleTemplate] = field(default_factory=list)
     listed: dict[str, str] = field(default_factory=dict)  # row -> the entry that lists it (``min_use[hub_2]``)
-    pinned: dict[str, str] = field(default_factory=dict)  # pinning row -> its variable
+    pinned: dict[str, list[str]] = field(default_factory=dict)  # pinning row -> its variables
+    lots: dict[str, str] = field(default_factory=dict)  # variable -> its whole-lots key (listed or not)
 
     def source_uses(self) -> Counter[str]:
         """How many elements of the model each rule or data entry fixes."""
@@ -110,10 +111,22 @@ class Builder:
     def pinned_row(self, name: str, var: str, table: Table, key: str, role: str, *, rule: str) -> None:
         """``var = table[key]``: a quantity the sheet fixes (often fractional). The variable is an
         integer where the family's :data:`WHOLE_LOTS` table lists ``key``."""
-        self.row(name, {var: 1}, "=", table.num(key), role, rule=rule, rhs_src=table.ref(key))
-        self.base.pinned[name] = var
+        self.pinned_total(name, {var: key}, table, key, role, rule=rule)
+
+    def pinned_total(self, name: str, members: dict[str, str], table: Table, key: str, role: str, *,
+                     rule: str) -> None:
+        """``sum of members = table[key]``: a total the sheet fixes (often fractional) over
+        variables (-> their :data:`WHOLE_LOTS` keys), each an integer where that table lists it."""
+        self.row(name, dict.fromkeys(members, 1.0), "=", table.num(key), role, rule=rule, rhs_src=table.ref(key))
+        self.base.pinned[name] = list(members)
         if "listed in" in self.base.sheet.rules.get(rule, ""):
             self.base.listed[name] = table.ref(key)
+        for var, lot in members.items():
+            self.whole(var, lot)
+
+    def whole(self, var: str, key: str) -> None:
+        """``var`` may come in whole units: an integer where :data:`WHOLE_LOTS` lists ``key``."""
+        self.base.lots[var] = key
         whole = self.base.sheet.tables.get(WHOLE_LOTS)
         if whole is not None and whole.values.get(key) == "yes":
             self.base.spec.vars[var].vtype = "I"

@@ -28,6 +28,7 @@ UNIT_SLIPS: dict[str, tuple[str, float]] = {
 
 
 WHOLE_LOTS = "whole_lots"  # a family's listing of pinned quantities that come in whole units
+MAX_LOOSE_LOTS = 16  # routes outside any fixed total that may be listed as whole lots (large models stay light)
 
 
 def key_of(*parts: str) -> str:
@@ -197,6 +198,13 @@ def booked(rng: random.Random, planned: float) -> float:
     return max(0, int(planned * rng.uniform(0.9, 1.0)) - 1) + frac
 
 
+def booked_total(rng: random.Random, planned: float) -> float:
+    """A total booked in advance over several routes: the planned volume rounded up, often with
+    a fractional part (the other routes' headroom takes the little extra)."""
+    frac = 0.0 if rng.random() < 0.35 else rng.choice([0.2, 0.4, 0.5, 0.6, 0.8])
+    return float(math.ceil(planned) + frac)
+
+
 def whole_lots(rng: random.Random, s: DataSheet, pinned: Table, var: str) -> Table:
     """The listing of ``pinned``'s quantities that come in whole units (their variable is an
     integer), with about half the whole-numbered entries listed, and its rule."""
@@ -207,6 +215,34 @@ def whole_lots(rng: random.Random, s: DataSheet, pinned: Table, var: str) -> Tab
             t.values[k] = "yes"
     s.rule(f"whole_lots: for each entry listed in both {pinned.name} and whole_lots, {var} takes whole values "
            "only (integer).")
+    return t
+
+
+def whole_members(rng: random.Random, s: DataSheet, what: str, dims: list[str], keys: list[str],
+                  totals: Table, groups: dict[str, list[str]], var: str) -> Table:
+    """The listing of ``var``'s entries (``keys``, e.g. lanes) that come in whole units, and its
+    rule. About half are listed (of at most :data:`MAX_LOOSE_LOTS` outside the totals). The
+    members of a pinned total (``groups``: a ``totals`` key -> its member keys) are all listed
+    but one half of the time: a total with a fraction then needs its one continuous member,
+    and a fault elsewhere can make any of them the one."""
+    t = s.table(WHOLE_LOTS, f"{what} that come in whole units (listed only)", "yes/no", list(dims))
+    grouped = {k for ms in groups.values() for k in ms}
+    rest = [k for k in keys if k not in grouped]
+    for k in rng.sample(rest, min(len(rest), MAX_LOOSE_LOTS)):
+        if rng.random() < 0.5:
+            t.values[k] = "yes"
+    for g, members in groups.items():
+        fractional = not float(totals.values[g]).is_integer()
+        if rng.random() < 0.5:
+            picked = rng.sample(members, len(members) - 1)
+        else:
+            picked = [m for m in members if rng.random() < 0.5]
+            if fractional and len(picked) == len(members):
+                picked.remove(rng.choice(members))
+        for k in picked:
+            t.values[k] = "yes"
+    s.rule(f"whole_lots: for each {' and '.join(dims)} listed in whole_lots, {var} takes whole values only "
+           "(integer).")
     return t
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up, whole_lots
-from ordebug.models.datasheet import booked as early
+from ordebug.models.datasheet import DataSheet, amount, booked_total, down, keep_some, up, whole_members
 
 STATEMENT = (
     "A parcel network moves volume from depots through sorting hubs to destination cities. Every arc has "
     "a capacity, every depot a supply, every hub a sorting capacity and a least throughput (staff are "
-    "paid anyway). A hub sends out what comes in. Each city's need must be met. Minimise transport cost."
+    "paid anyway). A hub sends out what comes in. Some depots booked their outbound volume in advance; "
+    "some arcs run whole trailers only. Each city's need must be met. Minimise transport cost."
 )
 
 
@@ -46,18 +46,22 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for (u, v), f in flow.items():
         arc.values[f"{u},{v}"] = up(f * rng.uniform(1.05, 1.35) + 0.5, 0.5)
         cost.values[f"{u},{v}"] = amount(rng, 1, 15, 0.25)
-    s.rule("flow(u,v) >= 0 is the volume on arc (u,v), at most arc_cap[u,v]; continuous.")
+    s.rule("flow(u,v) >= 0 is the volume on arc (u,v), at most arc_cap[u,v]; continuous, but whole trailers "
+           "on the arcs listed in whole_lots.")
     s.rule("supply_limit(x): sum over hubs h of flow(x,h) <= supply[x].")
     s.rule("hub_inflow(h): throughput(h) = sum over depots x of flow(x,h).")
     s.rule("flow_conservation(h): throughput(h) = sum over cities d of flow(h,d).")
     s.rule("hub_capacity(h): throughput(h) <= hub_cap[h].")
     s.rule("min_hub_use(h), for each hub listed in min_use: throughput(h) >= min_use[h].")
     s.rule("meet_demand(d): sum over hubs h of flow(h,d) >= need[d].")
-    booked = s.table("booked", "volume booked in advance on an arc", "k parcels", ["from", "to"])
-    for k in rng.sample(sorted(flow), 2):
-        booked.values[",".join(k)] = early(rng, flow[k])
-    s.rule("booked(u,v), for each arc listed in booked: flow(u,v) = booked[u,v].")
-    whole_lots(rng, s, booked, "flow(u,v)")
+    booked = s.table("booked", "outbound volume a depot booked in advance, over all its arcs to hubs", "k parcels",
+                     ["depot"])
+    for x in rng.sample(sources, min(2, len(sources) - 1)):
+        booked.values[x] = booked_total(rng, sum(flow[x, h] for h in hubs))
+        supply.values[x] = max(supply.num(x), up(booked.num(x), 1))
+    s.rule("booked(x), for each depot listed in booked: sum over hubs h of flow(x,h) = booked[x].")
+    whole_members(rng, s, "arcs", ["from", "to"], [f"{u},{v}" for u, v in flow], booked,
+                  {x: [f"{x},{h}" for h in hubs] for x in booked.values}, "flow(u,v)")
     s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
     return s
 
@@ -88,7 +92,9 @@ def build(s: DataSheet) -> BaseModel:
     for d in sinks:
         b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", t_["need"].num(d), "requirement",
               rule="R7", rhs_src=t_["need"].ref(d))
-    for key in t_["booked"].values:
-        u, v = key.split(",")
-        b.pinned_row(f"booked({u},{v})", f"flow({u},{v})", t_["booked"], key, "requirement", rule="R8")
+    for x in t_["booked"].values:
+        members = {f"flow({x},{h})": f"{x},{h}" for h in hubs}
+        b.pinned_total(f"booked({x})", members, t_["booked"], x, "requirement", rule="R8")
+    for key in t_["arc_cap"].values:
+        b.whole(f"flow({key})", key)
     return b.base

@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, booked, down, keep_some, up, whole_lots
+from ordebug.models.datasheet import DataSheet, amount, booked_total, down, keep_some, key_of, up, whole_members
 
 STATEMENT = (
     "A company ships a product from its plants to its stores. Each store is reached from some plants "
     "only, over lanes with a capacity per planning week. Each plant has a weekly supply, and each plant's "
-    "contract with its carrier sets a least weekly volume it must ship. Every store's demand must be met. "
-    "Minimise freight cost."
+    "contract with its carrier sets a least weekly volume it must ship; some plants have booked their "
+    "weekly volume in advance, to the tonne. Some lanes run whole truckloads only. Every store's demand "
+    "must be met. Minimise freight cost."
 )
 
 
@@ -42,17 +43,21 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         supply.values[p] = up(flow[p] * rng.uniform(1.03, 1.15), 5)
         least.values[p] = down(flow[p] * rng.uniform(0.45, 0.85), 5)
     s.rule("ship(p,s) >= 0 is the weekly volume from plant p to store s on an existing lane, "
-           "at most lane_cap[p,s]; continuous.")
+           "at most lane_cap[p,s]; continuous, but whole truckloads on the lanes listed in whole_lots.")
     s.rule("plant_output(p): out(p) = sum over s of ship(p,s).")
     s.rule("plant_capacity(p): out(p) <= supply[p].")
     s.rule("meet_demand(s): sum over p of ship(p,s) >= demand[s].")
     s.rule("min_supply(p), for each plant listed in min_ship: out(p) >= min_ship[p].")
     keep_some(rng, least)
-    committed = s.table("committed", "volume booked in advance on a lane", "t", ["plant", "store"])
-    for k in rng.sample(sorted(lanes), 2):
-        committed.values[",".join(k)] = booked(rng, lanes[k])
-    s.rule("committed(p,s), for each lane listed in committed: ship(p,s) = committed[p,s].")
-    whole_lots(rng, s, committed, "ship(p,s)")
+    committed = s.table("committed", "weekly volume a plant booked in advance, over all its lanes", "t", ["plant"])
+    lanes_of = {p: [key_of(p, st) for q, st in sorted(lanes) if q == p] for p in plants}
+    wide = [p for p in plants if len(lanes_of[p]) >= 3] or plants
+    for p in rng.sample(wide, min(2, len(wide))):
+        committed.values[p] = booked_total(rng, flow[p])
+        supply.values[p] = max(supply.num(p), up(committed.num(p), 5))
+    s.rule("committed(p), for each plant listed in committed: sum over s of ship(p,s) = committed[p].")
+    whole_members(rng, s, "lanes", ["plant", "store"], [key_of(*k) for k in sorted(lanes)], committed,
+                  {p: lanes_of[p] for p in committed.values}, "ship(p,s)")
     s.rule("Objective: minimise sum of freight[p,s] * ship(p,s).")
     return s
 
@@ -79,7 +84,9 @@ def build(s: DataSheet) -> BaseModel:
               rhs_src=t_["demand"].ref(st))
     for p in plants:
         b.listed_row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"], p, "rule", rule="R5")
-    for key in t_["committed"].values:
-        p, st = key.split(",")
-        b.pinned_row(f"committed({p},{st})", f"ship({p},{st})", t_["committed"], key, "requirement", rule="R6")
+    for p in t_["committed"].values:
+        members = {f"ship({q},{st})": f"{q},{st}" for q, st in lanes if q == p}
+        b.pinned_total(f"committed({p})", members, t_["committed"], p, "requirement", rule="R6")
+    for p, st in lanes:
+        b.whole(f"ship({p},{st})", f"{p},{st}")
     return b.base
