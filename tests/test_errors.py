@@ -104,13 +104,42 @@ def test_faults_sit_on_members_the_type_can_hold(sample):
 
 
 def test_type_b_declares_a_continuous_variable_integer(sample_by_type):
-    """The model lists a pinned quantity as whole units; the specification does not."""
+    """The model lists a quantity as whole units; the specification does not."""
     for rec in sample_by_type["B"]:
         var = rec["ground_truth"]["root_cause"][0]["name"]
         assert broken(rec).vars[var].vtype == "I"
         assert original(rec).vars[var].vtype == "C"
         assert rec["ground_truth"]["fixes"] == [f"SET_VAR_TYPE({var}, C)"]
         assert rec["ground_truth"]["spec_sources"][0].startswith("whole_lots[")
+
+
+def test_type_b_has_decoy_integers_that_also_restore_feasibility(sample_by_type):
+    """A fixed total spans several whole-lot routes: relaxing any of them restores feasibility
+    (with its own optimum), so the model alone cannot say which one the sheet leaves
+    continuous. (v2 had one integer per conflict, and relaxing it was always right.)"""
+    decoys = []
+    for rec in sample_by_type["B"]:
+        b = broken(rec)
+        var = rec["ground_truth"]["root_cause"][0]["name"]
+        ints = {v for r in rec["iis"]["constraints"] for v in b.rows[r].coefs if b.vars[v].vtype == "I"}
+        n = 0
+        for v in sorted(ints - {var}):
+            trial = apply_actions(b, [f"SET_VAR_TYPE({v}, C)"])
+            n += is_feasible(trial)
+        decoys.append(n)
+    assert decoys and min(decoys) >= 2, decoys
+
+
+def test_type_a_has_a_decoy_row_that_turns_round_like_the_fault(sample_by_type):
+    """Another IIS row, outside the reversed family, whose flip restores feasibility with the
+    optimum of deleting it: the signature a spec-blind search reads for a reversed rule."""
+    from ordebug.errors.inject import flip_like_drop
+
+    for rec in sample_by_type["A"]:
+        b = broken(rec)
+        fam = {r["name"].split("(")[0] for r in rec["ground_truth"]["root_cause"]}
+        rows = [r for r in rec["iis"]["constraints"] if r.split("(")[0] not in fam]
+        assert any(flip_like_drop(b, r, {}) for r in rows), rec["problem_id"]
 
 
 def test_type_c_changes_one_coefficient_entry(sample_by_type):

@@ -25,11 +25,20 @@ from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text, write_lp
-from ordebug.solver.solve import SolverTimeout, Verdict, is_feasible, is_solver_failure, solve, verdict
+from ordebug.solver.solve import (
+    SolverTimeout,
+    Verdict,
+    is_feasible,
+    is_solver_failure,
+    same_objective,
+    solve,
+    verdict,
+)
 from ordebug.solver.spec import ModelSpec, canonical_order, differing, family
 
 FIX_TOL = 1e-6
 MAX_CONFLICTS = 12  # conflicts drawn per base model before a fresh model is drawn
+MIN_RELAX_DECOYS = 2  # B: other integers whose relaxation also restores feasibility
 EXTRA_FOR_TARGET = 1  # verified candidates looked at beyond the first, to meet a target difficulty
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
 
@@ -116,6 +125,39 @@ def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[st
     return True
 
 
+def flip_like_drop(broken: ModelSpec, row: str, deletions: dict[str, Verdict]) -> bool:
+    """Whether turning ``row`` round restores feasibility with the optimum of deleting it: how a
+    reversed rule looks to a search that cannot read the specification (the reversed rule is
+    redundant once right). Deletion verdicts are kept in ``deletions`` by action."""
+    if broken.rows[row].sense not in ("<=", ">="):
+        return False
+    trial = broken.copy()
+    apply_edit(trial, parse_action(act.flip_sense(row)))
+    flipped = solve(trial)
+    if not flipped.optimal:
+        return False
+    action, dropped = deletion(broken, "constraint", row)
+    if action not in deletions:
+        deletions[action] = verdict(solve(dropped), None)
+    drop = deletions[action].objective
+    return drop is not None and same_objective(flipped.objective, drop, FIX_TOL)
+
+
+def _relax_decoys(broken: ModelSpec, iis: Iis, fault: str) -> int:
+    """Integer variables of the IIS rows, besides ``fault``, whose relaxation alone restores
+    feasibility: the candidates a search that cannot read the sheet must choose among."""
+    ints = dict.fromkeys(v for r in iis.constraints for v in broken.rows[r].coefs
+                         if broken.vars[v].vtype == "I" and v != fault)
+    n = 0
+    for v in ints:
+        trial = broken.copy()
+        trial.vars[v].vtype = "C"
+        n += is_feasible(trial)
+        if n >= MIN_RELAX_DECOYS:
+            break
+    return n
+
+
 def alternatives(broken: ModelSpec, iis: Iis, fault: Fault, objective: float, seen: dict[str, Verdict]) -> list[dict]:
     """Single fixes that restore feasibility, with their objective impact (type I)."""
     out = []
@@ -195,6 +237,12 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     deletions: dict[str, Verdict] = {}
     if not _discriminates(broken, iis, objective, exempt, deletions):
         return _reject(etype, "a deletion restores the optimum")
+    if etype == "A":  # a decoy: another IIS row that turns round as the reversed rule does
+        fams = {family(r["name"]) for f in faults for r in f.roots}
+        if not any(family(r) not in fams and flip_like_drop(broken, r, deletions) for r in iis.constraints):
+            return _reject(etype, "no decoy row turns round like the fault")
+    if etype == "B" and _relax_decoys(broken, iis, faults[0].roots[0]["name"]) < MIN_RELAX_DECOYS:
+        return _reject(etype, "too few integers whose relaxation also restores feasibility")
     if etype == "F" and iis.size < 4:
         return _reject(etype, "IIS too small")
     inj = Injection(etype, broken, faults, iis, spec_sheet, original, objective)

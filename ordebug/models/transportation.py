@@ -51,7 +51,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     keep_some(rng, least)
     committed = s.table("committed", "weekly volume a plant booked in advance, over all its lanes", "t", ["plant"])
     lanes_of = {p: [key_of(p, st) for q, st in sorted(lanes) if q == p] for p in plants}
-    wide = [p for p in plants if len(lanes_of[p]) >= 3] or plants
+    most = max(len(x) for x in lanes_of.values())
+    wide = [p for p in plants if len(lanes_of[p]) >= max(3, most - 1)] or plants  # the widest: many lanes
     for p in rng.sample(wide, min(2, len(wide))):
         committed.values[p] = booked_total(rng, flow[p])
         supply.values[p] = max(supply.num(p), up(committed.num(p), 5))
