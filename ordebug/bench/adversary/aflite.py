@@ -54,15 +54,18 @@ def predictability(tables: Sequence[dict], folds: int, rnd: int, seed: int) -> d
     return out
 
 
+ABOVE_CHANCE = 0.15  # a ranker pick counts as clear only this far above chance
 UNSCORED = {"exact": False, "ranker": 0.0, "share": 0.0, "chance": 1.0}  # (a problem no fold scored)
 
 
 def predictable(s: dict, margin: float) -> float:
     """How clearly the adversary solves a problem: 2 for an exact repair, else the ranker's
-    root share when it puts the root first with at least ``margin`` of its scores."""
+    root share when it puts the root first with at least ``margin`` of its scores and clearly
+    above chance (by :data:`ABOVE_CHANCE`: twice chance would exempt every conflict of two or
+    three members, where the roots of a two-fault type make chance one half)."""
     if s["exact"]:
         return 2.0
-    return s["share"] if s["ranker"] > 0 and s["share"] >= max(margin, 2 * s["chance"]) else 0.0
+    return s["share"] if s["ranker"] > 0 and s["share"] >= max(margin, s["chance"] + ABOVE_CHANCE) else 0.0
 
 
 def quotas(tables: Sequence[dict], n: int) -> Counter[str]:
