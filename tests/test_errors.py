@@ -130,9 +130,9 @@ def test_type_b_has_decoy_integers_that_also_restore_feasibility(sample_by_type)
     assert decoys and min(decoys) >= 2, decoys
 
 
-def test_type_a_has_a_decoy_row_that_turns_round_like_the_fault(sample_by_type):
+def test_type_a_has_another_inequality_family_that_turns_round_like_the_fault(sample_by_type):
     """Another IIS row, outside the reversed family, whose flip restores feasibility with the
-    optimum of deleting it: the signature a spec-blind search reads for a reversed rule."""
+    optimum of deleting it, as the reversed rule's does: "flip equals drop" is no signature."""
     from ordebug.errors.inject import flip_like_drop
 
     for rec in sample_by_type["A"]:
@@ -140,6 +140,23 @@ def test_type_a_has_a_decoy_row_that_turns_round_like_the_fault(sample_by_type):
         fam = {r["name"].split("(")[0] for r in rec["ground_truth"]["root_cause"]}
         rows = [r for r in rec["iis"]["constraints"] if r.split("(")[0] not in fam]
         assert any(flip_like_drop(b, r, {}) for r in rows), rec["problem_id"]
+        own = [r["name"] for r in rec["ground_truth"]["root_cause"] if r["name"] in rec["iis"]["constraints"]]
+        if len(own) == 1:  # the reversed row itself has the same signature
+            assert flip_like_drop(b, own[0], {})
+
+
+def test_difficulty_counts_the_integers_a_modeller_must_check():
+    """Every general integer of the IIS rows is a member to check (its type against the sheet)."""
+    from ordebug.errors.inject import members_to_check
+    from ordebug.solver.spec import ModelSpec, Row, Var
+
+    spec = ModelSpec(name="t")
+    for v in ("x", "y", "z"):
+        spec.add_var(Var(v, 0.0, 10.0, "I"))
+    spec.add_row(Row.make("total", {"x": 1, "y": 1, "z": 1}, "=", 4.5))
+    assert members_to_check(spec, Iis(["total"], [])) == 4
+    spec.vars["z"].vtype = "C"
+    assert members_to_check(spec, Iis(["total"], [])) == 3
 
 
 def test_type_c_changes_one_coefficient_entry(sample_by_type):
@@ -220,7 +237,8 @@ def test_difficulty_follows_iis_size_and_fault_count(sample):
     for rec in sample:
         b = broken(rec)
         zero_lower = sum(1 for x in rec["iis"]["bounds"] if x["side"] == "lower" and b.vars[x["variable"]].lb == 0)
-        size = len(rec["iis"]["constraints"]) + len(rec["iis"]["bounds"]) - zero_lower
+        ints = {v for r in rec["iis"]["constraints"] for v in b.rows[r].coefs if b.vars[v].vtype == "I"}
+        size = len(rec["iis"]["constraints"]) + len(rec["iis"]["bounds"]) - zero_lower + len(ints)
         n_faults, n_fix = len(rec["ground_truth"]["roots_per_fault"]), len(rec["ground_truth"]["fixes"])
         assert rec["difficulty"] == difficulty(n_faults, n_fix, size)
     assert difficulty(2, 2, 3) == "hard" and difficulty(1, 1, 8) == "hard"

@@ -69,9 +69,12 @@ class Injection:
 
 
 def members_to_check(spec: ModelSpec, iis: Iis) -> int:
-    """IIS members a modeller must compare with the specification: every row, and every bound
-    that comes from data (a lower bound of 0 is the rules' own "x >= 0": nothing to look up)."""
-    return len(iis.constraints) + sum(1 for v, side in iis.bounds if side == "upper" or spec.vars[v].lb != 0)
+    """IIS members a modeller must compare with the specification: every row, every bound that
+    comes from data (a lower bound of 0 is the rules' own "x >= 0": nothing to look up), and
+    every general integer of the IIS rows (its type: whole lots or not)."""
+    ints = {v for r in iis.constraints for v in spec.rows[r].coefs if spec.vars[v].vtype == "I"}
+    return (len(iis.constraints) + len(ints)
+            + sum(1 for v, side in iis.bounds if side == "upper" or spec.vars[v].lb != 0))
 
 
 def difficulty(n_faults: int, n_fix_actions: int, members: int) -> str:
@@ -126,9 +129,12 @@ def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[st
 
 
 def flip_like_drop(broken: ModelSpec, row: str, deletions: dict[str, Verdict]) -> bool:
-    """Whether turning ``row`` round restores feasibility with the optimum of deleting it: how a
-    reversed rule looks to a search that cannot read the specification (the reversed rule is
-    redundant once right). Deletion verdicts are kept in ``deletions`` by action."""
+    """Whether turning ``row`` round restores feasibility with the optimum of deleting it.
+
+    For an IIS row whose deletion leaves an optimum this always holds (that optimum violates
+    the row, so it satisfies the flipped row, which it then keeps), so "flip equals drop" is no
+    signature of a reversed rule: a second inequality family in the IIS where this holds is a
+    decoy for a search that reads it as one. Deletion verdicts are kept in ``deletions``."""
     if broken.rows[row].sense not in ("<=", ">="):
         return False
     trial = broken.copy()
@@ -237,10 +243,10 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     deletions: dict[str, Verdict] = {}
     if not _discriminates(broken, iis, objective, exempt, deletions):
         return _reject(etype, "a deletion restores the optimum")
-    if etype == "A":  # a decoy: another IIS row that turns round as the reversed rule does
+    if etype == "A":  # a decoy: another inequality family of the IIS that turns round as the fault does
         fams = {family(r["name"]) for f in faults for r in f.roots}
         if not any(family(r) not in fams and flip_like_drop(broken, r, deletions) for r in iis.constraints):
-            return _reject(etype, "no decoy row turns round like the fault")
+            return _reject(etype, "no other inequality family turns round like the fault")
     if etype == "B" and _relax_decoys(broken, iis, faults[0].roots[0]["name"]) < MIN_RELAX_DECOYS:
         return _reject(etype, "too few integers whose relaxation also restores feasibility")
     if etype == "F" and iis.size < 4:

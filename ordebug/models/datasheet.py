@@ -220,12 +220,12 @@ def whole_lots(rng: random.Random, s: DataSheet, pinned: Table, var: str) -> Tab
 
 def whole_members(rng: random.Random, s: DataSheet, what: str, dims: list[str], keys: list[str],
                   totals: Table, groups: dict[str, list[str]], var: str) -> Table:
-    """The listing of ``var``'s entries (``keys``, e.g. lanes) that come in whole units, and its
-    rule. About half are listed (of at most :data:`MAX_LOOSE_LOTS` outside the totals). The
+    """The listing of ``var``'s entries (``keys``: each a ``what``, e.g. a lane) that come in
+    whole units, and its rule. About half are listed (of at most :data:`MAX_LOOSE_LOTS` outside the totals). The
     members of a pinned total (``groups``: a ``totals`` key -> its member keys) are all listed
     but one half of the time: a total with a fraction then needs its one continuous member,
     and a fault elsewhere can make any of them the one."""
-    t = s.table(WHOLE_LOTS, f"{what} that come in whole units (listed only)", "yes/no", list(dims))
+    t = s.table(WHOLE_LOTS, f"{what}s that carry whole units only (listed only)", "yes/no", list(dims))
     grouped = {k for ms in groups.values() for k in ms}
     rest = [k for k in keys if k not in grouped]
     for k in rng.sample(rest, min(len(rest), MAX_LOOSE_LOTS)):
@@ -241,8 +241,8 @@ def whole_members(rng: random.Random, s: DataSheet, what: str, dims: list[str], 
                 picked.remove(rng.choice(members))
         for k in picked:
             t.values[k] = "yes"
-    s.rule(f"whole_lots: for each {' and '.join(dims)} listed in whole_lots, {var} takes whole values only "
-           "(integer).")
+    s.rule(f"whole_lots: for each {what} ({','.join(dims)}) listed in whole_lots, {var} takes whole values "
+           "only (integer).")
     return t
 
 

@@ -11,7 +11,8 @@ STATEMENT = (
     "A parcel network moves volume from depots through sorting hubs to destination cities. Every arc has "
     "a capacity, every depot a supply, every hub a sorting capacity and a least throughput (staff are "
     "paid anyway). A hub sends out what comes in. Some depots booked their outbound volume in advance; "
-    "some arcs run whole trailers only. Each city's need must be met. Minimise transport cost."
+    "some arcs carry whole thousands of parcels only (full trailers). Each city's need must be met. "
+    "Minimise transport cost."
 )
 
 
@@ -46,8 +47,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for (u, v), f in flow.items():
         arc.values[f"{u},{v}"] = up(f * rng.uniform(1.05, 1.35) + 0.5, 0.5)
         cost.values[f"{u},{v}"] = amount(rng, 1, 15, 0.25)
-    s.rule("flow(u,v) >= 0 is the volume on arc (u,v), at most arc_cap[u,v]; continuous, but whole trailers "
-           "on the arcs listed in whole_lots.")
+    s.rule("flow(u,v) >= 0 is the volume on arc (u,v), at most arc_cap[u,v]; continuous, but whole thousands "
+           "only on the arcs listed in whole_lots.")
     s.rule("supply_limit(x): sum over hubs h of flow(x,h) <= supply[x].")
     s.rule("hub_inflow(h): throughput(h) = sum over depots x of flow(x,h).")
     s.rule("flow_conservation(h): throughput(h) = sum over cities d of flow(h,d).")
@@ -60,7 +61,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         booked.values[x] = booked_total(rng, sum(flow[x, h] for h in hubs))
         supply.values[x] = max(supply.num(x), up(booked.num(x), 1))
     s.rule("booked(x), for each depot listed in booked: sum over hubs h of flow(x,h) = booked[x].")
-    whole_members(rng, s, "arcs", ["from", "to"], [f"{u},{v}" for u, v in flow], booked,
+    whole_members(rng, s, "arc", ["from", "to"], [f"{u},{v}" for u, v in flow], booked,
                   {x: [f"{x},{h}" for h in hubs] for x in booked.values}, "flow(u,v)")
     s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
     return s

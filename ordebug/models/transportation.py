@@ -11,7 +11,7 @@ STATEMENT = (
     "A company ships a product from its plants to its stores. Each store is reached from some plants "
     "only, over lanes with a capacity per planning week. Each plant has a weekly supply, and each plant's "
     "contract with its carrier sets a least weekly volume it must ship; some plants have booked their "
-    "weekly volume in advance, to the tonne. Some lanes run whole truckloads only. Every store's demand "
+    "weekly volume in advance. Some lanes carry whole tonnes only (full pallets). Every store's demand "
     "must be met. Minimise freight cost."
 )
 
@@ -43,7 +43,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         supply.values[p] = up(flow[p] * rng.uniform(1.03, 1.15), 5)
         least.values[p] = down(flow[p] * rng.uniform(0.45, 0.85), 5)
     s.rule("ship(p,s) >= 0 is the weekly volume from plant p to store s on an existing lane, "
-           "at most lane_cap[p,s]; continuous, but whole truckloads on the lanes listed in whole_lots.")
+           "at most lane_cap[p,s]; continuous, but whole tonnes only on the lanes listed in whole_lots.")
     s.rule("plant_output(p): out(p) = sum over s of ship(p,s).")
     s.rule("plant_capacity(p): out(p) <= supply[p].")
     s.rule("meet_demand(s): sum over p of ship(p,s) >= demand[s].")
@@ -57,7 +57,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         committed.values[p] = booked_total(rng, flow[p])
         supply.values[p] = max(supply.num(p), up(committed.num(p), 5))
     s.rule("committed(p), for each plant listed in committed: sum over s of ship(p,s) = committed[p].")
-    whole_members(rng, s, "lanes", ["plant", "store"], [key_of(*k) for k in sorted(lanes)], committed,
+    whole_members(rng, s, "lane", ["plant", "store"], [key_of(*k) for k in sorted(lanes)], committed,
                   {p: lanes_of[p] for p in committed.values}, "ship(p,s)")
     s.rule("Objective: minimise sum of freight[p,s] * ship(p,s).")
     return s
