@@ -88,6 +88,7 @@ rule report:
         cards=expand("results/train/{run}/run.json", run=get_eval_runs()),
         losses=expand("results/train/{run}/loss.csv", run=get_eval_runs()),
         curves=expand("results/rl/{run}/reward_curve.jsonl", run=get_rl_eval_runs()),
+        viewers=get_viewers(),  # marked for the HTML report: `snakemake --report` needs them built
     output:
         table=report(
             "results/report/comparison.md",

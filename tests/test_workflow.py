@@ -249,7 +249,7 @@ def test_report_builds_with_plots_and_html(bench_small, tmp_path):
     viewers = [f"results/viewer/{s}_{a}.html" for s, agents in (("collect", ["heuristic"]),
                                                                 ("eval", ["heuristic", "random", "drop_first_iis"]))
                for a in agents]
-    r = smk(workflow_dir, "report", *viewers)
+    r = smk(workflow_dir, "report")  # the target alone builds everything the HTML report lists
     assert r.returncode == 0, r.stderr[-3000:]
     rep = workflow_dir / "results" / "report"
     table = (rep / "comparison.md").read_text()
