@@ -27,11 +27,12 @@ from ordebug.agents.view import RowView, View, parse_observation, parse_row
 from ordebug.env.specview import TYPE_WORD, cited_value, element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
 from ordebug.models.base import BaseModel, rule_sense
-from ordebug.models.datasheet import DataSheet, parse_tables
+from ordebug.models.datasheet import WHOLE_LOTS, DataSheet, parse_tables
 from ordebug.solver.spec import INF, family, fmt_num, natural_key
 
 TYPE_LETTER = {word: letter for letter, word in TYPE_WORD.items()}
 TOL = 1e-9
+MAX_SINGLE_TYPE_LOOKUPS = 3  # more integers in the conflict than this: read the whole-lots listing instead
 
 
 @dataclass
@@ -128,7 +129,8 @@ class HeuristicAgent:
         for i, names in enumerate(groups):
             if i and self._fixes(v):
                 break
-            ask = self._to_ask(v, names)
+            ask = self._ask_listing(v) if i == len(groups) - 1 else None
+            ask = ask or self._to_ask(v, names)
             if ask:
                 return ask
         # 2. read rows whose terms are cut off
@@ -298,6 +300,9 @@ class HeuristicAgent:
             if row is not None and row.name == name:
                 self.inspected[name] = row
             return
+        if name == WHOLE_LOTS:
+            self._read_listing(body, v)
+            return
         if body.startswith("the specification has no rule"):
             self.expected[name] = Expected(absent=True, rule=body)
             return
@@ -315,6 +320,34 @@ class HeuristicAgent:
         tm = re.search(r"^type: (\w+)", body, re.M)
         self.expected[name] = Expected(rule=rule, data=data, stated=stated,
                                        vtype=TYPE_LETTER[tm.group(1)] if tm else "")
+
+    def _ask_listing(self, v: View) -> str | None:
+        """Many integers in the conflict and the sheet not printed: read the whole-lots listing
+        once (one look-up instead of one per variable)."""
+        todo = [x for x in v.int_vars if x not in self.expected and x not in self.asked]
+        if self.model is not None or len(todo) <= MAX_SINGLE_TYPE_LOOKUPS or WHOLE_LOTS in self.asked \
+                or f"{WHOLE_LOTS}[" not in v.spec_text:
+            return None
+        self.asked.add(WHOLE_LOTS)
+        return answer([self._lead(v), f"{len(todo)} integer variables are in the conflict; rather than look each "
+                                      f"one up, I read the {WHOLE_LOTS} listing, which says which come in whole "
+                                      "units."], act.spec(WHOLE_LOTS))
+
+    def _read_listing(self, body: str, v: View) -> None:
+        """SPEC(whole_lots)'s answer: each integer whose index is a key of the listing is whole
+        where it is listed and continuous where it is not."""
+        m = re.match(rf"^{WHOLE_LOTS}\[([^\]]*)\]", body)
+        if not m:
+            return
+        ndims = len(m.group(1).split(","))
+        listed = {k for k, val in re.findall(r"([^\s;:]+)=(yes|no)", body) if val == "yes"}
+        cut = re.search(r"\.\.\. \(\+\d+ (more|chars)\)", body) is not None  # then "not listed" is unknown
+        for var in v.int_vars:
+            key = var.partition("(")[2].rstrip(")")
+            if key and len(key.split(",")) == ndims and var not in self.expected and (key in listed or not cut):
+                self.expected[var] = Expected(
+                    rule=f"the {WHOLE_LOTS} listing ({key} {'listed' if key in listed else 'not listed'})",
+                    vtype="I" if key in listed else "C")
 
     def _to_ask(self, v: View, names: list[str]) -> str | None:
         if self.model is not None:

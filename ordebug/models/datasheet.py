@@ -28,6 +28,7 @@ UNIT_SLIPS: dict[str, tuple[str, float]] = {
 
 
 WHOLE_LOTS = "whole_lots"  # a family's listing of pinned quantities that come in whole units
+MAX_LISTING_ENTRIES = 400  # entries SPEC shows of a yes/no listing (other tables: 40)
 MAX_LOOSE_LOTS = 16  # routes outside any fixed total that may be listed as whole lots (large models stay light)
 
 
@@ -130,6 +131,8 @@ class DataSheet:
         if name in self.tables:
             t = self.tables[name]
             items = list(t.values.items())
+            if t.unit == "yes/no":  # a listing is read whole (its keys are short)
+                max_entries = max(max_entries, MAX_LISTING_ENTRIES)
             shown = "; ".join(f"{k}={_fmt(v)}" for k, v in items[:max_entries])
             more = f" ... (+{len(items) - max_entries} more)" if len(items) > max_entries else ""
             return f"{t.name}[{','.join(t.dims)}] ({t.unit}) {t.title}: {shown}{more}"
