@@ -188,6 +188,10 @@ class HeuristicAgent:
                         f"If the rule itself was reversed, {name} carries the same wrong inequality as {last}; "
                         "I look at it.",
                         f"{name} belongs to the family of {last}; I read it before I trust the rest.",
+                        f"{last} and {name} come from one rule: if its inequality was typed the wrong way round, "
+                        f"{name} is wrong too, so I inspect it.",
+                        f"Before submitting I read {name}, a sibling of {last} under the same rule, for the "
+                        "same reversal.",
                     ]
                 else:
                     options = [
