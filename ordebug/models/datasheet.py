@@ -27,7 +27,7 @@ UNIT_SLIPS: dict[str, tuple[str, float]] = {
 }
 
 
-WHOLE_LOTS = "whole_lots"  # a family's listing of pinned quantities that come in whole units
+WHOLE_LOTS = "whole_lots"  # a family's listing of quantities (pinned ones, or routes) that come in whole units
 MAX_LISTING_ENTRIES = 400  # entries SPEC shows of a yes/no listing (other tables: 40)
 MAX_LOOSE_LOTS = 16  # routes outside any fixed total that may be listed as whole lots (large models stay light)
 
@@ -224,10 +224,10 @@ def whole_lots(rng: random.Random, s: DataSheet, pinned: Table, var: str) -> Tab
 def whole_members(rng: random.Random, s: DataSheet, what: str, dims: list[str], keys: list[str],
                   totals: Table, groups: dict[str, list[str]], var: str) -> Table:
     """The listing of ``var``'s entries (``keys``: each a ``what``, e.g. a lane) that come in
-    whole units, and its rule. About half are listed (of at most :data:`MAX_LOOSE_LOTS` outside the totals). The
-    members of a pinned total (``groups``: a ``totals`` key -> its member keys) are all listed
-    but one half of the time: a total with a fraction then needs its one continuous member,
-    and a fault elsewhere can make any of them the one."""
+    whole units, and its rule. About half are listed (of at most :data:`MAX_LOOSE_LOTS`
+    outside the totals). The members of a pinned total (``groups``: a ``totals`` key -> its
+    member keys) are all listed but one half of the time: a total with a fraction then needs
+    its one continuous member, and a fault elsewhere can make any of them the one."""
     t = s.table(WHOLE_LOTS, f"{what}s that carry whole units only (listed only)", "yes/no", list(dims))
     grouped = {k for ms in groups.values() for k in ms}
     rest = [k for k in keys if k not in grouped]
