@@ -141,8 +141,40 @@ def test_type_a_has_another_inequality_family_that_turns_round_like_the_fault(sa
         rows = [r for r in rec["iis"]["constraints"] if r.split("(")[0] not in fam]
         assert any(flip_like_drop(b, r, {}) for r in rows), rec["problem_id"]
         own = [r["name"] for r in rec["ground_truth"]["root_cause"] if r["name"] in rec["iis"]["constraints"]]
-        if len(own) == 1:  # the reversed row itself has the same signature
-            assert flip_like_drop(b, own[0], {})
+        if len(own) == 1 and is_feasible(apply_actions(b, [f"DROP_CONSTRAINT({own[0]})"])):
+            assert flip_like_drop(b, own[0], {})  # the reversed row itself has the same signature
+        # (when its family's other rows hold a second conflict, deleting the row alone does not
+        # restore feasibility, and only the whole family's reversal does)
+
+
+def test_type_a_reverses_only_a_rule_whose_direction_the_sheet_states(sample_by_type):
+    """A reversed rule says in words whether it is a floor or a cap, agreeing with its sign, under
+    a name that carries no direction: the specification never contradicts its own names (no
+    "min_..." rule written <=), and the model has the other sense."""
+    from ordebug.models.base import directed, rule_sense
+
+    for rec in sample_by_type["A"]:
+        text = rec["spec"]["rules"][rec["ground_truth"]["spec_sources"][0]]
+        row = rec["ground_truth"]["root_cause"][0]["name"]
+        fam = row.split("(")[0]
+        sense = rule_sense(text, fam)
+        assert directed(text) and sense in ("<=", ">="), text
+        assert ("(a floor)" in text) == (sense == ">="), text
+        assert not any(w in fam for w in ("min", "max", "least", "most", "limit", "cap")), fam
+        assert broken(rec).rows[row].sense != sense
+
+
+def test_type_a_has_another_family_whose_reversal_restores_feasibility(sample_by_type):
+    """Turning the reversed rule's whole family round makes the model feasible; another family
+    of the IIS does that too, so the family flip that restores feasibility is no signature."""
+    from ordebug.errors.inject import family_flip_decoy
+
+    for rec in sample_by_type["A"]:
+        iis = Iis(rec["iis"]["constraints"], [(x["variable"], x["side"]) for x in rec["iis"]["bounds"]], True)
+        fams = {r["name"].split("(")[0] for r in rec["ground_truth"]["root_cause"]}
+        assert family_flip_decoy(broken(rec), iis, fams), rec["problem_id"]
+        flips = [f"FLIP_SENSE({r['name']})" for r in rec["ground_truth"]["root_cause"]]
+        assert is_feasible(apply_actions(broken(rec), flips))  # the fault's own family flip does it
 
 
 def test_difficulty_counts_the_integers_a_modeller_must_check():

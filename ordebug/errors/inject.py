@@ -149,6 +149,22 @@ def flip_like_drop(broken: ModelSpec, row: str, deletions: dict[str, Verdict]) -
     return drop is not None and same_objective(flipped.objective, drop, FIX_TOL)
 
 
+def family_flip_decoy(broken: ModelSpec, iis: Iis, fams: set[str]) -> bool:
+    """Whether another inequality family of the IIS (not in ``fams``) restores feasibility when
+    its rows of that sense are all turned round, as the reversed rule's family does: without
+    one, "the family whose flip makes the model feasible" names the fault to a spec-blind search."""
+    for fam in dict.fromkeys(family(r) for r in iis.constraints if family(r) not in fams):
+        for sense in dict.fromkeys(broken.rows[r].sense for r in iis.constraints if family(r) == fam):
+            if sense not in ("<=", ">="):
+                continue
+            trial = broken.copy()
+            for r in [x for x in broken.rows if family(x) == fam and broken.rows[x].sense == sense]:
+                apply_edit(trial, parse_action(act.flip_sense(r)))
+            if is_feasible(trial):
+                return True
+    return False
+
+
 def _relax_decoys(broken: ModelSpec, iis: Iis, fault: str) -> int:
     """Integer variables of the IIS rows, besides ``fault``, whose relaxation alone restores
     feasibility: the candidates a search that cannot read the sheet must choose among."""
@@ -247,6 +263,8 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
         fams = {family(r["name"]) for f in faults for r in f.roots}
         if not any(family(r) not in fams and flip_like_drop(broken, r, deletions) for r in iis.constraints):
             return _reject(etype, "no other inequality family turns round like the fault")
+        if not family_flip_decoy(broken, iis, fams):
+            return _reject(etype, "no other family restores feasibility when turned round")
     if etype == "B" and _relax_decoys(broken, iis, faults[0].roots[0]["name"]) < MIN_RELAX_DECOYS:
         return _reject(etype, "too few integers whose relaxation also restores feasibility")
     if etype == "F" and iis.size < 4:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ordebug.errors.changes import SheetChange, build, harder, natural_values
 from ordebug.errors.faults import Element, single_use
-from ordebug.models.base import BaseModel, rule_sense
+from ordebug.models.base import BaseModel, directed, rule_sense
 from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
 from ordebug.solver.iis import Iis
 from ordebug.solver.spec import family
@@ -27,7 +27,7 @@ TYPE_KINDS: dict[str, tuple[str, ...]] = {
     "H": ("bound",), "I": ("rhs",),
 }
 PAIR_LABEL_KINDS = ("rhs", "coef", "bound", "rhs_def", "coef_def")
-MAX_FAMILY_FAULT = 4  # rows a reversed rule may write (each needs its own FLIP_SENSE)
+MAX_FAMILY_FAULT = 8  # rows a reversed rule may write (each needs its own FLIP_SENSE)
 MAX_ENTRY_USES = 5  # rows a wrong coefficient entry may enter (each needs its own SET_COEF)
 DATA_ROLES = ("requirement", "capacity", "rule")
 
@@ -72,8 +72,9 @@ def _sense_label(base: BaseModel, row: str) -> list[Label]:
     r = base.spec.rows[row]
     rid = base.sources.get(f"sense:{row}", "")
     rule = base.sheet.rules.get(rid, "")
-    if base.roles.get(row) not in DATA_ROLES or r.sense not in ("<=", ">=") or rule_sense(rule, family(row)) is None:
-        return []
+    if (base.roles.get(row) not in DATA_ROLES or r.sense not in ("<=", ">=") or rule_sense(rule, family(row)) is None
+            or not directed(rule)):
+        return []  # only a rule whose direction the sheet states can be the wrong way round
     fam = [x for x in base.spec.rows if family(x) == family(row)]
     if len(fam) > MAX_FAMILY_FAULT:
         return []

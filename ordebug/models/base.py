@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ordebug.models.datasheet import WHOLE_LOTS, DataSheet, Table
+from ordebug.models.datasheet import CAP, FLOOR, WHOLE_LOTS, DataSheet, Table
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 # Row roles steer the error injectors; they are never written into a problem record.
@@ -38,15 +38,26 @@ def rule_sense(text: str, family: str) -> str | None:
     return ops[-1] if ops else None
 
 
+def directed(text: str) -> bool:
+    """Whether a rule states its direction in words (a floor or a cap of a neutrally named
+    quantity): the rules that can be written the wrong way round (type A) without the sheet
+    contradicting itself, since neither the name nor the statement says which way."""
+    return FLOOR in text or CAP in text
+
+
 def reverse_rule(text: str) -> str:
-    """The rule with its last inequality turned round (``<=`` <-> ``>=``)."""
+    """The rule with its last inequality turned round (``<=`` <-> ``>=``), and its stated
+    direction with it (a floor <-> a cap)."""
     head, sep, body = text.partition(":")
     ops = list(re.finditer(r"<=|>=", body))
     if not ops:
         raise ValueError(f"rule has no inequality to reverse: {text!r}")
     m = ops[-1]
     op = ">=" if m.group() == "<=" else "<="
-    return head + sep + body[:m.start()] + op + body[m.end():]
+    body = body[:m.start()] + op + body[m.end():]
+    if FLOOR in body or CAP in body:
+        body = body.replace(FLOOR, "\0").replace(CAP, FLOOR).replace("\0", CAP)
+    return head + sep + body
 
 
 @dataclass
@@ -101,6 +112,8 @@ class Builder:
         src = self.base.sources
         src[f"sense:{name}"] = rule
         src[f"rhs:{name}"] = rhs_src or rule
+        if rhs_src and "[" in rhs_src and "listed in" in self.base.sheet.rules.get(rule, ""):
+            self.base.listed[name] = rhs_src  # a rule stated for the entities its table lists
         for v in coefs:
             src[f"coef:{name}:{v}"] = (coef_src or {}).get(v, rule)
         return name
@@ -133,12 +146,11 @@ class Builder:
             self.base.sources[f"type:{var}"] = whole.ref(key)
 
     def listed_row(self, name: str, coefs: dict[str, float], sense: str, table: Table, key: str, role: str, *,
-                   rule: str) -> None:
+                   rule: str, coef_src: dict[str, str] | None = None) -> None:
         """A rule the sheet states for the entities ``table`` lists only: the row where ``key`` is
         listed (its right-hand side from the table), else a template for a rule the sheet lacks."""
         if key in table.values:
-            self.row(name, coefs, sense, table.num(key), role, rule=rule, rhs_src=table.ref(key))
-            self.base.listed[name] = table.ref(key)
+            self.row(name, coefs, sense, table.num(key), role, rule=rule, rhs_src=table.ref(key), coef_src=coef_src)
         else:
             stated = rule_sense(self.base.sheet.rules.get(rule, ""), name.split("(")[0])
             self.template(name, coefs, stated if stated in ("<=", ">=") and sense != "=" else sense, table.name, key)

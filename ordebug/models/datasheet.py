@@ -187,12 +187,33 @@ def up(x: float, step: float = 1.0) -> float:
     return float(round(math.ceil(x / step - 1e-9) * step, 6))
 
 
-def keep_some(rng: random.Random, table: Table, share: float = 0.35) -> None:
-    """Leave out some entries (at least one kept): a rule the sheet states for listed entities only."""
-    keys = list(table.values)
-    drop = rng.sample(keys, min(len(keys) - 1, max(1, round(share * len(keys)))))
-    for k in drop:
-        del table.values[k]
+FLOOR, CAP = "(a floor)", "(a cap)"  # how a rule states its direction where the name does not
+
+
+def direction(rng: random.Random) -> str:
+    """The direction of a neutrally named rule in this model: a floor (``>=``) or a cap (``<=``),
+    drawn evenly, so that only the sheet tells which (no name or family has a usual sense)."""
+    return ">=" if rng.random() < 0.5 else "<="
+
+
+def directed_text(head: str, lhs: str, sense: str, rhs: str) -> str:
+    """The text of a rule whose direction the sheet states: ``head: lhs >= rhs (a floor).``"""
+    return f"{head}: {lhs} {sense} {rhs} {FLOOR if sense == '>=' else CAP}."
+
+
+MAX_LEFT_OUT = 0.45  # the largest share of a listed table's entities left out
+
+
+def keep_some(rng: random.Random, *tables: Table) -> None:
+    """Leave out some entries of each table (at least one kept; often none left out): a rule the
+    sheet states for listed entities only. The share is drawn per table in the same way for every
+    listed table (capacities, requirements, agreements), so the number of rows a family writes
+    tells nothing about which rule it states or whether a fault can sit in it."""
+    for table in tables:
+        keys = list(table.values)
+        n = min(len(keys) - 1, round(rng.uniform(0.0, MAX_LEFT_OUT) * len(keys)))
+        for k in rng.sample(keys, max(0, n)):
+            del table.values[k]
 
 
 def booked(rng: random.Random, planned: float) -> float:

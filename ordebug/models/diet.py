@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up, whole_lots
+from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, down, keep_some, up, whole_lots
 
 FOODS = ["oats", "rice", "beans", "milk", "eggs", "spinach", "lentils", "bread", "apple", "tofu", "yogurt",
          "peas", "barley", "carrot", "salmon", "cheese", "potato", "chickpeas", "banana", "walnuts"]
@@ -24,7 +24,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
                       ["nutrient", "food"])
     most = s.table("max_servings", "most servings of a food per day", "servings", ["food"])
     low = s.table("min_intake", "daily minimum", "nutrient unit", ["nutrient"])
-    high = s.table("max_intake", "daily maximum (listed nutrients only)", "nutrient unit", ["nutrient"])
+    high = s.table("guideline", "daily intake in the dietary guideline (listed nutrients only)", "nutrient unit",
+                   ["nutrient"])
+    bound = direction(rng)
     price = s.table("price", "price per serving", "EUR", ["food"], objective=True)
     ref = {}
     for f in foods:
@@ -38,13 +40,15 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
                 content.values[f"{n},{f}"] = amount(rng, lo, hi, 0.1 if hi < 20 else 1)
         have = sum(float(content.values.get(f"{n},{f}", 0)) * ref[f] for f in foods)
         low.values[n] = down(have * rng.uniform(0.75, 0.95), 1)
-        high.values[n] = up(have * rng.uniform(1.08, 1.35) + 1, 1)
+        if bound == "<=":
+            high.values[n] = up(have * rng.uniform(1.08, 1.35) + 1, 1)
+        else:
+            high.values[n] = down(have * rng.uniform(0.85, 1.0), 1)
     s.rule("servings(f) >= 0 is the daily servings of food f, at most max_servings[f]; continuous.")
     s.rule("nutrient_intake(n): intake(n) = sum over f of content[n,f] * servings(f) "
            "(foods without an entry have none of n).")
-    s.rule("min_nutrient(n): intake(n) >= min_intake[n].")
-    s.rule("max_nutrient(n), for each nutrient listed in max_intake: intake(n) <= max_intake[n].")
-    keep_some(rng, high)
+    s.rule("min_nutrient(n), for each nutrient listed in min_intake: intake(n) >= min_intake[n].")
+    s.rule(directed_text("guideline(n), for each nutrient listed in guideline", "intake(n)", bound, "guideline[n]"))
     fixed = s.table("prescribed", "servings the dietitian prescribes exactly", "servings", ["food"])
     for f in rng.sample(foods, 2):
         whole = rng.random() < 0.35
@@ -52,19 +56,22 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("prescribed(f), for each food listed in prescribed: servings(f) = prescribed[f].")
     whole_lots(rng, s, fixed, "servings(f)")
     s.rule("Objective: minimise sum of price[f] * servings(f).")
+    keep_some(rng, low, high)
     return s
 
 
 STATEMENT = (
     "A hospital kitchen plans a daily menu from foods served in portions. Each food gives amounts of "
-    "nutrients per serving; each nutrient's daily intake must lie between its minimum and maximum, and no "
-    "food may be served more than its daily limit. Minimise the cost of the menu."
+    "nutrients per serving; each nutrient's daily intake must reach its minimum, dietary guidelines bound"
+    " the intake of some nutrients (the rules say which way), and no food may be served more than its "
+    "daily limit. Minimise the cost of the menu."
 )
 
 
 def build(s: DataSheet) -> BaseModel:
     t_ = s.tables
-    foods, nutrients = list(t_["max_servings"].values), list(t_["min_intake"].values)
+    foods = list(t_["max_servings"].values)
+    nutrients = list(dict.fromkeys([*t_["min_intake"].values, *(k.split(",")[0] for k in t_["content"].values)]))
     b = Builder(s)
     for f in foods:
         b.var(f"servings({f})", 0, t_["max_servings"].num(f), obj=t_["price"].num(f), rule="R1",
@@ -78,10 +85,9 @@ def build(s: DataSheet) -> BaseModel:
         b.row(f"nutrient_intake({n})", coefs, "=", 0, "definition", rule="R2",
               coef_src={f"servings({f})": content.ref(n, f) for f in have})
     for n in nutrients:
-        b.row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", t_["min_intake"].num(n), "requirement", rule="R3",
-              rhs_src=t_["min_intake"].ref(n))
+        b.listed_row(f"min_nutrient({n})", {f"intake({n})": 1}, ">=", t_["min_intake"], n, "requirement", rule="R3")
     for n in nutrients:
-        b.listed_row(f"max_nutrient({n})", {f"intake({n})": 1}, "<=", t_["max_intake"], n, "capacity", rule="R4")
+        b.listed_row(f"guideline({n})", {f"intake({n})": 1}, "<=", t_["guideline"], n, "rule", rule="R4")
     for f in t_["prescribed"].values:
         b.pinned_row(f"prescribed({f})", f"servings({f})", t_["prescribed"], f, "requirement", rule="R5")
     return b.base

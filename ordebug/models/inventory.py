@@ -1,18 +1,18 @@
-"""Multi-period inventory: production, stock balance, storage and end-of-horizon safety stock."""
+"""Multi-period inventory: production, stock balance, storage and the stock the plan ends with."""
 
 from __future__ import annotations
 
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, up, whole_lots
+from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, keep_some, up, whole_lots
 
 STATEMENT = (
-    "A bottler plans production and stock of its products over the coming periods. Stock at the end of "
-    "a period is the previous stock plus production minus demand; the stock before the first period is "
-    "the opening stock counted in the warehouse. Production per period is limited by the line's capacity "
-    "and by each product's batch limit, stored volume by the warehouse. At the end of the horizon each "
-    "product keeps its safety stock. Minimise production and holding cost."
+    "A bottler plans production and stock of its products over the coming periods. Stock at the end of a "
+    "period is the previous stock plus production minus demand; the stock before the first period is the "
+    "opening stock counted in the warehouse. Production per period is limited by the line's capacity and "
+    "by each product's batch limit, stored volume by the warehouse. The stock some products end the "
+    "horizon with is bounded by the plan (the rules say which way). Minimise production and holding cost."
 )
 
 
@@ -26,8 +26,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     batch = s.table("max_batch", "most production of a product in a period", "hl", ["product", "period"])
     cap = s.table("line_cap", "line capacity", "hl", ["period"])
     store = s.table("storage", "warehouse space", "hl", ["period"])
-    safety = s.table("safety", "safety stock at the end of the horizon (listed products only)", "hl",
+    safety = s.table("end_stock", "stock at the end of the horizon in the plan (listed products only)", "hl",
                      ["product"])
+    bound = direction(rng)
     mcost = s.table("make_cost", "production cost", "EUR", ["product", "period"], objective=True)
     hcost = s.table("hold_cost", "holding cost", "EUR", ["product"], objective=True)
     plan = {}
@@ -46,8 +47,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             stock[p, t] = st
         for t in periods:
             batch.values[f"{p},{t}"] = up(plan[p, t] * rng.uniform(1.05, 1.3) + 1, 0.5)
-    for p in rng.sample(prods, max(1, len(prods) // 3)):
-        del safety.values[p]  # products without a safety stock agreement
+    if bound == "<=":  # a cap on what is left at the end (a product phased out, shelf life)
+        for p in prods:
+            safety.values[p] = up(safety.num(p) * rng.uniform(1.0, 1.2), 0.5)
     for t in periods:
         cap.values[t] = up(sum(plan[p, t] for p in prods) * rng.uniform(1.03, 1.2) + 1, 0.5)
         store.values[t] = up(max(sum(stock[p, t] for p in prods), 1) * rng.uniform(1.1, 1.4) + 5, 5)
@@ -55,17 +57,20 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("stock(p,t) >= 0 is the stock of p at the end of period t; stock(p,t0) is the opening stock.")
     s.rule("opening_stock(p): stock(p,t0) = opening[p].")
     s.rule("stock_balance(p,t): stock(p,t-1) + make(p,t) - stock(p,t) = demand[p,t].")
-    s.rule("production_capacity(t): sum over p of make(p,t) <= line_cap[t].")
-    s.rule("storage_limit(t): sum over p of stock(p,t) <= storage[t].")
-    s.rule("safety_stock(p), for each product listed in safety: stock(p,last period) >= safety[p].")
+    s.rule("production_capacity(t), for each period listed in line_cap: sum over p of make(p,t) <= line_cap[t].")
+    s.rule("storage_limit(t), for each period listed in storage: sum over p of stock(p,t) <= storage[t].")
+    s.rule(directed_text("end_stock(p), for each product listed in end_stock", "stock(p,last period)", bound,
+                         "end_stock[p]"))
     whole_lots(rng, s, opening, "stock(p,t0)")
     s.rule("Objective: minimise sum of make_cost[p,t] * make(p,t) + hold_cost[p] * stock(p,t).")
+    keep_some(rng, cap, store, safety)
     return s
 
 
 def build(s: DataSheet) -> BaseModel:
     t_ = s.tables
-    prods, periods = list(t_["opening"].values), list(t_["line_cap"].values)
+    prods = list(t_["opening"].values)
+    periods = list(dict.fromkeys(k.split(",")[1] for k in t_["demand"].values))
     b = Builder(s)
     for p in prods:
         for t in periods:
@@ -83,12 +88,12 @@ def build(s: DataSheet) -> BaseModel:
                   rhs_src=t_["demand"].ref(p, t))
             prev = t
     for t in periods:
-        b.row(f"production_capacity({t})", {f"make({p},{t})": 1 for p in prods}, "<=", t_["line_cap"].num(t),
-              "capacity", rule="R5", rhs_src=t_["line_cap"].ref(t))
+        b.listed_row(f"production_capacity({t})", {f"make({p},{t})": 1 for p in prods}, "<=", t_["line_cap"], t,
+                     "capacity", rule="R5")
     for t in periods:
-        b.row(f"storage_limit({t})", {f"stock({p},{t})": 1 for p in prods}, "<=", t_["storage"].num(t),
-              "capacity", rule="R6", rhs_src=t_["storage"].ref(t))
+        b.listed_row(f"storage_limit({t})", {f"stock({p},{t})": 1 for p in prods}, "<=", t_["storage"], t,
+                     "capacity", rule="R6")
     last = periods[-1]
     for p in prods:
-        b.listed_row(f"safety_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["safety"], p, "rule", rule="R7")
+        b.listed_row(f"end_stock({p})", {f"stock({p},{last})": 1}, ">=", t_["end_stock"], p, "rule", rule="R7")
     return b.base

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, down, keep_some, up
+from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, down, keep_some, up
 
 STATEMENT = (
     "A dispatcher loads items onto trucks for one trip. Each truck has a weight and a volume limit, and "
-    "a truck that leaves must carry at least its minimum load so the trip pays. An item goes on at most "
-    "one truck; items marked urgent must go. Maximise the value shipped."
+    "the haulier's agreement bounds the load of some trucks (the rules say which way). An item goes on at"
+    " most one truck; items marked urgent must go. Maximise the value shipped."
 )
 
 
@@ -24,7 +24,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     urgent = s.table("urgent", "must be shipped", "yes/no", ["item"])
     wcap = s.table("weight_cap", "truck weight limit", "kg", ["truck"])
     vcap = s.table("volume_cap", "truck volume limit", "m3", ["truck"])
-    least = s.table("min_load", "least load for a trip (listed trucks only)", "kg", ["truck"])
+    least = s.table("agreed_load", "load in the haulier's agreement for the trip (listed trucks only)", "kg",
+                    ["truck"])
+    bound = direction(rng)
     value = s.table("value", "value of an item shipped", "EUR", ["item"], objective=True)
     for i in items:
         weight.values[i] = amount(rng, 40, 320, 0.5)
@@ -34,8 +36,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for k in trucks:
         wcap.values[k] = up(0.4 * tw / len(trucks) * rng.uniform(0.85, 1.2), 10)
         vcap.values[k] = up(0.5 * tv / len(trucks) * rng.uniform(0.85, 1.2), 0.1)
-        least.values[k] = down(wcap.num(k) * rng.uniform(0.3, 0.55), 10)
-    keep_some(rng, least)
+        low, high = (0.3, 0.55) if bound == ">=" else (0.8, 0.97)  # a floor the trip pays at, a road's cap
+        least.values[k] = down(wcap.num(k) * rng.uniform(low, high), 10)
     chosen: list[str] = []
     small = min(wcap.num(k) for k in trucks), min(vcap.num(k) for k in trucks)
     for i in rng.sample(items, max(3, len(items) // 3)):
@@ -50,8 +52,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("volume_limit(k): sum over i of volume[i] * pack(i,k) <= volume_cap[k].")
     s.rule("pack_once(i): sum over k of pack(i,k) <= 1.")
     s.rule("must_ship(i), for each item with urgent[i] = yes: sum over k of pack(i,k) >= 1.")
-    s.rule("min_load(k), for each truck listed in min_load: load(k) >= min_load[k].")
+    s.rule(directed_text("trip_load(k), for each truck listed in agreed_load", "load(k)", bound, "agreed_load[k]"))
     s.rule("Objective: maximise sum of value[i] * pack(i,k).")
+    keep_some(rng, least)
     return s
 
 
@@ -81,5 +84,5 @@ def build(s: DataSheet) -> BaseModel:
         if t_["urgent"][i] == "yes":
             b.row(f"must_ship({i})", {f"pack({i},{k})": 1 for k in trucks}, ">=", 1, "requirement", rule="R6")
     for k in trucks:
-        b.listed_row(f"min_load({k})", {f"load({k})": 1}, ">=", t_["min_load"], k, "rule", rule="R7")
+        b.listed_row(f"trip_load({k})", {f"load({k})": 1}, ">=", t_["agreed_load"], k, "rule", rule="R7")
     return b.base

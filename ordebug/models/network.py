@@ -5,14 +5,24 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, booked_total, down, keep_some, up, whole_members
+from ordebug.models.datasheet import (
+    DataSheet,
+    amount,
+    booked_total,
+    directed_text,
+    direction,
+    down,
+    keep_some,
+    up,
+    whole_members,
+)
 
 STATEMENT = (
     "A parcel network moves volume from depots through sorting hubs to destination cities. Every arc has "
-    "a capacity, every depot a supply, every hub a sorting capacity and a least throughput (staff are "
-    "paid anyway). A hub sends out what comes in. Some depots booked their outbound volume in advance; "
-    "some arcs carry whole thousands of parcels only (full trailers). Each city's need must be met. "
-    "Minimise transport cost."
+    "a capacity, every depot a supply, every hub a sorting capacity, and the staff agreement of some hubs"
+    " bounds their throughput (the rules say which way). A hub sends out what comes in. Some depots "
+    "booked their outbound volume in advance; some arcs carry whole thousands of parcels only (full "
+    "trailers). Each city's need must be met. Minimise transport cost."
 )
 
 
@@ -26,7 +36,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     need = s.table("need", "city need", "k parcels", ["city"])
     arc = s.table("arc_cap", "arc capacity", "k parcels", ["from", "to"])
     hcap = s.table("hub_cap", "sorting capacity", "k parcels", ["hub"])
-    least = s.table("min_use", "least hub throughput (listed hubs only)", "k parcels", ["hub"])
+    least = s.table("agreed_use", "hub throughput in the staff agreement (listed hubs only)", "k parcels", ["hub"])
+    bound = direction(rng)
     cost = s.table("cost", "cost per unit on an arc", "EUR", ["from", "to"], objective=True)
     flow = {}
     for d in sinks:
@@ -40,8 +51,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         for x in sources:
             flow[x, h] = through * sw[x] / sum(sw.values())
         hcap.values[h] = up(through * rng.uniform(1.03, 1.2), 1)
-        least.values[h] = down(through * rng.uniform(0.45, 0.85), 0.5)
-    keep_some(rng, least)
+        # near the plan, on its side of it: a floor or a cap may bind, and the plan meets either
+        least.values[h] = down(through * rng.uniform(0.88, 1.0), 0.5) if bound == ">=" else up(
+            through * rng.uniform(1.0, 1.12), 0.5)
     for x in sources:
         supply.values[x] = up(sum(flow[x, h] for h in hubs) * rng.uniform(1.03, 1.15), 1)
     for (u, v), f in flow.items():
@@ -52,8 +64,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("supply_limit(x): sum over hubs h of flow(x,h) <= supply[x].")
     s.rule("hub_inflow(h): throughput(h) = sum over depots x of flow(x,h).")
     s.rule("flow_conservation(h): throughput(h) = sum over cities d of flow(h,d).")
-    s.rule("hub_capacity(h): throughput(h) <= hub_cap[h].")
-    s.rule("min_hub_use(h), for each hub listed in min_use: throughput(h) >= min_use[h].")
+    s.rule("hub_capacity(h), for each hub listed in hub_cap: throughput(h) <= hub_cap[h].")
+    s.rule(directed_text("hub_agreement(h), for each hub listed in agreed_use", "throughput(h)", bound,
+                         "agreed_use[h]"))
     s.rule("meet_demand(d): sum over hubs h of flow(h,d) >= need[d].")
     booked = s.table("booked", "outbound volume a depot booked in advance, over all its arcs to hubs", "k parcels",
                      ["depot"])
@@ -64,12 +77,14 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     whole_members(rng, s, "arc", ["from", "to"], [f"{u},{v}" for u, v in flow], booked,
                   {x: [f"{x},{h}" for h in hubs] for x in booked.values}, "flow(u,v)")
     s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
+    keep_some(rng, hcap, least)
     return s
 
 
 def build(s: DataSheet) -> BaseModel:
     t_ = s.tables
-    sources, hubs, sinks = list(t_["supply"].values), list(t_["hub_cap"].values), list(t_["need"].values)
+    sources, sinks = list(t_["supply"].values), list(t_["need"].values)
+    hubs = list(dict.fromkeys(u for u, v in (k.split(",") for k in t_["arc_cap"].values) if v in sinks))
     b = Builder(s)
     for key in t_["arc_cap"].values:
         u, v = key.split(",")
@@ -86,10 +101,9 @@ def build(s: DataSheet) -> BaseModel:
         coefs = {f"throughput({h})": 1.0} | {f"flow({h},{d})": -1.0 for d in sinks}
         b.row(f"flow_conservation({h})", coefs, "=", 0, "balance", rule="R4")
     for h in hubs:
-        b.row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", t_["hub_cap"].num(h), "capacity", rule="R5",
-              rhs_src=t_["hub_cap"].ref(h))
+        b.listed_row(f"hub_capacity({h})", {f"throughput({h})": 1}, "<=", t_["hub_cap"], h, "capacity", rule="R5")
     for h in hubs:
-        b.listed_row(f"min_hub_use({h})", {f"throughput({h})": 1}, ">=", t_["min_use"], h, "rule", rule="R6")
+        b.listed_row(f"hub_agreement({h})", {f"throughput({h})": 1}, ">=", t_["agreed_use"], h, "rule", rule="R6")
     for d in sinks:
         b.row(f"meet_demand({d})", {f"flow({h},{d})": 1 for h in hubs}, ">=", t_["need"].num(d), "requirement",
               rule="R7", rhs_src=t_["need"].ref(d))

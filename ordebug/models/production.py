@@ -5,13 +5,24 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, booked, down, keep_some, up, whole_lots
+from ordebug.models.datasheet import (
+    DataSheet,
+    amount,
+    booked,
+    directed_text,
+    direction,
+    down,
+    keep_some,
+    up,
+    whole_lots,
+)
 
 STATEMENT = (
-    "A plant makes several products over a planning horizon of periods. Every unit takes machine time "
-    "on each machine; machine time and the plant's packing throughput are limited per period. The orders "
-    "of each product must be met over the horizon, and the agreement with the workforce sets a least "
-    "total output per period. Some products are made in whole units only. Minimise production cost."
+    "A plant makes several products over a planning horizon of periods. Every unit takes machine time on "
+    "each machine; machine time and the plant's packing throughput are limited per period. The orders of "
+    "each product must be met over the horizon, and the agreement with the workforce bounds the total "
+    "output of some periods (the rules say which way). Some products are made in whole units only. "
+    "Minimise production cost."
 )
 
 
@@ -28,8 +39,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     hours = s.table("hours", "machine time per unit", "hours", ["machine", "product"])
     avail = s.table("available", "machine time available", "hours", ["machine", "period"])
     plant = s.table("plant_cap", "most units packed in a period", "units", ["period"])
-    least = s.table("min_output", "least total output agreed with the workforce (listed periods only)", "units",
+    least = s.table("agreed_output", "total output in the workforce agreement (listed periods only)", "units",
                     ["period"])
+    agreed = direction(rng)
     cost = s.table("unit_cost", "cost per unit made", "EUR", ["product", "period"], objective=True)
     plan = {}
     for p in prods:
@@ -50,8 +62,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for t in periods:
         tot = sum(plan[p, t] for p in prods)
         plant.values[t] = up(tot * rng.uniform(1.03, 1.15), 5)
-        least.values[t] = down(tot * rng.uniform(0.6, 0.9), 5)
-    keep_some(rng, least)
+        # near the plan, on its side of it: a floor or a cap may bind, and the plan meets either
+        least.values[t] = down(tot * rng.uniform(0.9, 1.0), 5) if agreed == ">=" else up(tot * rng.uniform(1, 1.08), 5)
     fixed = s.table("fixed_order", "quantity a customer fixed for the first period", "units", ["product"])
     for p in [p for p in prods if whole.values[p] == "no"][:2]:
         fixed.values[p] = booked(rng, plan[p, periods[0]])
@@ -61,19 +73,23 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("make(p,t) >= 0 is the quantity of product p made in period t, at most max_rate[p,t]; "
            "integer where whole_units[p] = yes, otherwise continuous.")
     s.rule("output_definition(t): total_output(t) = sum over p of make(p,t).")
-    s.rule("plant_throughput(t): total_output(t) <= plant_cap[t].")
-    s.rule("machine_hours(m,t): sum over p of hours[m,p] * make(p,t) <= available[m,t].")
+    s.rule("plant_throughput(t), for each period listed in plant_cap: total_output(t) <= plant_cap[t].")
+    s.rule("machine_hours(m,t), for each machine and period listed in available: "
+           "sum over p of hours[m,p] * make(p,t) <= available[m,t].")
     s.rule("meet_demand(p): sum over t of make(p,t) >= demand[p].")
-    s.rule("min_output(t), for each period listed in min_output: total_output(t) >= min_output[t].")
+    s.rule(directed_text("workforce_agreement(t), for each period listed in agreed_output", "total_output(t)",
+                         agreed, "agreed_output[t]"))
     s.rule("fixed_order(p), for each product listed in fixed_order: make(p,t1) = fixed_order[p].")
     whole_lots(rng, s, fixed, "make(p,t1)")
     s.rule("Objective: minimise sum of unit_cost[p,t] * make(p,t).")
+    keep_some(rng, plant, avail, least)
     return s
 
 
 def build(s: DataSheet) -> BaseModel:
     t_ = s.tables
-    prods, periods = list(t_["demand"].values), list(t_["plant_cap"].values)
+    prods = list(t_["demand"].values)
+    periods = list(dict.fromkeys(k.split(",")[1] for k in t_["max_rate"].values))
     machines = sorted({k.split(",")[0] for k in t_["hours"].values})
     b = Builder(s)
     for p in prods:
@@ -87,19 +103,20 @@ def build(s: DataSheet) -> BaseModel:
         coefs = {f"total_output({t})": 1.0} | {f"make({p},{t})": -1.0 for p in prods}
         b.row(f"output_definition({t})", coefs, "=", 0, "definition", rule="R2")
     for t in periods:
-        b.row(f"plant_throughput({t})", {f"total_output({t})": 1}, "<=", t_["plant_cap"].num(t), "capacity",
-              rule="R3", rhs_src=t_["plant_cap"].ref(t))
+        b.listed_row(f"plant_throughput({t})", {f"total_output({t})": 1}, "<=", t_["plant_cap"], t, "capacity",
+                     rule="R3")
     for m in machines:
         for t in periods:
             coefs = {f"make({p},{t})": t_["hours"].num(m, p) for p in prods}
             srcs = {f"make({p},{t})": t_["hours"].ref(m, p) for p in prods}
-            b.row(f"machine_hours({m},{t})", coefs, "<=", t_["available"].num(m, t), "capacity", rule="R4",
-                  rhs_src=t_["available"].ref(m, t), coef_src=srcs)
+            b.listed_row(f"machine_hours({m},{t})", coefs, "<=", t_["available"], f"{m},{t}", "capacity", rule="R4",
+                         coef_src=srcs)
     for p in prods:
         b.row(f"meet_demand({p})", {f"make({p},{t})": 1 for t in periods}, ">=", t_["demand"].num(p),
               "requirement", rule="R5", rhs_src=t_["demand"].ref(p))
     for t in periods:
-        b.listed_row(f"min_output({t})", {f"total_output({t})": 1}, ">=", t_["min_output"], t, "rule", rule="R6")
+        b.listed_row(f"workforce_agreement({t})", {f"total_output({t})": 1}, ">=", t_["agreed_output"], t, "rule",
+                     rule="R6")
     for p in t_["fixed_order"].values:
         b.pinned_row(f"fixed_order({p})", f"make({p},{periods[0]})", t_["fixed_order"], p, "requirement", rule="R7")
     return b.base

@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount
+from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, keep_some
 
 STATEMENT = (
     "A contact centre staffs a day of hourly periods with crews on shifts that each cover a run of "
     "consecutive periods. Every period needs at least the staff required. Each shift has a largest crew "
-    "(desks) and a least crew (a supervisor plus trainees). The total headcount of the day is capped by "
-    "the budget. Minimise wages."
+    "(desks), and the supervision plan bounds the crew of some shifts (the rules say which way). The "
+    "total headcount of the day is capped by the budget. Minimise wages."
 )
 
 
@@ -25,7 +25,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     req = s.table("required", "staff required", "people", ["period"])
     cover = s.table("covers", "periods a shift covers", "periods", ["shift"])
     most = s.table("max_crew", "largest crew of a shift", "people", ["shift"])
-    least = s.table("min_crew", "least crew of a supervised shift (listed shifts only)", "people", ["shift"])
+    least = s.table("supervised_crew", "crew in the supervision plan (listed shifts only)", "people", ["shift"])
+    bound = direction(rng)
     policy = s.table("policy", "budget", "people", ["item"])
     wage = s.table("wage", "wage per person on a shift", "EUR", ["shift"], objective=True)
     for t in periods:
@@ -41,20 +42,25 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             staff[shifts[min(i, len(shifts) - 1)]] += int(req.num(t) - have)
     for sh in shifts:
         most.values[sh] = float(max(staff[sh], 2) + rng.randint(1, 3))
-        if rng.random() < 0.6:
-            least.values[sh] = float(min(staff[sh], rng.randint(1, 3)))
+        crew = max(0, staff[sh] - rng.randint(0, 1)) if bound == ">=" else staff[sh] + rng.randint(0, 1)
+        least.values[sh] = float(crew)  # the roster meets it either way
     policy.values["headcount_cap"] = float(sum(staff.values()) + rng.randint(0, 2))
     s.rule("staff(s) is the crew of shift s, an integer between 0 and max_crew[s].")
-    s.rule("cover_period(t): sum of staff(s) over the shifts s that cover period t >= required[t].")
+    s.rule("cover_period(t), for each period listed in required: "
+           "sum of staff(s) over the shifts s that cover period t >= required[t].")
     s.rule("headcount_limit: sum over s of staff(s) <= policy[headcount_cap].")
-    s.rule("min_crew(s), for each shift listed in min_crew: staff(s) >= min_crew[s].")
+    s.rule(directed_text("supervised_crew(s), for each shift listed in supervised_crew", "staff(s)", bound,
+                         "supervised_crew[s]"))
     s.rule("Objective: minimise sum of wage[s] * staff(s).")
+    keep_some(rng, req, least)
     return s
 
 
 def build(s: DataSheet) -> BaseModel:
     t_ = s.tables
-    periods, shifts = list(t_["required"].values), list(t_["covers"].values)
+    shifts = list(t_["covers"].values)
+    end = int(str(t_["covers"][shifts[-1]]).split("-")[1][1:])
+    periods = [f"h{t:02d}" for t in range(1, end + 1)]  # required may leave one out (type D)
     b = Builder(s)
     for sh in shifts:
         b.var(f"staff({sh})", 0, t_["max_crew"].num(sh), "I", obj=t_["wage"].num(sh), rule="R1",
@@ -65,10 +71,10 @@ def build(s: DataSheet) -> BaseModel:
         span[sh] = periods[periods.index(first): periods.index(last) + 1]
     for t in periods:
         coefs = {f"staff({sh})": 1 for sh in shifts if t in span[sh]}
-        b.row(f"cover_period({t})", coefs, ">=", t_["required"].num(t), "requirement", rule="R2",
-              rhs_src=t_["required"].ref(t))
+        b.listed_row(f"cover_period({t})", coefs, ">=", t_["required"], t, "requirement", rule="R2")
     b.row("headcount_limit", {f"staff({sh})": 1.0 for sh in shifts}, "<=", t_["policy"].num("headcount_cap"),
           "capacity", rule="R3", rhs_src=t_["policy"].ref("headcount_cap"))
     for sh in shifts:
-        b.listed_row(f"min_crew({sh})", {f"staff({sh})": 1}, ">=", t_["min_crew"], sh, "rule", rule="R4")
+        b.listed_row(f"supervised_crew({sh})", {f"staff({sh})": 1}, ">=", t_["supervised_crew"], sh, "rule",
+                     rule="R4")
     return b.base

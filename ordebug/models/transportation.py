@@ -5,14 +5,25 @@ from __future__ import annotations
 import random
 
 from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, booked_total, down, keep_some, key_of, up, whole_members
+from ordebug.models.datasheet import (
+    DataSheet,
+    amount,
+    booked_total,
+    directed_text,
+    direction,
+    down,
+    keep_some,
+    key_of,
+    up,
+    whole_members,
+)
 
 STATEMENT = (
     "A company ships a product from its plants to its stores. Each store is reached from some plants "
-    "only, over lanes with a capacity per planning week. Each plant has a weekly supply, and each plant's "
-    "contract with its carrier sets a least weekly volume it must ship; some plants have booked their "
-    "weekly volume in advance. Some lanes carry whole tonnes only (full pallets). Every store's demand "
-    "must be met. Minimise freight cost."
+    "only, over lanes with a capacity per planning week. Each plant has a weekly supply, and the contract"
+    " of some plants with their carrier bounds the weekly volume they ship (the rules say which way); "
+    "some plants have booked their weekly volume in advance. Some lanes carry whole tonnes only (full "
+    "pallets). Every store's demand must be met. Minimise freight cost."
 )
 
 
@@ -24,7 +35,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     supply = s.table("supply", "weekly supply", "t", ["plant"])
     demand = s.table("demand", "weekly demand", "t", ["store"])
     lane = s.table("lane_cap", "lane capacity (lanes not listed do not exist)", "t", ["plant", "store"])
-    least = s.table("min_ship", "least weekly volume in the carrier contract (listed plants only)", "t", ["plant"])
+    least = s.table("contract_volume", "weekly volume in the carrier contract (listed plants only)", "t", ["plant"])
+    bound = direction(rng)
     freight = s.table("freight", "freight cost", "EUR", ["plant", "store"], objective=True)
     flow = dict.fromkeys(plants, 0.0)
     lanes = {}
@@ -41,14 +53,16 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
                 lane.values[f"{p},{st}"] = up(lanes[p, st] * rng.uniform(1.05, 1.3), 0.5)
                 freight.values[f"{p},{st}"] = amount(rng, 3, 26, 0.25)
         supply.values[p] = up(flow[p] * rng.uniform(1.03, 1.15), 5)
-        least.values[p] = down(flow[p] * rng.uniform(0.45, 0.85), 5)
+        # near the plan, on its side of it: a floor or a cap may bind, and the plan meets either
+        least.values[p] = down(flow[p] * rng.uniform(0.88, 1.0), 5) if bound == ">=" else up(
+            flow[p] * rng.uniform(1.0, 1.1), 5)
     s.rule("ship(p,s) >= 0 is the weekly volume from plant p to store s on an existing lane, "
            "at most lane_cap[p,s]; continuous, but whole tonnes only on the lanes listed in whole_lots.")
     s.rule("plant_output(p): out(p) = sum over s of ship(p,s).")
-    s.rule("plant_capacity(p): out(p) <= supply[p].")
+    s.rule("plant_capacity(p), for each plant listed in supply: out(p) <= supply[p].")
     s.rule("meet_demand(s): sum over p of ship(p,s) >= demand[s].")
-    s.rule("min_supply(p), for each plant listed in min_ship: out(p) >= min_ship[p].")
-    keep_some(rng, least)
+    s.rule(directed_text("carrier_contract(p), for each plant listed in contract_volume", "out(p)", bound,
+                         "contract_volume[p]"))
     committed = s.table("committed", "weekly volume a plant booked in advance, over all its lanes", "t", ["plant"])
     lanes_of = {p: [key_of(p, st) for q, st in sorted(lanes) if q == p] for p in plants}
     most = max(len(x) for x in lanes_of.values())
@@ -60,12 +74,15 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     whole_members(rng, s, "lane", ["plant", "store"], [key_of(*k) for k in sorted(lanes)], committed,
                   {p: lanes_of[p] for p in committed.values}, "ship(p,s)")
     s.rule("Objective: minimise sum of freight[p,s] * ship(p,s).")
+    keep_some(rng, supply, least)
     return s
 
 
 def build(s: DataSheet) -> BaseModel:
     t_ = s.tables
-    plants, stores = list(t_["supply"].values), list(t_["demand"].values)
+    named = {*t_["supply"].values, *(k.split(",")[0] for k in t_["lane_cap"].values)}
+    plants = sorted(named, key=lambda p: int(p.rsplit("_", 1)[1]))  # supply may leave one out (type D)
+    stores = list(t_["demand"].values)
     lanes = [tuple(k.split(",")) for k in t_["lane_cap"].values]
     b = Builder(s)
     for p, st in lanes:
@@ -77,14 +94,13 @@ def build(s: DataSheet) -> BaseModel:
         coefs = {f"out({p})": 1.0} | {f"ship({q},{st})": -1.0 for q, st in lanes if q == p}
         b.row(f"plant_output({p})", coefs, "=", 0, "definition", rule="R2")
     for p in plants:
-        b.row(f"plant_capacity({p})", {f"out({p})": 1}, "<=", t_["supply"].num(p), "capacity", rule="R3",
-              rhs_src=t_["supply"].ref(p))
+        b.listed_row(f"plant_capacity({p})", {f"out({p})": 1}, "<=", t_["supply"], p, "capacity", rule="R3")
     for st in stores:
         coefs = {f"ship({p},{q})": 1 for p, q in lanes if q == st}
         b.row(f"meet_demand({st})", coefs, ">=", t_["demand"].num(st), "requirement", rule="R4",
               rhs_src=t_["demand"].ref(st))
     for p in plants:
-        b.listed_row(f"min_supply({p})", {f"out({p})": 1}, ">=", t_["min_ship"], p, "rule", rule="R5")
+        b.listed_row(f"carrier_contract({p})", {f"out({p})": 1}, ">=", t_["contract_volume"], p, "rule", rule="R5")
     for p in t_["committed"].values:
         members = {f"ship({q},{st})": f"{q},{st}" for q, st in lanes if q == p}
         b.pinned_total(f"committed({p})", members, t_["committed"], p, "requirement", rule="R6")

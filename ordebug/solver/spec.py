@@ -182,11 +182,18 @@ def natural_key(name: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name))
 
 
-def canonical_order(spec: ModelSpec) -> ModelSpec:
-    """``spec`` with its rows in natural name order (in place; returned for chaining).
+def canonical_order(spec: ModelSpec, families: list[str] | None = None) -> ModelSpec:
+    """``spec`` with its rows in natural name order (in place; returned for chaining), or, with
+    ``families``, grouped by family in that order (natural order within a family; families not
+    named last).
 
-    Written models use this order, so no row's position tells how it got there."""
-    spec.rows = {k: spec.rows[k] for k in sorted(spec.rows, key=natural_key)}
+    Written models use this order, so no row's position tells how it got there; a benchmark
+    record draws its family order per problem, so no family's name puts its rows first."""
+    names = sorted(spec.rows, key=natural_key)
+    if families is not None:
+        rank = {f: i for i, f in enumerate(families)}
+        names.sort(key=lambda r: rank.get(family(r), len(rank)))
+    spec.rows = {k: spec.rows[k] for k in names}
     return spec
 
 
