@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 4
 
-.PHONY: install install-train install-demo install-cluster run test lint bench-perf smoke demo clean
+.PHONY: install install-train install-demo install-cluster run test lint docs bench-perf smoke demo clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: install
 	$(VENV)/bin/ruff check ordebug scripts tests
 	$(VENV)/bin/snakefmt --check Snakefile rules
 	$(VENV)/bin/snakemake --lint
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir $$(mktemp -d)
+
+docs: install  ## the documentation site (docs/, mkdocs Material) into site/
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
 
 smoke: install-train  ## the whole DAG up to training, tiny model, CPU
 	$(VENV)/bin/snakemake train_all -j2 --configfile config/smoke.yaml

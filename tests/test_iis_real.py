@@ -313,8 +313,8 @@ def test_iis_text_format_and_exit_codes(tmp_path):
     assert r.stdout.splitlines()[-2:] == ["Bounds:", "  5 <= a <= 2    (lower and upper bounds)"]
 
 
-def test_the_readme_documents_the_exit_codes():
-    text = (ROOT / "README.md").read_text()
+def test_the_docs_document_the_exit_codes():
+    text = (ROOT / "docs" / "iis.md").read_text()
     assert "--format text" in text and "--time-limit" in text
     assert "Exit codes: **0**" in text and "**1** an IIS that is infeasible but maybe not" in text
 
