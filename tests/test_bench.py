@@ -59,6 +59,23 @@ def test_the_original_model_is_what_the_specification_says(sample):
         assert {n: t.values for n, t in printed.items()} == {n: t.values for n, t in sheet.tables.items()}
 
 
+def test_rows_are_grouped_by_family_in_an_order_drawn_per_problem(sample):
+    """A record writes each family's rows together, families in an order drawn per problem, and
+    lists its IIS rows in that order: no family name puts its rows first everywhere."""
+    from ordebug.bench.leak import row_names
+
+    firsts: dict[str, set[str]] = {}
+    for rec in sample:
+        names = row_names(rec["model"])
+        fams = [n.split("(")[0] for n in names]
+        runs = [f for i, f in enumerate(fams) if i == 0 or f != fams[i - 1]]
+        assert len(runs) == len(set(runs)), rec["problem_id"]  # each family in one block
+        position = {n: i for i, n in enumerate(names)}
+        assert rec["iis"]["constraints"] == sorted(rec["iis"]["constraints"], key=position.__getitem__)
+        firsts.setdefault(rec["family"], set()).add(runs[0])
+    assert sum(len(f) > 1 for f in firsts.values()) >= len(firsts) // 2, firsts
+
+
 def test_every_fix_value_is_stated_in_the_specification(sample):
     """A value fault's source entry holds the fix value; the wrong value stays in its table's range."""
     checked = 0
