@@ -28,20 +28,20 @@ from ordebug.testing.teacher_server import ServerConfig, ServerThread
 
 KEY = "sk-test-9f8e7d6c5b4a-SECRET"
 def _a_problem() -> tuple[str, str]:
-    """The first observation of a generated type-A problem with one reversed row, and the one
-    action that repairs it."""
+    """The first observation of a generated problem that one action repairs (a reversed rule
+    of one row where there is one, else a wrong value), and that action."""
     spec = BenchSpec(seed=424242)
-    for i in range(200):
-        if slot(spec, "train", i)[0] != "A":
-            continue
-        rec = generate_problem(spec, "train", i)
-        if len(rec["ground_truth"]["fixes"]) == 1:
-            return RepairEnv().reset(rec)[0], rec["ground_truth"]["fixes"][0]
-    raise AssertionError("no one-row type-A problem among the first 200")
+    for types in ("A", "IH"):
+        for i in range(120):
+            if slot(spec, "train", i)[0] not in types:
+                continue
+            rec = generate_problem(spec, "train", i)
+            if len(rec["ground_truth"]["fixes"]) == 1:
+                return RepairEnv().reset(rec)[0], rec["ground_truth"]["fixes"][0]
+    raise AssertionError("no problem with a one-action repair among the first 120")
 
 
 OBS, FIX = _a_problem()
-ROW = FIX[len("FLIP_SENSE("):-1]
 
 
 def teacher(tmp_path: Path, base_url: str, **kw) -> TeacherConfig:
