@@ -51,7 +51,7 @@ smoke: install-train  ## the whole DAG up to training, tiny model, CPU
 demo: install-demo  ## SmolLM2-135M: SFT -> GRPO -> evaluation -> report on the CPU (budget: 90 min, 2 cores)
 	$(VENV)/bin/snakemake report -j2 --configfile config/demo.yaml
 
-bench-perf: install  ## performance table for the README
+bench-perf: install  ## performance table for docs/performance.md
 	$(PY) scripts/benchmark.py all
 
 clean:

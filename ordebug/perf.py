@@ -1,4 +1,4 @@
-"""Performance figures of the pipeline's stages, gathered for the README table."""
+"""Performance figures of the pipeline's stages, gathered for the table in docs/performance.md."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 A folder of ``.lp``/``.mps`` files (optionally compressed), with an optional
 ``index.jsonl`` of one JSON object per model (format of the public OR-Debug-Bench
-instances, see the README): ``model_file`` (required, relative to the index's folder),
+instances, see docs/external.md): ``model_file`` (required, relative to the index's folder),
 and optionally ``problem_id``, ``original_objective``, ``error_type``, ``fixes`` (the
 ground-truth repair in the environment's action syntax), ``iis_constraints``,
 ``iis_bounds`` and ``iis_source`` (the IIS another solver reported). Without an index,

@@ -177,7 +177,7 @@ def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small
 
 
 def make_record(split: str, index: int, tier: str, family: str, inj: Injection) -> dict:
-    """The JSON record of one problem (schema in the README)."""
+    """The JSON record of one problem (schema in docs/benchmark.md)."""
     spec_text = inj.sheet.render()
     families = sorted({row_family(r) for r in inj.broken.rows} | {row_family(r) for r in inj.original.rows})
     random.Random(content_id(write_lp(canonical_order(inj.broken.copy())), spec_text)).shuffle(families)

@@ -1,4 +1,4 @@
-"""Metrics over per-problem outcomes (definitions in the README, worked examples in tests).
+"""Metrics over per-problem outcomes (definitions in docs/evaluation.md, worked examples in tests).
 
 - steps: the actions an agent took before its final SUBMIT() (a one-edit repair is 1 step).
 - RR@k: share of problems whose submitted model is feasible within k steps.
