@@ -174,6 +174,15 @@ class HeuristicAgent:
         while self.siblings:
             name = self.siblings[0]
             row = shown.get(name) or self.inspected.get(name)
+            if row is None and self.sibling_kind == "FLIP_SENSE(" and v.steps_left <= 2 * len(self.siblings) + 1:
+                # too few steps to read every row a reversed rule wrote: it wrote them all the same way
+                self.siblings.pop(0)
+                last = self.fixed_elements[-1]
+                self.fixed.append(act.flip_sense(name))
+                self.fixed_elements.append(name)
+                return answer([f"{name} is written from the same rule as {last}, which the model has the wrong way "
+                               f"round; with {v.steps_left} steps left I turn it round without reading it first."],
+                              act.flip_sense(name))
             if row is None:
                 if name in self.looked:  # asked already, and the model has no such row
                     self.siblings.pop(0)
