@@ -216,7 +216,8 @@ def test_a_partial_repair_is_not_exact():
 
 
 def test_spec_looks_up_rows_variables_tables_and_entities(sample_by_type):
-    rec = sample_by_type["D"][0]
+    rec = next(r for r in sample_by_type["D"]  # one whose IIS has a row besides the added one
+               if len(set(r["iis"]["constraints"]) - {r["ground_truth"]["root_cause"][0]["name"]}) > 0)
     added = rec["ground_truth"]["root_cause"][0]["name"]
     env = RepairEnv()
     env.reset(rec)
