@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 
 from ordebug.errors.faults import Context
-from ordebug.errors.inject import Injection, inject
+from ordebug.errors.inject import Injection, family_order, inject
 from ordebug.errors.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
 from ordebug.models import FAMILIES, build_family
 from ordebug.solver.iis import Iis
@@ -179,8 +179,8 @@ def generate_problem(spec: BenchSpec, split: str, index: int, tier: str = "small
 def make_record(split: str, index: int, tier: str, family: str, inj: Injection) -> dict:
     """The JSON record of one problem (schema in docs/benchmark.md)."""
     spec_text = inj.sheet.render()
-    families = sorted({row_family(r) for r in inj.broken.rows} | {row_family(r) for r in inj.original.rows})
-    random.Random(content_id(write_lp(canonical_order(inj.broken.copy())), spec_text)).shuffle(families)
+    families = family_order(inj.broken)  # the order the IIS was computed on
+    families += sorted({row_family(r) for r in inj.original.rows} - set(families))
     broken: ModelSpec = canonical_order(inj.broken.copy(), families)
     original: ModelSpec = canonical_order(inj.original.copy(), families)
     pid = content_id(write_lp(broken), spec_text)

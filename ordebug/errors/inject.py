@@ -11,6 +11,8 @@ and D are exempt: deleting their faulty row restores it by necessity).
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -87,9 +89,23 @@ def difficulty(n_faults: int, n_fix_actions: int, members: int) -> str:
     return "easy"
 
 
-def _roundtrip(spec: ModelSpec) -> ModelSpec:
-    """Through the LP text, in canonical row order (so nothing depends on where a row was added)."""
-    return canonical_order(read_model_text(write_lp(spec), name=spec.name))
+def family_order(spec: ModelSpec) -> list[str]:
+    """The order of ``spec``'s row families in its record: drawn per model, seeded by its own
+    LP text in canonical order (first line, the name, left out), so no family's name puts its
+    rows first and the same model always gets the same order."""
+    text = write_lp(canonical_order(spec.copy()))
+    body = text.split("\n", 1)[1] if text.startswith("\\") else text
+    fams = sorted({family(r) for r in spec.rows})
+    random.Random(hashlib.sha256(body.encode()).hexdigest()).shuffle(fams)
+    return fams
+
+
+def _roundtrip(spec: ModelSpec, families: list[str] | None = None) -> ModelSpec:
+    """Through the LP text, rows grouped by family in ``families``' order (default: the drawn
+    :func:`family_order`), natural order within a family. The IIS is computed on this order,
+    which is the one the record writes, so the recorded IIS is the one SCIP finds on it."""
+    spec = canonical_order(read_model_text(write_lp(spec), name=spec.name))
+    return canonical_order(spec, family_order(spec) if families is None else families)
 
 
 def deletion(spec: ModelSpec, kind: str, name: str, side: str = "") -> tuple[str, ModelSpec]:
@@ -336,8 +352,8 @@ def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Ii
             second = lb.draw(lb.PAIR_LABEL_KINDS, base, iis, ctx.rng, avoid={one.element})
         else:
             try:
-                iis2 = compute_iis(_roundtrip(after), bound_check_limit=0.1, stop_when_uncertain=True,
-                                   second_solver=False)
+                iis2 = compute_iis(_roundtrip(after, family_order(broken)), bound_check_limit=0.1,
+                                   stop_when_uncertain=True, second_solver=False)
             except SolverTimeout:
                 continue
             shown = set(iis2.constraints) | {v for v, _ in iis2.bounds}
