@@ -113,7 +113,7 @@ start() {
   pgrep -x munged >/dev/null || runuser -u munge -- munged
   local host cpus mem
   host=$(hostname -s)
-  cpus=$(nproc)
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # the tests set OMP_NUM_THREADS=1, which nproc honours
   mem=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 - 1024 ))
   cat > "$CONF" <<CONF
 ClusterName=ordebug
