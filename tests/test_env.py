@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -89,7 +90,7 @@ def test_reset_after_edits_restores_the_given_model(sample_by_type):
 
 def test_inspect_and_check_slack(sample_by_type):
     rec = sample_by_type["H"][0]
-    env = RepairEnv()
+    env = RepairEnv(EnvConfig(max_steps=2 + len(rec["iis"]["constraints"]) + 1))
     env.reset(rec)
     row = rec["iis"]["constraints"][0]
     obs, *_ = env.step(f"INSPECT({row})")
@@ -97,8 +98,15 @@ def test_inspect_and_check_slack(sample_by_type):
     var = rec["iis"]["bounds"][0]["variable"]
     obs, *_ = env.step(f"INSPECT({var})")
     assert "objective coefficient" in obs and "<=" in obs
-    obs, *_ = env.step(f"CHECK_SLACK({row})")
-    assert "least-violation point" in obs
+    verdicts = []
+    for r in rec["iis"]["constraints"]:  # the IIS cannot all hold: some row is violated there
+        obs, *_ = env.step(f"CHECK_SLACK({r})")
+        last = obs.rsplit(f"CHECK_SLACK({r}) -> ", 1)[1]
+        m = re.match(rf"{re.escape(r)}: activity \S+ vs (<=|>=|=) \S+: "
+                     r"(violated by \S+ at the least-violation point|satisfied \(slack \S+\))", last)
+        assert m, last
+        verdicts.append(m.group(2).startswith("violated"))
+    assert any(verdicts)
 
 
 def test_reward_worked_examples():

@@ -177,6 +177,26 @@ def test_type_a_has_another_family_whose_reversal_restores_feasibility(sample_by
         assert is_feasible(apply_actions(broken(rec), flips))  # the fault's own family flip does it
 
 
+def test_type_a_conflict_holds_two_directed_rules_either_of_which_could_be_reversed(sample_by_type):
+    """The conflict of an A problem holds another rule that states its direction in words and
+    whose reversal in the sheet also gives a feasible specified model: which of the two is the
+    wrong way round is written only in the specification."""
+    from ordebug.errors.changes import SheetChange, changed
+    from ordebug.models.base import directed
+
+    for rec in sample_by_type["A"]:
+        rules = rec["spec"]["rules"]
+        own = rec["ground_truth"]["spec_sources"][0]
+        others = {rid for rid, text in rules.items() if rid != own and directed(text)
+                  and any(r.startswith(text.split("(")[0] + "(") for r in rec["iis"]["constraints"])}
+        assert others, rec["problem_id"]
+        sheet = _spec_sheet(rec)
+        assert is_feasible(build_from_sheet(sheet).spec)
+        assert any(is_feasible(build_from_sheet(changed(changed(sheet, [SheetChange("reverse", own)]),
+                                                        [SheetChange("reverse", rid)])).spec)
+                   for rid in others), rec["problem_id"]
+
+
 def test_difficulty_counts_the_integers_a_modeller_must_check():
     """Every general integer of the IIS rows is a member to check (its type against the sheet)."""
     from ordebug.errors.inject import members_to_check

@@ -75,9 +75,10 @@ class BenchSpec:
 # a quantity pinned alone (diet, inventory, production) makes its one integer the only
 # candidate, which a spec-blind search finds every time; there those conflicts serve the other
 # types, where relaxing the integer restores feasibility but not the specified optimum. A only
-# where a rule stating its direction in words (a floor or a cap) enters conflicts and can be
-# turned round with the model staying feasible often enough (diet, knapsack, staffing, network;
-# production, assignment and inventory have such a rule but gave 0 of 8 draws).
+# where two rules stating their direction in words (a floor or a cap) bound the same quantity,
+# enter conflicts together and can each be turned round with the model staying feasible often
+# enough (diet, knapsack, staffing, network; production, assignment and inventory have one such
+# rule, which gave 0 of 8 draws).
 SUPPORTED: dict[str, str] = {
     "production": "CDEGHI",
     "transportation": "BDEGHI",

@@ -40,6 +40,11 @@ from ordebug.solver.spec import ModelSpec, canonical_order, differing, family
 
 FIX_TOL = 1e-6
 MAX_CONFLICTS = 12  # conflicts drawn per base model before a fresh model is drawn
+# A: rules of the conflict, each stating its direction in words, that could each be the one
+# written the wrong way round (reversing it gives a feasible specified model). The fault is
+# drawn among them, so which one it is comes from the sheet alone: a spec-blind reader sees
+# two directed rules in conflict and no reason to pick either.
+MIN_REVERSIBLE_RULES = 2
 MIN_RELAX_DECOYS = 2  # B: other integers whose relaxation also restores feasibility
 EXTRA_FOR_TARGET = 1  # verified candidates looked at beyond the first, to meet a target difficulty
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
@@ -332,6 +337,8 @@ def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: 
                 break
     if not realisable:
         return _reject(etype, "no member can hold the type")
+    if etype == "A" and len({lab.ref for lab in realisable.values()}) < MIN_REVERSIBLE_RULES:
+        return _reject(etype, "one rule of the conflict could be the reversed one")
     member = ctx.rng.choice(sorted(realisable))
     inj = verify(etype, base, sheet, iis, [realisable[member]], target)
     return inj if inj is not None else _reject(etype, "no verified placement")

@@ -26,7 +26,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     low = s.table("min_intake", "daily minimum", "nutrient unit", ["nutrient"])
     high = s.table("guideline", "daily intake in the dietary guideline (listed nutrients only)", "nutrient unit",
                    ["nutrient"])
-    bound = direction(rng)
+    target = s.table("dietitian_target", "daily intake the dietitian sets (listed nutrients only)",
+                     "nutrient unit", ["nutrient"])
+    bound, aim = direction(rng), direction(rng)
     price = s.table("price", "price per serving", "EUR", ["food"], objective=True)
     ref = {}
     for f in foods:
@@ -40,10 +42,11 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
                 content.values[f"{n},{f}"] = amount(rng, lo, hi, 0.1 if hi < 20 else 1)
         have = sum(float(content.values.get(f"{n},{f}", 0)) * ref[f] for f in foods)
         low.values[n] = down(have * rng.uniform(0.75, 0.95), 1)
-        if bound == "<=":
-            high.values[n] = up(have * rng.uniform(1.08, 1.35) + 1, 1)
-        else:
-            high.values[n] = down(have * rng.uniform(0.85, 1.0), 1)
+        for table, sense in ((high, bound), (target, aim)):
+            if sense == "<=":
+                table.values[n] = up(have * rng.uniform(1.08, 1.35) + 1, 1)
+            else:
+                table.values[n] = down(have * rng.uniform(0.85, 1.0), 1)
     s.rule("servings(f) >= 0 is the daily servings of food f, at most max_servings[f]; continuous.")
     s.rule("nutrient_intake(n): intake(n) = sum over f of content[n,f] * servings(f) "
            "(foods without an entry have none of n).")
@@ -55,8 +58,10 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         fixed.values[f] = min(max(0.5, round(ref[f] - 0.5, 0) + (0.0 if whole else 0.5)), most.num(f) - 0.5)
     s.rule("prescribed(f), for each food listed in prescribed: servings(f) = prescribed[f].")
     whole_lots(rng, s, fixed, "servings(f)")
+    s.rule(directed_text("dietitian_target(n), for each nutrient listed in dietitian_target", "intake(n)", aim,
+                         "dietitian_target[n]"))
     s.rule("Objective: minimise sum of price[f] * servings(f).")
-    keep_some(rng, low, high)
+    keep_some(rng, low, high, target)
     return s
 
 
@@ -90,4 +95,7 @@ def build(s: DataSheet) -> BaseModel:
         b.listed_row(f"guideline({n})", {f"intake({n})": 1}, "<=", t_["guideline"], n, "rule", rule="R4")
     for f in t_["prescribed"].values:
         b.pinned_row(f"prescribed({f})", f"servings({f})", t_["prescribed"], f, "requirement", rule="R5")
+    for n in nutrients:
+        b.listed_row(f"dietitian_target({n})", {f"intake({n})": 1}, "<=", t_["dietitian_target"], n, "rule",
+                     rule="R7")
     return b.base

@@ -37,7 +37,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     arc = s.table("arc_cap", "arc capacity", "k parcels", ["from", "to"])
     hcap = s.table("hub_cap", "sorting capacity", "k parcels", ["hub"])
     least = s.table("agreed_use", "hub throughput in the staff agreement (listed hubs only)", "k parcels", ["hub"])
-    bound = direction(rng)
+    plan = s.table("planned_use", "hub throughput in the operations plan (listed hubs only)", "k parcels", ["hub"])
+    bound, aim = direction(rng), direction(rng)
     cost = s.table("cost", "cost per unit on an arc", "EUR", ["from", "to"], objective=True)
     flow = {}
     for d in sinks:
@@ -52,8 +53,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             flow[x, h] = through * sw[x] / sum(sw.values())
         hcap.values[h] = up(through * rng.uniform(1.03, 1.2), 1)
         # near the plan, on its side of it: a floor or a cap may bind, and the plan meets either
-        least.values[h] = down(through * rng.uniform(0.88, 1.0), 0.5) if bound == ">=" else up(
-            through * rng.uniform(1.0, 1.12), 0.5)
+        for table, sense in ((least, bound), (plan, aim)):
+            table.values[h] = down(through * rng.uniform(0.88, 1.0), 0.5) if sense == ">=" else up(
+                through * rng.uniform(1.0, 1.12), 0.5)
     for x in sources:
         supply.values[x] = up(sum(flow[x, h] for h in hubs) * rng.uniform(1.03, 1.15), 1)
     for (u, v), f in flow.items():
@@ -76,8 +78,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("booked(x), for each depot listed in booked: sum over hubs h of flow(x,h) = booked[x].")
     whole_members(rng, s, "arc", ["from", "to"], [f"{u},{v}" for u, v in flow], booked,
                   {x: [f"{x},{h}" for h in hubs] for x in booked.values}, "flow(u,v)")
+    s.rule(directed_text("hub_plan(h), for each hub listed in planned_use", "throughput(h)", aim, "planned_use[h]"))
     s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
-    keep_some(rng, hcap, least)
+    keep_some(rng, hcap, least, plan)
     return s
 
 
@@ -110,6 +113,8 @@ def build(s: DataSheet) -> BaseModel:
     for x in t_["booked"].values:
         members = {f"flow({x},{h})": f"{x},{h}" for h in hubs}
         b.pinned_total(f"booked({x})", members, t_["booked"], x, "requirement", rule="R8")
+    for h in hubs:
+        b.listed_row(f"hub_plan({h})", {f"throughput({h})": 1}, ">=", t_["planned_use"], h, "rule", rule="R10")
     for key in t_["arc_cap"].values:
         b.whole(f"flow({key})", key)
     return b.base

@@ -26,7 +26,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     cover = s.table("covers", "periods a shift covers", "periods", ["shift"])
     most = s.table("max_crew", "largest crew of a shift", "people", ["shift"])
     least = s.table("supervised_crew", "crew in the supervision plan (listed shifts only)", "people", ["shift"])
-    bound = direction(rng)
+    trained = s.table("training_crew", "crew in the training plan (listed shifts only)", "people", ["shift"])
+    bound, aim = direction(rng), direction(rng)
     policy = s.table("policy", "budget", "people", ["item"])
     wage = s.table("wage", "wage per person on a shift", "EUR", ["shift"], objective=True)
     for t in periods:
@@ -42,8 +43,9 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
             staff[shifts[min(i, len(shifts) - 1)]] += int(req.num(t) - have)
     for sh in shifts:
         most.values[sh] = float(max(staff[sh], 2) + rng.randint(1, 3))
-        crew = max(0, staff[sh] - rng.randint(0, 1)) if bound == ">=" else staff[sh] + rng.randint(0, 1)
-        least.values[sh] = float(crew)  # the roster meets it either way
+        for table, sense in ((least, bound), (trained, aim)):
+            crew = max(0, staff[sh] - rng.randint(0, 1)) if sense == ">=" else staff[sh] + rng.randint(0, 1)
+            table.values[sh] = float(crew)  # the roster meets it either way
     policy.values["headcount_cap"] = float(sum(staff.values()) + rng.randint(0, 2))
     s.rule("staff(s) is the crew of shift s, an integer between 0 and max_crew[s].")
     s.rule("cover_period(t), for each period listed in required: "
@@ -51,8 +53,10 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("headcount_limit: sum over s of staff(s) <= policy[headcount_cap].")
     s.rule(directed_text("supervised_crew(s), for each shift listed in supervised_crew", "staff(s)", bound,
                          "supervised_crew[s]"))
+    s.rule(directed_text("training_crew(s), for each shift listed in training_crew", "staff(s)", aim,
+                         "training_crew[s]"))
     s.rule("Objective: minimise sum of wage[s] * staff(s).")
-    keep_some(rng, req, least)
+    keep_some(rng, req, least, trained)
     return s
 
 
@@ -77,4 +81,6 @@ def build(s: DataSheet) -> BaseModel:
     for sh in shifts:
         b.listed_row(f"supervised_crew({sh})", {f"staff({sh})": 1}, ">=", t_["supervised_crew"], sh, "rule",
                      rule="R4")
+    for sh in shifts:
+        b.listed_row(f"training_crew({sh})", {f"staff({sh})": 1}, ">=", t_["training_crew"], sh, "rule", rule="R5")
     return b.base
