@@ -26,9 +26,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     vcap = s.table("volume_cap", "truck volume limit", "m3", ["truck"])
     least = s.table("agreed_load", "load in the haulier's agreement for the trip (listed trucks only)", "kg",
                     ["truck"])
-    drivers = s.table("driver_load", "load in the drivers' agreement for the trip (listed trucks only)", "kg",
-                      ["truck"])
-    bound, aim = direction(rng), direction(rng)
+    bound = direction(rng)
     value = s.table("value", "value of an item shipped", "EUR", ["item"], objective=True)
     for i in items:
         weight.values[i] = amount(rng, 40, 320, 0.5)
@@ -38,9 +36,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for k in trucks:
         wcap.values[k] = up(0.4 * tw / len(trucks) * rng.uniform(0.85, 1.2), 10)
         vcap.values[k] = up(0.5 * tv / len(trucks) * rng.uniform(0.85, 1.2), 0.1)
-        for table, sense in ((least, bound), (drivers, aim)):
-            low, high = (0.3, 0.55) if sense == ">=" else (0.8, 0.97)  # a floor the trip pays at, a road's cap
-            table.values[k] = down(wcap.num(k) * rng.uniform(low, high), 10)
+        low, high = (0.3, 0.55) if bound == ">=" else (0.8, 0.97)  # a floor the trip pays at, a road's cap
+        least.values[k] = down(wcap.num(k) * rng.uniform(low, high), 10)
     chosen: list[str] = []
     small = min(wcap.num(k) for k in trucks), min(vcap.num(k) for k in trucks)
     for i in rng.sample(items, max(3, len(items) // 3)):
@@ -56,10 +53,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("pack_once(i): sum over k of pack(i,k) <= 1.")
     s.rule("must_ship(i), for each item with urgent[i] = yes: sum over k of pack(i,k) >= 1.")
     s.rule(directed_text("trip_load(k), for each truck listed in agreed_load", "load(k)", bound, "agreed_load[k]"))
-    s.rule(directed_text("driver_agreement(k), for each truck listed in driver_load", "load(k)", aim,
-                         "driver_load[k]"))
     s.rule("Objective: maximise sum of value[i] * pack(i,k).")
-    keep_some(rng, least, drivers)
+    keep_some(rng, least)
     return s
 
 
@@ -90,6 +85,4 @@ def build(s: DataSheet) -> BaseModel:
             b.row(f"must_ship({i})", {f"pack({i},{k})": 1 for k in trucks}, ">=", 1, "requirement", rule="R6")
     for k in trucks:
         b.listed_row(f"trip_load({k})", {f"load({k})": 1}, ">=", t_["agreed_load"], k, "rule", rule="R7")
-    for k in trucks:
-        b.listed_row(f"driver_agreement({k})", {f"load({k})": 1}, ">=", t_["driver_load"], k, "rule", rule="R8")
     return b.base
