@@ -16,7 +16,7 @@ from ordebug.errors.inject import Injection, family_order, inject
 from ordebug.errors.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
 from ordebug.models import FAMILIES, build_family
 from ordebug.solver.iis import Iis
-from ordebug.solver.lpformat import write_lp
+from ordebug.solver.lpformat import lp_body, write_lp
 from ordebug.solver.solve import is_solver_failure, solve
 from ordebug.solver.spec import ModelSpec, canonical_order
 from ordebug.solver.spec import family as row_family
@@ -142,7 +142,7 @@ def problem_id(model_text: str, spec_text: str) -> str:
 def content_id(model_text: str, spec_text: str, own_id: str = "problem") -> str:
     """The id of a broken model's LP text and its specification; the text's first line (its
     name, which is the id itself once written) is left out."""
-    body = model_text.split("\n", 1)[1] if model_text.startswith("\\") else model_text
+    body = lp_body(model_text)
     return problem_id(body, spec_text)
 
 

@@ -26,7 +26,7 @@ from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver.iis import Iis, compute_iis
-from ordebug.solver.lpformat import read_model_text, write_lp
+from ordebug.solver.lpformat import lp_body, read_model_text, write_lp
 from ordebug.solver.solve import (
     SolverTimeout,
     Verdict,
@@ -98,8 +98,7 @@ def family_order(spec: ModelSpec) -> list[str]:
     """The order of ``spec``'s row families in its record: drawn per model, seeded by its own
     LP text in canonical order (first line, the name, left out), so no family's name puts its
     rows first and the same model always gets the same order."""
-    text = write_lp(canonical_order(spec.copy()))
-    body = text.split("\n", 1)[1] if text.startswith("\\") else text
+    body = lp_body(write_lp(canonical_order(spec.copy())))
     fams = sorted({family(r) for r in spec.rows})
     random.Random(hashlib.sha256(body.encode()).hexdigest()).shuffle(fams)
     return fams
@@ -351,6 +350,7 @@ def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Ii
     first = lb.draw(lb.PAIR_LABEL_KINDS, base, iis, ctx.rng)
     if first is None:
         return _reject(etype, "no member can hold the type")
+    order = family_order(broken) if etype == "G" else None  # G: the first fix keeps the row order
     for one in lb.realise(first, base, sheet, ctx.rng):
         after = lb.spec_model(sheet, [one]).spec
         if is_feasible(after):
@@ -359,7 +359,7 @@ def _pair(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Ii
             second = lb.draw(lb.PAIR_LABEL_KINDS, base, iis, ctx.rng, avoid={one.element})
         else:
             try:
-                iis2 = compute_iis(_roundtrip(after, family_order(broken)), bound_check_limit=0.1,
+                iis2 = compute_iis(_roundtrip(after, order), bound_check_limit=0.1,
                                    stop_when_uncertain=True, second_solver=False)
             except SolverTimeout:
                 continue

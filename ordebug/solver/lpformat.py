@@ -55,6 +55,12 @@ def _wrap(text: str, width: int = 240) -> str:
     return "\n".join(lines)
 
 
+def lp_body(text: str) -> str:
+    """An LP text without its first line when that is the name comment (``\\ name``): what
+    the model says, whatever it is called."""
+    return text.split("\n", 1)[1] if text.startswith("\\") else text
+
+
 def write_lp(spec: ModelSpec) -> str:
     """Deterministic LP text: same spec, same bytes."""
     lines = [f"\\ {spec.name}", "Minimize" if spec.sense == "minimize" else "Maximize"]
