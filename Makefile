@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 4
 
-.PHONY: install install-train install-demo install-cluster run test lint docs bench-perf smoke demo clean
+.PHONY: install install-train install-demo install-cluster run test test-fast lint docs bench-perf smoke demo clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -33,8 +33,15 @@ install-cluster: | $(VENV)/bin/python  ## the Slurm executor plugin, for profile
 run: install  ## the whole workflow on the default config
 	$(VENV)/bin/snakemake -j$(JOBS)
 
+# Two pytest-xdist workers, one test file each at a time (a file's module fixtures are built once), the
+# heaviest files first (tests/conftest.py). A single file or test: `.venv/bin/pytest tests/test_x.py`.
+PYTEST_PAR := -n 2 --dist loadfile --no-loadscope-reorder
+
 test: install-train  ## every test, training and Slurm included (installs the cluster extra)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_PAR)
+
+test-fast: install  ## the inner loop: every test not marked slow (no workflow runs, no training)
+	$(PY) -m pytest -q $(PYTEST_PAR) -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check ordebug scripts tests

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from ordebug.bench.generate import BenchSpec, generate_problem
 from ordebug.solver.lpformat import redirect_fds
@@ -35,10 +36,26 @@ def generate(spec: BenchSpec, split: str, indices) -> list[dict]:
         return [generate_problem(spec, split, i) for i in indices]
 
 
+def shared(tmp_path_factory: pytest.TempPathFactory, name: str, make) -> list[dict]:
+    """``make()``'s JSON value, made once per test run and read by every xdist worker (they share
+    the parent of their temp dirs; the first one makes it under a lock, the others wait and read).
+    Every worker gets the value through JSON, as a benchmark shard would give it."""
+    root = tmp_path_factory.getbasetemp().parent
+    path = root / f"{name}.json"
+    with FileLock(str(path) + ".lock"):
+        if not path.is_file():
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(make()))
+            tmp.replace(path)
+    return json.loads(path.read_text())
+
+
 @pytest.fixture(scope="session")
-def sample(bench_spec: BenchSpec) -> list[dict]:
+def sample(bench_spec: BenchSpec, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """SAMPLE_PER_TYPE verified problems of every error type (train split)."""
-    return generate(bench_spec, "train", range(SAMPLE_PER_TYPE * len(bench_spec.error_types)))
+    n = SAMPLE_PER_TYPE * len(bench_spec.error_types)
+    return shared(tmp_path_factory, f"sample_{bench_spec.seed}_{n}",
+                  lambda: generate(bench_spec, "train", range(n)))
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +106,22 @@ def external_index() -> list[dict]:
     if not (EXTERNAL / "index.jsonl").is_file():
         pytest.skip("../shared/external/or-debug-bench is absent")
     return [json.loads(line) for line in (EXTERNAL / "index.jsonl").read_text().splitlines() if line.strip()]
+
+
+# -- test scheduling (pytest-xdist, `make test`: `--dist loadfile --no-loadscope-reorder`) ------
+# Each file runs on one worker (its module fixtures are built once), and the files whose module
+# fixtures build a workflow, train or generate a benchmark go first, heaviest first, so the
+# longest file is not the last one picked up (measured with `pytest --durations=0`). Not
+# `--dist loadgroup`: with pytest 9.2 it silently stops grouping (pytest-xdist issue 1386).
+HEAVY_FIRST = ("test_training", "test_workflow", "test_bench", "test_probe", "test_llm", "test_collect",
+               "test_adversary", "test_teacher_api", "test_rl", "test_agents", "test_iis_real")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The heavy files first (a stable sort: a file's tests keep their order)."""
+    def weight(item: pytest.Item) -> int:
+        stem = Path(str(item.fspath)).stem
+        return HEAVY_FIRST.index(stem) if stem in HEAVY_FIRST else len(HEAVY_FIRST)
+
+    items.sort(key=weight)

@@ -227,6 +227,7 @@ def probe_sets():
     return generate(spec, "train", range(108)), generate(spec, "test", range(81))
 
 
+@pytest.mark.slow
 def test_name_probe_is_no_better_than_chance(probe_sets):
     """A name-frequency model trained on train problems cannot pick the faulty IIS row
     of test problems better than chance (within sampling noise)."""
@@ -235,6 +236,7 @@ def test_name_probe_is_no_better_than_chance(probe_sets):
     assert result["accuracy"] <= result["chance"] + 0.12, result  # 40 problems: two standard errors
 
 
+@pytest.mark.slow
 def test_probe_detects_a_leaky_naming_scheme(probe_sets):
     """The probe is not blind: rename every faulty row to a unique telltale name and it finds it."""
     def leaky(recs):

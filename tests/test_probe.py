@@ -7,7 +7,6 @@ import math
 import pytest
 
 from ordebug.agents.view import parse_observation
-from ordebug.bench.generate import BenchSpec, generate_problem
 from ordebug.bench.probe import (
     RULES,
     observation_of,
@@ -97,8 +96,9 @@ def test_ties_get_fractional_credit() -> None:
 
 
 @pytest.fixture(scope="module")
-def generated() -> list[dict]:
-    return [generate_problem(BenchSpec(seed=777), "test", i) for i in range(27)]
+def generated(sample: list[dict]) -> list[dict]:
+    """Three problems of every type: the session's sample (generated once for every test file)."""
+    return sample[:27]
 
 
 def test_reports_on_generated_records(generated: list[dict]) -> None:

@@ -24,6 +24,7 @@ from ordebug.training.lengths import CutoffError, check_cutoff
 from ordebug.training.llamafactory import TrainingError, check_model, render_config, run_settings
 
 pytest.importorskip("llamafactory", reason="training extra not installed (pip install -e '.[train]')")
+pytestmark = pytest.mark.slow
 SMK = [sys.executable, "-m", "snakemake"]
 SMOKE = ["--configfile", "config/smoke.yaml"]  # replaces config/config.yaml (see the Snakefile)
 # config/smoke.yaml's benchmark made smaller in the tests' copy (90 train / 27 test problems there):

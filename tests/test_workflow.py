@@ -21,6 +21,9 @@ def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SNAKEMAKE, "--cores", "2", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
+pytestmark = pytest.mark.slow  # every test here runs Snakemake
+
+
 @pytest.fixture(scope="module")
 def bench_small(tmp_path_factory) -> tuple[Path, str]:
     """small_config()'s benchmark (9 train, 9 test problems) built once by `snakemake bench`, and
@@ -41,7 +44,6 @@ def bench_two_shards(tmp_path_factory) -> Path:
     return d
 
 
-@pytest.mark.slow
 def test_bench_builds_then_nothing_to_do(bench_small):
     workflow_dir, text = bench_small
     assert "[solve.c" not in text and "ERROR: Error <" not in text  # SCIP's console
@@ -110,7 +112,6 @@ def test_lint_is_clean(workflow_dir):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.slow
 def test_collection_builds_resumes_nothing_and_reruns_one_shard(bench_two_shards, tmp_path):
     workflow_dir = copy_built(bench_two_shards, tmp_path / "wf")
     r = smk(workflow_dir, "data/training/sft_heuristic.json")
@@ -178,7 +179,6 @@ def _teacher_workflow(workflow_dir, base_url: str) -> None:
     cfg_path.write_text(yaml.safe_dump(cfg))
 
 
-@pytest.mark.slow
 def test_teacher_collection_survives_kill_9_without_paying_twice(bench_two_shards, tmp_path, monkeypatch):
     import signal
     import sqlite3
@@ -243,7 +243,6 @@ def test_no_key_skips_the_teacher_with_one_notice(workflow_dir, monkeypatch):
     assert "sft_gpt52chat" not in text
 
 
-@pytest.mark.slow
 def test_report_builds_with_plots_and_html(bench_small, tmp_path):
     workflow_dir = copy_built(bench_small[0], tmp_path / "wf")
     viewers = [f"results/viewer/{s}_{a}.html" for s, agents in (("collect", ["heuristic"]),
