@@ -37,11 +37,14 @@ def generate(spec: BenchSpec, split: str, indices) -> list[dict]:
 
 
 def shared(tmp_path_factory: pytest.TempPathFactory, name: str, make) -> list[dict]:
-    """``make()``'s JSON value, made once per test run and read by every xdist worker (they share
-    the parent of their temp dirs; the first one makes it under a lock, the others wait and read).
-    Every worker gets the value through JSON, as a benchmark shard would give it."""
-    root = tmp_path_factory.getbasetemp().parent
-    path = root / f"{name}.json"
+    """``make()``'s JSON value, made once per test run and read by every xdist worker (the
+    workers' temp dirs share a parent that is this run's own; the first worker makes it under a
+    lock, the others wait and read). Without xdist it is simply made: the parent of a plain
+    run's temp dir is shared by every run, and a value left there would outlive a code change.
+    Either way the value comes through JSON, as a benchmark shard gives it."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return json.loads(json.dumps(make()))
+    path = tmp_path_factory.getbasetemp().parent / f"{name}.json"
     with FileLock(str(path) + ".lock"):
         if not path.is_file():
             tmp = path.with_suffix(".json.tmp")
