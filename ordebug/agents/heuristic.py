@@ -143,7 +143,9 @@ class HeuristicAgent:
         fixes = self._fixes(v)
         if fixes:
             fix = fixes[0]
-            self.queue = [f for f in fixes[1:] if f.element == fix.element]
+            # the same element's other places; a fix found twice (e.g. an integer both in the IIS
+            # rows and listed by the sheet) is applied once, never again once the model is feasible
+            self.queue = [f for f in fixes[1:] if f.element == fix.element and f.action != fix.action]
             self.fixed.append(fix.action)
             self.fixed_elements.append(fix.element)
             self.siblings, self.sibling_kind = self._sharing(fix), fix.action.split("(")[0] + "("
