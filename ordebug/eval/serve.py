@@ -158,7 +158,8 @@ class ServedModel:
                 os.kill(os.getpid(), signal.SIGTERM)
                 return
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            raise SystemExit(128 + signum)
+            self._old_sigterm = None  # ending: __exit__ leaves SIGTERM ignored, so a late second one
+            raise SystemExit(128 + signum)  # cannot kill the process after the server is stopped
 
         previous = signal.signal(signal.SIGTERM, on_sigterm)
         self._old_sigterm = signal.SIG_DFL if previous is None else previous
