@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def generate(spec: BenchSpec, split: str, indices) -> list[dict]:
         return [generate_problem(spec, split, i) for i in indices]
 
 
-def shared(tmp_path_factory: pytest.TempPathFactory, name: str, make) -> list[dict]:
+def shared(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[], list[dict]]) -> list[dict]:
     """``make()``'s JSON value, made once per test run and read by every xdist worker (the
     workers' temp dirs share a parent that is this run's own; the first worker makes it under a
     lock, the others wait and read). Without xdist it is simply made: the parent of a plain
@@ -116,8 +117,8 @@ def external_index() -> list[dict]:
 # fixtures build a workflow, train or generate a benchmark go first, heaviest first, so the
 # longest file is not the last one picked up (measured with `pytest --durations=0`). Not
 # `--dist loadgroup`: with pytest 9.2 it silently stops grouping (pytest-xdist issue 1386).
-HEAVY_FIRST = ("test_training", "test_workflow", "test_bench", "test_probe", "test_llm", "test_collect",
-               "test_adversary", "test_teacher_api", "test_rl", "test_agents", "test_iis_real")
+HEAVY_FIRST = ("test_training", "test_workflow", "test_bench", "test_llm", "test_collect", "test_adversary",
+               "test_teacher_api", "test_rl", "test_agents", "test_iis_real")
 
 
 @pytest.hookimpl(tryfirst=True)
