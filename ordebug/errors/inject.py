@@ -45,6 +45,14 @@ MAX_CONFLICTS = 12  # conflicts drawn per base model before a fresh model is dra
 # drawn among them, so which one it is comes from the sheet alone: a spec-blind reader sees
 # two directed rules in conflict and no reason to pick either.
 MIN_REVERSIBLE_RULES = 2
+# Value faults (C, F, H, I) and added rules (D): kept only where every member of the conflict
+# that could hold the type has a natural value (or listing) that makes the specified model
+# feasible. Drawing among the realisable members alone let a spec-blind ranker find the fault
+# by how little a member must move to restore feasibility (the perturbed member is always
+# realisable, most others are not): measured 0.60 top-1 on I against chance 0.16.
+EVERY_MEMBER_REALISABLE = frozenset("CDFHI")
+# D: a conflict with one listed rule names the added one to a search that drops listed rows.
+MIN_CANDIDATES = {"D": 2}
 MIN_RELAX_DECOYS = 2  # B: other integers whose relaxation also restores feasibility
 EXTRA_FOR_TARGET = 1  # verified candidates looked at beyond the first, to meet a target difficulty
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
@@ -336,6 +344,10 @@ def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: 
                 break
     if not realisable:
         return _reject(etype, "no member can hold the type")
+    if etype in EVERY_MEMBER_REALISABLE and len(realisable) < len(placements):
+        return _reject(etype, "a member that could hold the type has no value that fits")
+    if len(realisable) < MIN_CANDIDATES.get(etype, 1):
+        return _reject(etype, "too few members could hold the type")
     if etype == "A" and len({lab.ref for lab in realisable.values()}) < MIN_REVERSIBLE_RULES:
         return _reject(etype, "one rule of the conflict could be the reversed one")
     member = ctx.rng.choice(sorted(realisable))
