@@ -26,7 +26,7 @@ from ordebug.agents.base import answer
 from ordebug.agents.view import RowView, View, parse_observation, parse_row
 from ordebug.env.specview import TYPE_WORD, cited_value, element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
-from ordebug.models.base import BaseModel, rule_sense
+from ordebug.models.base import BaseModel, exceptions, row_key, row_sense
 from ordebug.models.datasheet import WHOLE_LOTS, DataSheet, parse_tables
 from ordebug.solver.spec import INF, family, fmt_num, natural_key
 
@@ -53,7 +53,7 @@ def assemble(row: RowView, exp: Expected) -> RowView:
     the rule's sense, and each data entry it reads in place of the model's number (the
     model's own sign kept); terms and numbers the rule fixes itself are the model's."""
     data = exp.data or {}
-    stated = rule_sense(exp.stated, row.family)
+    stated = row_sense(exp.stated, row.name)
     sense = stated if stated and row.sense in ("<=", ">=") else row.sense
     coefs = {v: math.copysign(cited_value(data[v]), c) if v in data else c for v, c in row.coefs.items()}
     rhs = math.copysign(cited_value(data["rhs"]), row.rhs) if "rhs" in data else row.rhs
@@ -155,11 +155,15 @@ class HeuristicAgent:
 
     def _sharing(self, fix: Fix) -> list[str]:
         """Rows written from the same rule or data entry as the one just repaired, which the
-        same mistake may have written wrong too: a reversed rule reverses its whole family, and
+        same mistake may have written wrong too: a reversed rule reverses its whole family (a
+        row its exception turns round was missed alone), and
         a wrong entry (``hours[m1,prod_2]``) is wrong in every row it enters."""
         if self.model is None:
             return []
         if fix.action.startswith("FLIP_SENSE("):
+            rule = self.model.sheet.rules.get(self.model.sources.get(f"sense:{fix.element}", ""), "")
+            if row_key(fix.element) in exceptions(rule):  # a missed exception: this row alone
+                return []
             rows = [r for r in self.model.spec.rows if family(r) == family(fix.element)]
         elif fix.action.startswith("SET_COEF("):
             var = act.parse_action(fix.action).args[1]

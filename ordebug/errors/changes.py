@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ordebug import actions as act
 from ordebug.errors.slips import is_slip
 from ordebug.models import build_from_sheet
-from ordebug.models.base import BaseModel, reverse_rule
+from ordebug.models.base import BaseModel, add_exception, reverse_rule
 from ordebug.models.datasheet import DataSheet, Table, table_grid
 from ordebug.solver.spec import INF, ModelSpec
 
@@ -35,15 +35,19 @@ def split_ref(ref: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class SheetChange:
     """One entry or rule of a data sheet changed: ``value`` sets (or lists) an entry, ``unlist``
-    removes it, ``reverse`` turns a rule's inequality round (``ref`` is the rule id)."""
+    removes it, ``reverse`` turns a rule's inequality round, ``except`` makes the rule go the
+    other way round for one entity (``value``) (``ref`` is the rule id)."""
 
-    kind: str  # value | unlist | reverse
+    kind: str  # value | unlist | reverse | except
     ref: str
     value: float | str | None = None
 
     def apply(self, sheet: DataSheet) -> None:
         if self.kind == "reverse":
             sheet.rules[self.ref] = reverse_rule(sheet.rules[self.ref])
+            return
+        if self.kind == "except":
+            sheet.rules[self.ref] = add_exception(sheet.rules[self.ref], str(self.value))
             return
         table, key = split_ref(self.ref)
         t = sheet.tables[table]

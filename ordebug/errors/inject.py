@@ -193,6 +193,21 @@ def family_flip_decoy(broken: ModelSpec, iis: Iis, fams: set[str]) -> bool:
     return False
 
 
+def scope_hidden(broken: ModelSpec, row: str) -> bool:
+    """Whether turning ``row`` round alone and turning its whole family round (its rows of
+    that sense) both restore feasibility: a reversed rule (every row wrong) and a missed
+    exception (this row alone) then look the same to a search that cannot read the sheet."""
+    sense = broken.rows[row].sense
+    fam = [r for r in broken.rows if family(r) == family(row) and broken.rows[r].sense == sense]
+    for rows in ([row], fam) if len(fam) > 1 else ([row],):
+        trial = broken.copy()
+        for r in rows:
+            apply_edit(trial, parse_action(act.flip_sense(r)))
+        if not is_feasible(trial):
+            return False
+    return True
+
+
 def _relax_decoys(broken: ModelSpec, iis: Iis, fault: str) -> int:
     """Integer variables of the IIS rows, besides ``fault``, whose relaxation alone restores
     feasibility: the candidates a search that cannot read the sheet must choose among."""
@@ -229,13 +244,13 @@ def _fault(lab: lb.Label, broken: BaseModel, sheet: DataSheet) -> Fault:
     target = build(sheet, lab.changes).spec
     kind, name = lab.element
     touched = {name}
-    if lab.kind == "sense":
+    if lab.kind == "sense" and lab.changes[0].kind == "reverse":  # a reversed rule wrote every row wrong
         touched = {r for r in broken.spec.rows if family(r) == family(name)}
     elif lab.kind.startswith("coef"):  # every row the entry writes
         touched = {k.split(":")[1] for k, v in broken.sources.items() if k.startswith("coef:") and v == lab.ref}
     fixes = repair_actions(broken.spec, target, only=touched)
     also = [{"kind": "constraint", "name": r} for r in sorted(touched - {name})]
-    source = lab.changes[0].ref if lab.changes and lab.changes[0].kind != "reverse" else lab.ref
+    source = lab.changes[0].ref if lab.changes and lab.changes[0].kind not in ("reverse", "except") else lab.ref
     return Fault(lab.kind.removesuffix("_def"), lab.root, fixes, note=lab.note, source=source, also=also)
 
 
@@ -293,6 +308,8 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
             return _reject(etype, "no other inequality family turns round like the fault")
         if not family_flip_decoy(broken, iis, fams):
             return _reject(etype, "no other family restores feasibility when turned round")
+        if not scope_hidden(broken, faults[0].roots[0]["name"]):
+            return _reject(etype, "only one of the row and its family restores feasibility when turned round")
     if etype == "B" and _relax_decoys(broken, iis, faults[0].roots[0]["name"]) < MIN_RELAX_DECOYS:
         return _reject(etype, "too few integers whose relaxation also restores feasibility")
     if etype == "F" and iis.size < 4:

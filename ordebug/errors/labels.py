@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ordebug.errors.changes import SheetChange, build, harder, natural_values
 from ordebug.errors.faults import Element, single_use
-from ordebug.models.base import BaseModel, directed, rule_sense
+from ordebug.models.base import BaseModel, directed, exceptions, row_key, rule_sense
 from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
 from ordebug.solver.iis import Iis
 from ordebug.solver.spec import family
@@ -76,10 +76,15 @@ def _sense_label(base: BaseModel, row: str) -> list[Label]:
             or not directed(rule)):
         return []  # only a rule whose direction the sheet states can be the wrong way round
     fam = [x for x in base.spec.rows if family(x) == family(row)]
-    if len(fam) > MAX_FAMILY_FAULT:
-        return []
-    return [Label("sense", ("c", row), rid, changes=[SheetChange("reverse", rid)],
-                  note="whole family" if len(fam) > 1 else "")]
+    if len(fam) > MAX_FAMILY_FAULT or row_key(row) in exceptions(rule):
+        return []  # (a row the rule's exception turns round: the fault is placed on the others)
+    out = [Label("sense", ("c", row), rid, changes=[SheetChange("reverse", rid)],
+                 note="whole family" if len(fam) > 1 else "")]
+    if len(fam) > 1:
+        # the rule goes the other way for this row's entity, and the model missed the exception
+        out.append(Label("sense", ("c", row), rid, changes=[SheetChange("except", rid, row_key(row))],
+                         note="one row"))
+    return out
 
 
 def eligible(kind: str, base: BaseModel, iis: Iis) -> list[Label]:

@@ -27,15 +27,54 @@ class RuleTemplate:
 
 
 _RULE_OP = re.compile(r"(<=|>=|=)")
+# A directed rule may name entities for which it goes the other way: "Except for calcium, where it
+# is the other way round (a floor)." (guidelines cap most nutrients and set a floor for some).
+_EXCEPTION = re.compile(rf" Except for (\S+?), where it is the other way round ({re.escape(FLOOR)}|{re.escape(CAP)})\.")
 
 
 def rule_sense(text: str, family: str) -> str | None:
-    """The sense a rule's text gives the rows of ``family`` (its last comparison), if the text
-    defines that family (``machine_hours(m,t): ... <= available[m,t].``)."""
+    """The sense a rule's text gives the rows of ``family`` (its last comparison, exceptions
+    left out), if the text defines that family (``machine_hours(m,t): ... <= available[m,t].``)."""
     if not re.match(rf"^{re.escape(family)}\b", text):
         return None
-    ops = _RULE_OP.findall(text.split(":", 1)[-1])
+    ops = _RULE_OP.findall(_EXCEPTION.sub("", text).split(":", 1)[-1])
     return ops[-1] if ops else None
+
+
+def exceptions(text: str) -> dict[str, str]:
+    """The entities a directed rule names as going the other way, with their sense."""
+    return {m.group(1): ">=" if m.group(2) == FLOOR else "<=" for m in _EXCEPTION.finditer(text)}
+
+
+def row_key(row: str) -> str:
+    """The index of a row (``guideline(calcium)`` -> ``calcium``; ``cap(m1,t2)`` -> ``m1,t2``)."""
+    return row.partition("(")[2].removesuffix(")")
+
+
+def row_sense(text: str, row: str) -> str | None:
+    """The sense a rule's text gives the row ``row``: the rule's own, or the other way round
+    where the rule names the row's entity as an exception."""
+    stated = rule_sense(text, row.split("(")[0])
+    if stated not in ("<=", ">="):
+        return stated
+    return exceptions(text).get(row_key(row), stated)
+
+
+def add_exception(text: str, key: str) -> str:
+    """The directed rule with ``key``'s row going the other way round."""
+    ops = _RULE_OP.findall(_EXCEPTION.sub("", text).split(":", 1)[-1])
+    if not ops or ops[-1] not in ("<=", ">=") or not directed(text):
+        raise ValueError(f"only a rule stating its direction can have an exception: {text!r}")
+    if key in exceptions(text):
+        raise ValueError(f"{key} is already an exception of {text!r}")
+    return f"{text} Except for {key}, where it is the other way round {CAP if ops[-1] == '>=' else FLOOR}."
+
+
+def name_exception(sheet: DataSheet, rid: str, table: Table, key: str | None) -> None:
+    """State in rule ``rid`` that it goes the other way round for ``key`` (drawn by
+    :func:`~ordebug.models.datasheet.exception_key`), if ``table`` still lists it."""
+    if key is not None and key in table.values:
+        sheet.rules[rid] = add_exception(sheet.rules[rid], key)
 
 
 def directed(text: str) -> bool:
@@ -47,9 +86,10 @@ def directed(text: str) -> bool:
 
 def reverse_rule(text: str) -> str:
     """The rule with its last inequality turned round (``<=`` <-> ``>=``), and its stated
-    direction with it (a floor <-> a cap)."""
+    direction with it (a floor <-> a cap), its exceptions too (they stay the other way round)."""
     head, sep, body = text.partition(":")
-    ops = list(re.finditer(r"<=|>=", body))
+    main = _EXCEPTION.sub("", body)
+    ops = list(re.finditer(r"<=|>=", main))
     if not ops:
         raise ValueError(f"rule has no inequality to reverse: {text!r}")
     m = ops[-1]
@@ -104,7 +144,7 @@ class Builder:
     def row(self, name: str, coefs: dict[str, float], sense: str, rhs: float, role: str, *, rule: str,
             rhs_src: str | None = None, coef_src: dict[str, str] | None = None) -> str:
         assert role in ROLES, role
-        stated = rule_sense(self.base.sheet.rules.get(rule, ""), name.split("(")[0])
+        stated = row_sense(self.base.sheet.rules.get(rule, ""), name)
         if sense in ("<=", ">=") and stated in ("<=", ">="):
             sense = stated  # the sheet's rule states the direction
         self.base.spec.add_row(Row.make(name, {k: float(v) for k, v in coefs.items() if v != 0}, sense, rhs))
@@ -152,5 +192,5 @@ class Builder:
         if key in table.values:
             self.row(name, coefs, sense, table.num(key), role, rule=rule, rhs_src=table.ref(key), coef_src=coef_src)
         else:
-            stated = rule_sense(self.base.sheet.rules.get(rule, ""), name.split("(")[0])
+            stated = row_sense(self.base.sheet.rules.get(rule, ""), name)
             self.template(name, coefs, stated if stated in ("<=", ">=") and sense != "=" else sense, table.name, key)

@@ -196,6 +196,19 @@ def direction(rng: random.Random) -> str:
     return ">=" if rng.random() < 0.5 else "<="
 
 
+EXCEPTION_SHARE = 0.3  # directed rules that go the other way round for one listed entity
+
+
+def exception_key(rng: random.Random, keys: list[str]) -> str | None:
+    """The entity for which a directed rule goes the other way round (for some rules with three
+    or more entities), so that an exception in the sheet is no sign of a fault."""
+    return rng.choice(keys) if len(keys) > 2 and rng.random() < EXCEPTION_SHARE else None
+
+
+def other_way(sense: str) -> str:
+    return "<=" if sense == ">=" else ">="
+
+
 def directed_text(head: str, lhs: str, sense: str, rhs: str) -> str:
     """The text of a rule whose direction the sheet states: ``head: lhs >= rhs (a floor).``"""
     return f"{head}: {lhs} {sense} {rhs} {FLOOR if sense == '>=' else CAP}."

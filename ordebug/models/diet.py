@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import random
 
-from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, down, keep_some, up, whole_lots
+from ordebug.models.base import BaseModel, Builder, name_exception
+from ordebug.models.datasheet import (
+    DataSheet,
+    amount,
+    directed_text,
+    direction,
+    down,
+    exception_key,
+    keep_some,
+    other_way,
+    up,
+    whole_lots,
+)
 
 FOODS = ["oats", "rice", "beans", "milk", "eggs", "spinach", "lentils", "bread", "apple", "tofu", "yogurt",
          "peas", "barley", "carrot", "salmon", "cheese", "potato", "chickpeas", "banana", "walnuts"]
@@ -29,6 +40,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     target = s.table("dietitian_target", "daily intake the dietitian sets (listed nutrients only)",
                      "nutrient unit", ["nutrient"])
     bound, aim = direction(rng), direction(rng)
+    odd = {"guideline": exception_key(rng, nutrients), "dietitian_target": exception_key(rng, nutrients)}
     price = s.table("price", "price per serving", "EUR", ["food"], objective=True)
     ref = {}
     for f in foods:
@@ -43,6 +55,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         have = sum(float(content.values.get(f"{n},{f}", 0)) * ref[f] for f in foods)
         low.values[n] = down(have * rng.uniform(0.75, 0.95), 1)
         for table, sense in ((high, bound), (target, aim)):
+            sense = other_way(sense) if odd[table.name] == n else sense
             if sense == "<=":
                 table.values[n] = up(have * rng.uniform(1.08, 1.35) + 1, 1)
             else:
@@ -51,17 +64,20 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("nutrient_intake(n): intake(n) = sum over f of content[n,f] * servings(f) "
            "(foods without an entry have none of n).")
     s.rule("min_nutrient(n), for each nutrient listed in min_intake: intake(n) >= min_intake[n].")
-    s.rule(directed_text("guideline(n), for each nutrient listed in guideline", "intake(n)", bound, "guideline[n]"))
+    r_high = s.rule(directed_text("guideline(n), for each nutrient listed in guideline", "intake(n)", bound,
+                                  "guideline[n]"))
     fixed = s.table("prescribed", "servings the dietitian prescribes exactly", "servings", ["food"])
     for f in rng.sample(foods, 2):
         whole = rng.random() < 0.35
         fixed.values[f] = min(max(0.5, round(ref[f] - 0.5, 0) + (0.0 if whole else 0.5)), most.num(f) - 0.5)
     s.rule("prescribed(f), for each food listed in prescribed: servings(f) = prescribed[f].")
     whole_lots(rng, s, fixed, "servings(f)")
-    s.rule(directed_text("dietitian_target(n), for each nutrient listed in dietitian_target", "intake(n)", aim,
-                         "dietitian_target[n]"))
+    r_target = s.rule(directed_text("dietitian_target(n), for each nutrient listed in dietitian_target", "intake(n)",
+                                    aim, "dietitian_target[n]"))
     s.rule("Objective: minimise sum of price[f] * servings(f).")
     keep_some(rng, low, high, target)
+    name_exception(s, r_high, high, odd["guideline"])
+    name_exception(s, r_target, target, odd["dietitian_target"])
     return s
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from ordebug.models.base import BaseModel, Builder
+from ordebug.models.base import BaseModel, Builder, name_exception
 from ordebug.models.datasheet import (
     DataSheet,
     amount,
@@ -12,7 +12,9 @@ from ordebug.models.datasheet import (
     directed_text,
     direction,
     down,
+    exception_key,
     keep_some,
+    other_way,
     up,
     whole_members,
 )
@@ -39,6 +41,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     least = s.table("agreed_use", "hub throughput in the staff agreement (listed hubs only)", "k parcels", ["hub"])
     plan = s.table("planned_use", "hub throughput in the operations plan (listed hubs only)", "k parcels", ["hub"])
     bound, aim = direction(rng), direction(rng)
+    odd = {"agreed_use": exception_key(rng, hubs), "planned_use": exception_key(rng, hubs)}
     cost = s.table("cost", "cost per unit on an arc", "EUR", ["from", "to"], objective=True)
     flow = {}
     for d in sinks:
@@ -54,6 +57,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
         hcap.values[h] = up(through * rng.uniform(1.03, 1.2), 1)
         # near the plan, on its side of it: a floor or a cap may bind, and the plan meets either
         for table, sense in ((least, bound), (plan, aim)):
+            sense = other_way(sense) if odd[table.name] == h else sense
             table.values[h] = down(through * rng.uniform(0.88, 1.0), 0.5) if sense == ">=" else up(
                 through * rng.uniform(1.0, 1.12), 0.5)
     for x in sources:
@@ -67,8 +71,8 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("hub_inflow(h): throughput(h) = sum over depots x of flow(x,h).")
     s.rule("flow_conservation(h): throughput(h) = sum over cities d of flow(h,d).")
     s.rule("hub_capacity(h), for each hub listed in hub_cap: throughput(h) <= hub_cap[h].")
-    s.rule(directed_text("hub_agreement(h), for each hub listed in agreed_use", "throughput(h)", bound,
-                         "agreed_use[h]"))
+    r_least = s.rule(directed_text("hub_agreement(h), for each hub listed in agreed_use", "throughput(h)", bound,
+                                   "agreed_use[h]"))
     s.rule("meet_demand(d): sum over hubs h of flow(h,d) >= need[d].")
     booked = s.table("booked", "outbound volume a depot booked in advance, over all its arcs to hubs", "k parcels",
                      ["depot"])
@@ -78,9 +82,12 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("booked(x), for each depot listed in booked: sum over hubs h of flow(x,h) = booked[x].")
     whole_members(rng, s, "arc", ["from", "to"], [f"{u},{v}" for u, v in flow], booked,
                   {x: [f"{x},{h}" for h in hubs] for x in booked.values}, "flow(u,v)")
-    s.rule(directed_text("hub_plan(h), for each hub listed in planned_use", "throughput(h)", aim, "planned_use[h]"))
+    r_plan = s.rule(directed_text("hub_plan(h), for each hub listed in planned_use", "throughput(h)", aim,
+                                  "planned_use[h]"))
     s.rule("Objective: minimise sum of cost[u,v] * flow(u,v).")
     keep_some(rng, hcap, least, plan)
+    name_exception(s, r_least, least, odd["agreed_use"])
+    name_exception(s, r_plan, plan, odd["planned_use"])
     return s
 
 

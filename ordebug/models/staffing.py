@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from ordebug.models.base import BaseModel, Builder
-from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, keep_some
+from ordebug.models.base import BaseModel, Builder, name_exception
+from ordebug.models.datasheet import DataSheet, amount, directed_text, direction, exception_key, keep_some, other_way
 
 STATEMENT = (
     "A contact centre staffs a day of hourly periods with crews on shifts that each cover a run of "
@@ -28,6 +28,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     least = s.table("supervised_crew", "crew in the supervision plan (listed shifts only)", "people", ["shift"])
     trained = s.table("training_crew", "crew in the training plan (listed shifts only)", "people", ["shift"])
     bound, aim = direction(rng), direction(rng)
+    odd = {"supervised_crew": exception_key(rng, shifts), "training_crew": exception_key(rng, shifts)}
     policy = s.table("policy", "budget", "people", ["item"])
     wage = s.table("wage", "wage per person on a shift", "EUR", ["shift"], objective=True)
     for t in periods:
@@ -44,6 +45,7 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     for sh in shifts:
         most.values[sh] = float(max(staff[sh], 2) + rng.randint(1, 3))
         for table, sense in ((least, bound), (trained, aim)):
+            sense = other_way(sense) if odd[table.name] == sh else sense
             crew = max(0, staff[sh] - rng.randint(0, 1)) if sense == ">=" else staff[sh] + rng.randint(0, 1)
             table.values[sh] = float(crew)  # the roster meets it either way
     policy.values["headcount_cap"] = float(sum(staff.values()) + rng.randint(0, 2))
@@ -51,12 +53,14 @@ def datasheet(rng: random.Random, size: int) -> DataSheet:
     s.rule("cover_period(t), for each period listed in required: "
            "sum of staff(s) over the shifts s that cover period t >= required[t].")
     s.rule("headcount_limit: sum over s of staff(s) <= policy[headcount_cap].")
-    s.rule(directed_text("supervised_crew(s), for each shift listed in supervised_crew", "staff(s)", bound,
-                         "supervised_crew[s]"))
-    s.rule(directed_text("training_crew(s), for each shift listed in training_crew", "staff(s)", aim,
-                         "training_crew[s]"))
+    r_least = s.rule(directed_text("supervised_crew(s), for each shift listed in supervised_crew", "staff(s)", bound,
+                                   "supervised_crew[s]"))
+    r_trained = s.rule(directed_text("training_crew(s), for each shift listed in training_crew", "staff(s)", aim,
+                                     "training_crew[s]"))
     s.rule("Objective: minimise sum of wage[s] * staff(s).")
     keep_some(rng, req, least, trained)
+    name_exception(s, r_least, least, odd["supervised_crew"])
+    name_exception(s, r_trained, trained, odd["training_crew"])
     return s
 
 
