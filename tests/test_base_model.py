@@ -162,9 +162,11 @@ def test_training_grpo_and_serving_see_the_same_prompt_tokens(kind, converted, t
     assert tok.decode(train_ids).endswith("<|im_start|>assistant\n")
 
 
-def test_a_served_answer_reads_the_training_prompt_tokens(converted):
-    """A real ``llamafactory-cli api`` server of the converted model: the prompt tokens it
-    reports for the LLM agent's request equal the SFT sample's prompt tokens."""
+@pytest.mark.parametrize("backend", ["llamafactory", "hf"])
+def test_a_served_answer_reads_the_training_prompt_tokens(converted, backend):
+    """A real server of the converted model (``llamafactory-cli api``, or ordebug's batching
+    ``hf`` server): the prompt tokens it reports for the LLM agent's request equal the SFT
+    sample's prompt tokens."""
     import urllib.request
 
     from transformers import AutoTokenizer
@@ -175,7 +177,7 @@ def test_a_served_answer_reads_the_training_prompt_tokens(converted):
     train_ids = _training_prompt_ids(AutoTokenizer.from_pretrained(converted, local_files_only=True), "smollm2",
                                      True, [*messages, {"role": "assistant", "content": ANSWER}])
     with ServedModel(str(converted), None, "smollm2", True, model_name="tiny", startup_timeout=300,
-                     offline=True, backend="llamafactory") as srv:
+                     offline=True, backend=backend) as srv:
         body = json.dumps({"model": srv.model_name, "messages": messages, "max_tokens": 4, **srv.extra_body})
         req = urllib.request.Request(f"{srv.base_url}/chat/completions", data=body.encode(),
                                      headers={"Authorization": f"Bearer {srv.key}",

@@ -28,7 +28,7 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
                      model_name=served_model_name(agent, ft["adapter"]),
                      startup_timeout=ft.get("startup_timeout_s", 600), log_path=log_path,
                      offline=ft.get("offline", False), backend=ft.get("backend", "auto"),
-                     gpus=ft.get("gpus", 0)) as srv:
+                     gpus=ft.get("gpus", 0), max_batch=ft.get("max_concurrency", 4)) as srv:
         tcfg = TeacherConfig(
             name=agent, model=srv.model_name, base_url=srv.base_url, api_key_env=SERVE_KEY_ENV,
             temperature=1.0, max_tokens=ft.get("max_tokens", 1024),

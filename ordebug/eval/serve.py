@@ -1,7 +1,9 @@
 """Serve base model + LoRA adapter behind an OpenAI-compatible endpoint for evaluation.
 
 One server per evaluate job: vLLM (``vllm serve`` with the LoRA adapter) where it is
-installed, otherwise ``llamafactory-cli api`` (CPU or GPU). It is started on 127.0.0.1 with a
+installed, otherwise ``llamafactory-cli api`` (CPU or GPU), or (``backend: hf``) our own
+batching server for the CPU (:mod:`ordebug.eval.hfserve`: concurrent requests answered in one
+``generate``; LLaMA-Factory's answers one at a time). It is started on 127.0.0.1 with a
 random port, polled until ``/v1/models`` answers, and always stopped afterwards (its whole
 process group), even when the evaluation fails or the job is sent SIGTERM (Slurm's
 ``scancel``, Snakemake stopping its jobs).
@@ -58,7 +60,7 @@ def served_model_name(agent: str, adapter: str | Path | None) -> str:
     return f"{agent}-{h.hexdigest()[:10]}"
 
 
-BACKENDS = ("auto", "vllm", "llamafactory")
+BACKENDS = ("auto", "vllm", "llamafactory", "hf")
 
 
 def pick_backend(backend: str = "auto") -> str:
@@ -102,8 +104,8 @@ class ServedModel:
     def __init__(self, base_model: str, adapter: str | Path | None, template: str = "qwen3",
                  enable_thinking: bool = True, model_name: str = "ordebug-ft", startup_timeout: float = 600.0,
                  log_path: str | Path | None = None, offline: bool = False, backend: str = "auto",
-                 gpus: int = 0) -> None:
-        self.backend, self.gpus = pick_backend(backend), gpus
+                 gpus: int = 0, max_batch: int = 8) -> None:
+        self.backend, self.gpus, self.max_batch = pick_backend(backend), gpus, max_batch
         self.base_model, self.adapter = base_model, adapter
         self.template, self.enable_thinking = template, enable_thinking
         self.model_name, self.startup_timeout = model_name, startup_timeout
@@ -122,7 +124,7 @@ class ServedModel:
     @property
     def extra_body(self) -> dict:
         """Greedy decoding and the thinking switch, in each backend's own words."""
-        if self.backend == "vllm":
+        if self.backend in ("vllm", "hf"):
             return {"temperature": 0.0, "chat_template_kwargs": {"enable_thinking": self.enable_thinking}}
         return {"do_sample": False}
 
@@ -171,6 +173,13 @@ class ServedModel:
                                self._adapter_rank() if self.adapter is not None else 64)
             env = dict(os.environ, VLLM_API_KEY=self.key)  # the key in the environment, not on argv
             return self._start(cmd, env, "vllm")
+        if self.backend == "hf":
+            self.port = free_port()
+            cmd = [sys.executable, "-m", "ordebug.eval.hfserve", "--model", self.base_model, "--name", self.model_name,
+                   "--port", str(self.port), "--max-batch", str(self.max_batch)]
+            cmd += ["--adapter", str(self.adapter)] if self.adapter is not None else []
+            cmd += [] if self.enable_thinking else ["--no-thinking"]
+            return self._start(cmd, dict(os.environ, API_KEY=self.key), "ordebug.eval.hfserve")
         exe = shutil.which("llamafactory-cli") or str(Path(sys.executable).with_name("llamafactory-cli"))
         if not Path(exe).exists():
             raise ServeError("llamafactory-cli not found: install the training extra (pip install -e '.[train]')")
