@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ordebug.actions import apply_actions
@@ -66,15 +68,41 @@ def _spec_sheet(rec) -> DataSheet:
     return DataSheet.from_json(rec["spec"])
 
 
-def test_type_a_reverses_a_rule_and_nothing_else(sample_by_type):
+def _one_row(rec) -> bool:
+    return rec["ground_truth"]["fault_kinds"] == ["sense:one row"]
+
+
+def _written_sheet(rec) -> DataSheet:
+    """The sheet an A problem's model was built from: the specification with the fault undone
+    (the rule reversed back, or the missed exception left out)."""
+    from ordebug.errors.changes import SheetChange, changed
+
+    sheet = _spec_sheet(rec)
+    own = rec["ground_truth"]["spec_sources"][0]
+    if not _one_row(rec):
+        return changed(sheet, [SheetChange("reverse", own)])
+    key = rec["ground_truth"]["root_cause"][0]["name"].partition("(")[2][:-1]
+    sheet.rules[own] = re.sub(rf" Except for {re.escape(key)}, [^.]*\.", "", sheet.rules[own])
+    return sheet
+
+
+def test_type_a_reverses_a_rule_or_misses_an_exception_and_nothing_else(sample_by_type):
     """A reversed rule: the specification's rule states the other inequality for every row it
-    writes; each is flipped back by the fix, and nothing else differs."""
+    writes; a missed exception: the rule goes the other way round for one entity, whose row
+    alone the model has wrong. Each wrong row is flipped back by the fix, nothing else differs."""
+    from ordebug.models.base import exceptions, row_key
+
     for rec in sample_by_type["A"]:
         b, o = broken(rec), original(rec)
         roots = {r["name"] for r in rec["ground_truth"]["root_cause"]}
         assert {n for n in o.rows if b.rows[n].sense != o.rows[n].sense} == roots
         fam = {n.split("(")[0] for n in roots}
-        assert len(fam) == 1 and roots == {n for n in b.rows if n.split("(")[0] in fam}
+        if _one_row(rec):
+            (row,) = roots
+            text = rec["spec"]["rules"][rec["ground_truth"]["spec_sources"][0]]
+            assert row_key(row) in exceptions(text) and len([n for n in b.rows if n.split("(")[0] in fam]) > 1
+        else:
+            assert len(fam) == 1 and roots == {n for n in b.rows if n.split("(")[0] in fam}
         for name in roots:
             assert {b.rows[name].sense, o.rows[name].sense} == {"<=", ">="}
             assert b.rows[name].bound == o.rows[name].bound and b.rows[name].coefs == o.rows[name].coefs
@@ -92,7 +120,8 @@ def test_faults_sit_on_members_the_type_can_hold(sample):
         if rec["error_type"] not in "ACFHI":  # (B and D change what the sheet lists: tested on their own)
             continue
         b = broken(rec)
-        base = build_from_sheet(_spec_sheet(rec))  # its sources and roles are the broken model's
+        # its sources and roles are the broken model's (A: eligibility reads the rule as written)
+        base = build_from_sheet(_written_sheet(rec) if rec["error_type"] == "A" else _spec_sheet(rec))
         base.spec = b
         iis = Iis.from_json(rec["iis"])
         root = rec["ground_truth"]["root_cause"][0]
@@ -151,7 +180,7 @@ def test_type_a_reverses_only_a_rule_whose_direction_the_sheet_states(sample_by_
     """A reversed rule says in words whether it is a floor or a cap, agreeing with its sign, under
     a name that carries no direction: the specification never contradicts its own names (no
     "min_..." rule written <=), and the model has the other sense."""
-    from ordebug.models.base import directed, rule_sense
+    from ordebug.models.base import directed, row_sense, rule_sense
 
     for rec in sample_by_type["A"]:
         text = rec["spec"]["rules"][rec["ground_truth"]["spec_sources"][0]]
@@ -159,9 +188,69 @@ def test_type_a_reverses_only_a_rule_whose_direction_the_sheet_states(sample_by_
         fam = row.split("(")[0]
         sense = rule_sense(text, fam)
         assert directed(text) and sense in ("<=", ">="), text
-        assert ("(a floor)" in text) == (sense == ">="), text
+        assert ("(a floor)" in text.split(" Except for ")[0]) == (sense == ">="), text
         assert not any(w in fam for w in ("min", "max", "least", "most", "limit", "cap")), fam
-        assert broken(rec).rows[row].sense != sense
+        assert broken(rec).rows[row].sense != row_sense(text, row)
+        assert (row_sense(text, row) != sense) == _one_row(rec)
+
+
+def test_type_a_scope_is_hidden_from_the_solver(sample_by_type):
+    """Turning the faulty row round alone and turning its whole family round both restore
+    feasibility, so a search cannot tell a reversed rule from a missed exception by solving."""
+    from ordebug.errors.inject import scope_hidden
+
+    for rec in sample_by_type["A"]:
+        assert scope_hidden(broken(rec), rec["ground_truth"]["root_cause"][0]["name"]), rec["problem_id"]
+
+
+def test_type_a_both_scopes_verify(sample_by_type):
+    """Where the faulty row's family has other rows, the rule reversed and the exception missed
+    both pass verification on the same conflict: the scope drawn is independent of anything
+    the solver says about the broken model (keeping only the scope that passed tied it to
+    the objective)."""
+    from ordebug.errors.inject import _broken_base, verify
+    from ordebug.errors.labels import _sense_label
+
+    checked = 0
+    for rec in sample_by_type["A"]:
+        written, b = _written_sheet(rec), broken(rec)
+        root = rec["ground_truth"]["root_cause"][0]["name"]
+        labels = _sense_label(_broken_base(written, b), root)
+        assert {lab.note for lab in labels} == ({"whole family", "one row"} if len(labels) == 2 else {""})
+        for lab in labels:
+            assert verify("A", _broken_base(written, b), written, Iis.from_json(rec["iis"]), [lab], None), lab
+        checked += len(labels) == 2
+    assert checked >= 1
+
+
+def test_rule_exceptions_read_reverse_and_build():
+    """A directed rule's exception: read per row, kept the other way round when the rule is
+    reversed, refused twice, and built into the row's sense."""
+    import random
+
+    from ordebug.models import build_family
+    from ordebug.models.base import add_exception, exceptions, reverse_rule, row_sense, rule_sense
+
+    text = "guideline(n), for each nutrient listed in guideline: intake(n) <= guideline[n] (a cap)."
+    odd = add_exception(text, "calcium")
+    assert exceptions(odd) == {"calcium": ">="} and rule_sense(odd, "guideline") == "<="
+    assert row_sense(odd, "guideline(calcium)") == ">=" and row_sense(odd, "guideline(iron)") == "<="
+    back = reverse_rule(odd)
+    assert row_sense(back, "guideline(calcium)") == "<=" and row_sense(back, "guideline(iron)") == ">="
+    with pytest.raises(ValueError, match="already an exception"):
+        add_exception(odd, "calcium")
+    with pytest.raises(ValueError, match="stating its direction"):
+        add_exception("supply_limit(x): sum of flow(x,h) <= supply[x].", "x1")
+    seen = 0
+    for seed in range(40):
+        base = build_family("diet", random.Random(seed), 2)
+        for rid, rule in base.sheet.rules.items():
+            for key, sense in exceptions(rule).items():
+                fam = rule.split("(")[0]
+                rows = {r: x.sense for r, x in base.spec.rows.items() if r.split("(")[0] == fam}
+                assert rows[f"{fam}({key})"] == sense and set(rows.values()) == {"<=", ">="}, rid
+                seen += 1
+    assert seen >= 5
 
 
 def test_type_a_has_another_family_whose_reversal_restores_feasibility(sample_by_type):
@@ -179,10 +268,10 @@ def test_type_a_has_another_family_whose_reversal_restores_feasibility(sample_by
 
 def test_type_a_conflict_holds_two_directed_rules_either_of_which_could_be_reversed(sample_by_type):
     """The conflict of an A problem holds another rule that states its direction in words and
-    whose reversal in the sheet also gives a feasible specified model: which of the two is the
-    wrong way round is written only in the specification."""
+    whose reversal in the sheet (or a missed exception for its row of the conflict) also gives
+    a feasible specified model: which is wrong is written only in the specification."""
     from ordebug.errors.changes import SheetChange, changed
-    from ordebug.models.base import directed
+    from ordebug.models.base import directed, exceptions, row_key
 
     for rec in sample_by_type["A"]:
         rules = rec["spec"]["rules"]
@@ -192,9 +281,12 @@ def test_type_a_conflict_holds_two_directed_rules_either_of_which_could_be_rever
         assert others, rec["problem_id"]
         sheet = _spec_sheet(rec)
         assert is_feasible(build_from_sheet(sheet).spec)
-        assert any(is_feasible(build_from_sheet(changed(changed(sheet, [SheetChange("reverse", own)]),
-                                                        [SheetChange("reverse", rid)])).spec)
-                   for rid in others), rec["problem_id"]
+        written = _written_sheet(rec)
+        assert differing(build_from_sheet(written).spec, broken(rec)) == set()
+        changes = [SheetChange("reverse", rid) for rid in others]
+        changes += [SheetChange("except", rid, row_key(r)) for rid in others for r in rec["iis"]["constraints"]
+                    if r.startswith(rules[rid].split("(")[0] + "(") and row_key(r) not in exceptions(rules[rid])]
+        assert any(is_feasible(build_from_sheet(changed(written, [c])).spec) for c in changes), rec["problem_id"]
 
 
 def test_difficulty_counts_the_integers_a_modeller_must_check():
