@@ -62,3 +62,25 @@ rule bench:
     input:
         get_all_bench_shards(),
         "data/bench/summary.json",
+
+
+# An independent spec-blind adversary (built apart from ordebug/bench/adversary/, by other
+# means): opt-in, ~8 min on the default benchmark; not part of `bench`.
+rule bench_independent:
+    input:
+        shards=get_all_bench_shards(),
+    output:
+        "data/bench/independent_adversary.json",
+    log:
+        "logs/bench/independent_adversary.log",
+    benchmark:
+        "benchmarks/bench/independent_adversary.tsv"
+    conda:
+        "../envs/collect.yaml"
+    threads: 2
+    resources:
+        mem_mb=4096,
+        runtime=30,
+    shell:
+        "python scripts/independent_adversary.py 'data/bench/train/shard_*.jsonl'"
+        " 'data/bench/test*/shard_*.jsonl' --jobs {threads} --out {output} > {log} 2>&1"

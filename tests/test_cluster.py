@@ -344,7 +344,8 @@ def test_only_aggregate_steps_are_local_rules():
     rules = {m for p in (ROOT / "rules").glob("*.smk") for m in re.findall(r"^rule (\w+):", p.read_text(), re.M)}
     assert local <= rules
     jobs = rules - local - {"all"}
-    assert jobs == SUBMITTED | {"evaluate_external", "evaluate_external_finetuned", "grpo", "export_model"}
+    assert jobs == SUBMITTED | {"evaluate_external", "evaluate_external_finetuned", "grpo", "export_model",
+                                "bench_independent"}
 
 
 def test_a_config_file_replaces_the_default_on_the_submit_host_and_in_cluster_jobs(workflow_dir: Path):
