@@ -371,13 +371,19 @@ def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: 
     inj = verify(etype, base, sheet, iis, [realisable[member]], target)
     if inj is None:
         return _reject(etype, "no verified placement")
-    if etype == "A" and any(verify(etype, base, sheet, iis, [lab], None) is None
-                            for lab in placements[member] if lab is not realisable[member]):
-        # the scope drawn must not be the only one that passes: verification reads the specified
-        # optimum, so keeping only the scopes that pass tied the scope to the objective (flipping
-        # the family cost less than flipping the row for 66% of kept reversed rules, more for
-        # 58% of kept missed exceptions), which a spec-blind search reads off the solver
-        return _reject(etype, "the other scope does not verify")
+    if etype == "A":
+        others = [lab for lab in placements[member] if lab is not realisable[member]]
+        if any(verify(etype, base, sheet, iis, [lab], None) is None for lab in others):
+            # the scope drawn must not be the only one that passes: verification reads the specified
+            # optimum, so keeping only the scopes that pass tied the scope to the objective (flipping
+            # the family cost less than flipping the row for 66% of kept reversed rules, more for
+            # 58% of kept missed exceptions), which a spec-blind search reads off the solver
+            return _reject(etype, "the other scope does not verify")
+        # likewise the target difficulty: a reversed family needs one flip per row (medium at
+        # least), a missed exception one; a conflict matches when either scope would
+        members = members_to_check(broken, iis)
+        fits = {difficulty(1, len(_fault(lab, base, sheet).fixes), members) for lab in placements[member]}
+        inj.miss = target is not None and target not in fits
     return inj
 
 
