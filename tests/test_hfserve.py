@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,11 +40,18 @@ def adapter(tiny: Path) -> Path:
     return out
 
 
+@functools.cache
+def _loaded(model_dir: Path, adapter: Path | None):
+    from ordebug.eval.hfserve import load
+
+    return load(str(model_dir), str(adapter) if adapter else None)
+
+
 def _local_answer(model_dir: Path, adapter: Path | None, prompt: str, max_tokens: int) -> tuple[str, int]:
     """Greedy answer of the same model in this process, one prompt alone: (text, prompt tokens)."""
-    from ordebug.eval.hfserve import Job, generate_batch, load, render
+    from ordebug.eval.hfserve import Job, generate_batch, render
 
-    model, tok = load(str(model_dir), str(adapter) if adapter else None)
+    model, tok = _loaded(model_dir, adapter)
     ids = render(tok, [{"role": "user", "content": prompt}], True)
     (out, _), = generate_batch(model, tok, [Job(ids, max_tokens, False, 0.0, 1.0, None)])  # type: ignore[arg-type]
     return tok.decode(out, skip_special_tokens=True), len(ids)

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ordebug import actions as act
-from ordebug.actions import apply_edit, parse_action
+from ordebug.actions import apply_actions, apply_edit, parse_action
 from ordebug.errors import labels as lb
 from ordebug.errors import perturb
 from ordebug.errors.changes import SheetChange, build, changed, repair_actions
@@ -185,10 +185,8 @@ def family_flip_decoy(broken: ModelSpec, iis: Iis, fams: set[str]) -> bool:
         for sense in dict.fromkeys(broken.rows[r].sense for r in iis.constraints if family(r) == fam):
             if sense not in ("<=", ">="):
                 continue
-            trial = broken.copy()
-            for r in [x for x in broken.rows if family(x) == fam and broken.rows[x].sense == sense]:
-                apply_edit(trial, parse_action(act.flip_sense(r)))
-            if is_feasible(trial):
+            rows = [x for x in broken.rows if family(x) == fam and broken.rows[x].sense == sense]
+            if is_feasible(apply_actions(broken, [act.flip_sense(r) for r in rows])):
                 return True
     return False
 
@@ -199,13 +197,8 @@ def scope_hidden(broken: ModelSpec, row: str) -> bool:
     exception (this row alone) then look the same to a search that cannot read the sheet."""
     sense = broken.rows[row].sense
     fam = [r for r in broken.rows if family(r) == family(row) and broken.rows[r].sense == sense]
-    for rows in ([row], fam) if len(fam) > 1 else ([row],):
-        trial = broken.copy()
-        for r in rows:
-            apply_edit(trial, parse_action(act.flip_sense(r)))
-        if not is_feasible(trial):
-            return False
-    return True
+    scopes = [[row], fam] if len(fam) > 1 else [[row]]
+    return all(is_feasible(apply_actions(broken, [act.flip_sense(r) for r in rows])) for rows in scopes)
 
 
 def _relax_decoys(broken: ModelSpec, iis: Iis, fault: str) -> int:

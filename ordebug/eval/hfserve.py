@@ -51,8 +51,8 @@ class Job:
 def sampling(body: dict) -> tuple[bool, float, float]:
     """(sample, temperature, top_p) from an OpenAI body: greedy where ``temperature`` is 0 or
     LLaMA-Factory's ``do_sample`` is false (what the evaluation sends), else sampling."""
-    temperature = float(body.get("temperature", 1.0) if body.get("temperature") is not None else 1.0)
-    top_p = float(body.get("top_p", 1.0) if body.get("top_p") is not None else 1.0)
+    temperature = float(1.0 if body.get("temperature") is None else body["temperature"])
+    top_p = float(1.0 if body.get("top_p") is None else body["top_p"])
     sample = bool(body.get("do_sample", True)) and temperature > 0
     return sample, temperature, top_p
 

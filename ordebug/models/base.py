@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ordebug.models.datasheet import CAP, FLOOR, WHOLE_LOTS, DataSheet, Table
+from ordebug.models.datasheet import CAP, FLOOR, WHOLE_LOTS, DataSheet, Table, other_way
 from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 # Row roles steer the error injectors; they are never written into a problem record.
@@ -32,13 +32,18 @@ _RULE_OP = re.compile(r"(<=|>=|=)")
 _EXCEPTION = re.compile(rf" Except for (\S+?), where it is the other way round ({re.escape(FLOOR)}|{re.escape(CAP)})\.")
 
 
+def _stated_op(text: str) -> str | None:
+    """A rule's own comparison: the last one of its text after the colon, exceptions left out."""
+    ops = _RULE_OP.findall(_EXCEPTION.sub("", text).split(":", 1)[-1])
+    return ops[-1] if ops else None
+
+
 def rule_sense(text: str, family: str) -> str | None:
     """The sense a rule's text gives the rows of ``family`` (its last comparison, exceptions
     left out), if the text defines that family (``machine_hours(m,t): ... <= available[m,t].``)."""
     if not re.match(rf"^{re.escape(family)}\b", text):
         return None
-    ops = _RULE_OP.findall(_EXCEPTION.sub("", text).split(":", 1)[-1])
-    return ops[-1] if ops else None
+    return _stated_op(text)
 
 
 def exceptions(text: str) -> dict[str, str]:
@@ -62,12 +67,12 @@ def row_sense(text: str, row: str) -> str | None:
 
 def add_exception(text: str, key: str) -> str:
     """The directed rule with ``key``'s row going the other way round."""
-    ops = _RULE_OP.findall(_EXCEPTION.sub("", text).split(":", 1)[-1])
-    if not ops or ops[-1] not in ("<=", ">=") or not directed(text):
+    op = _stated_op(text)
+    if op not in ("<=", ">=") or not directed(text):
         raise ValueError(f"only a rule stating its direction can have an exception: {text!r}")
     if key in exceptions(text):
         raise ValueError(f"{key} is already an exception of {text!r}")
-    return f"{text} Except for {key}, where it is the other way round {CAP if ops[-1] == '>=' else FLOOR}."
+    return f"{text} Except for {key}, where it is the other way round {CAP if op == '>=' else FLOOR}."
 
 
 def name_exception(sheet: DataSheet, rid: str, table: Table, key: str | None) -> None:
@@ -93,8 +98,7 @@ def reverse_rule(text: str) -> str:
     if not ops:
         raise ValueError(f"rule has no inequality to reverse: {text!r}")
     m = ops[-1]
-    op = ">=" if m.group() == "<=" else "<="
-    body = body[:m.start()] + op + body[m.end():]
+    body = body[:m.start()] + other_way(m.group()) + body[m.end():]
     if FLOOR in body or CAP in body:
         body = body.replace(FLOOR, "\0").replace(CAP, FLOOR).replace("\0", CAP)
     return head + sep + body
