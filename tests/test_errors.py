@@ -395,3 +395,28 @@ def test_one_row_iis_shapes_are_not_one_types(sample):
     type: it is no type's signature (v2 made it B's)."""
     one = [r["error_type"] for r in sample if len(r["iis"]["constraints"]) <= 1]
     assert len(set(one)) >= 3 or len(one) <= 2
+
+
+@pytest.mark.parametrize("etype", ["A", "D"])
+def test_checks_before_the_iis_pass_every_kept_problem(sample_by_type, etype):
+    """The generator rejects A and D conflicts before paying for the IIS when dropping every row
+    the type could sit in leaves the model infeasible, or when too few candidates are listed.
+    Those are necessary conditions: every kept problem, rebuilt from the sheet its model was
+    written from, passes them, and its IIS rows pass the row check."""
+    from ordebug.errors.changes import SheetChange, changed
+    from ordebug.errors.inject import _precheck
+
+    assert sample_by_type[etype]
+    for rec in sample_by_type[etype]:
+        if etype == "A":
+            written = _written_sheet(rec)
+        else:
+            name = rec["ground_truth"]["root_cause"][0]["name"]
+            value = broken(rec).rows[name].bound
+            written = changed(_spec_sheet(rec), [SheetChange("value", rec["ground_truth"]["spec_sources"][0],
+                                                             int(value) if value.is_integer() else value)])
+        base = build_from_sheet(written)
+        assert not differing(base.spec, broken(rec))
+        accept = _precheck(etype, base)
+        assert accept is not None and accept(rec["iis"]["constraints"])
+        assert not accept([])

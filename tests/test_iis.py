@@ -110,3 +110,40 @@ def test_external_models_iis_infeasible_irreducible_and_consistent_with_gurobi(e
         free = [(v, s) for v in support if v not in keep for s in ("lower", "upper")]
         assert not is_feasible(spec, rows=g_rows, free_bounds=free), entry["problem_id"]
     assert same >= len(external_index) // 2
+
+
+def test_accept_rows_stops_before_the_bound_filter_and_agrees_otherwise():
+    """A caller's row check sees the IIS rows; a no stops the search with no bounds listed and
+    the answer marked rejected and uncertain; a yes leaves the answer as it was."""
+    spec = hand_models()["bounds"]
+    full = compute_iis(spec)
+    seen: list[list[str]] = []
+    no = compute_iis(spec, accept_rows=lambda rows: seen.append(rows) or False)
+    assert seen == [full.constraints]
+    assert no.rejected and not no.certain and no.bounds == [] and no.constraints == full.constraints
+    yes = compute_iis(spec, accept_rows=lambda rows: True)
+    assert not yes.rejected and yes == full and yes.bounds
+
+
+def test_stop_when_uncertain_stops_at_the_first_undecided_check(monkeypatch):
+    """With stop_when_uncertain, no feasibility check runs after one stays undecided (the bound
+    filter used to run to its end, ~2 s on the assignment models the generator rejects)."""
+    import ordebug.solver.iis as iis_mod
+
+    spec = hand_models()["bounds"]
+    calls: list[bool | None] = []
+    real = iis_mod._Subsystem.feasible
+
+    def flaky(self, rows_off, bounds_off, trust_retry=False):
+        res = real(self, rows_off, bounds_off, trust_retry)
+        if bounds_off:  # every bound check stays undecided
+            res, self.reason = None, "made undecided by the test"
+        calls.append(res)
+        return res
+
+    monkeypatch.setattr(iis_mod._Subsystem, "feasible", flaky)
+    out = compute_iis(spec, stop_when_uncertain=True)
+    assert not out.certain and calls.count(None) == 1 and calls[-1] is None
+    calls.clear()
+    out = compute_iis(spec)  # without it, every bound is still tried
+    assert not out.certain and calls.count(None) > 1

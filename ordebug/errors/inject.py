@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ordebug import actions as act
@@ -53,6 +54,8 @@ MIN_REVERSIBLE_RULES = 2
 EVERY_MEMBER_REALISABLE = frozenset("CDFHI")
 # D: a conflict with one listed rule names the added one to a search that drops listed rows.
 MIN_CANDIDATES = {"D": 2}
+# types whose conflicts are checked for candidates before (and during) the IIS
+PRECHECKED = frozenset("AD")
 MIN_RELAX_DECOYS = 2  # B: other integers whose relaxation also restores feasibility
 EXTRA_FOR_TARGET = 1  # verified candidates looked at beyond the first, to meet a target difficulty
 REJECTIONS: Counter[str] = Counter()  # why candidates were rejected (for the benchmark report)
@@ -319,9 +322,42 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
 
 
 # -- drawing --------------------------------------------------------------------------------
-def _conflict(ctx: Context, n: int) -> tuple[DataSheet, ModelSpec, Iis] | None:
+def _candidates(etype: str, base: BaseModel, rows: Iterable[str]) -> int:
+    """How many candidates for a fault of ``etype`` (A: distinct reversible rules; D: listed
+    rules) ``rows`` hold."""
+    labels = lb.eligible("sense" if etype == "A" else "rule", base, Iis(list(rows)))
+    return len({lab.ref for lab in labels}) if etype == "A" else len(labels)
+
+
+def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None:
+    """For A and D (which reject most conflicts for want of candidates), what every kept
+    problem has, checked before the IIS is paid for: dropping every row a fault of the type
+    could sit in (A: whole families of directed rules; D: listed rules) restores feasibility
+    (the fix changes only such rows, and dropping relaxes more than any fix), and the model
+    has enough candidates. Returns None when the conflict cannot be kept, else a check of the
+    IIS rows (enough candidates among them) for :func:`compute_iis` to stop on before its
+    bound filter. Only conflicts that would be rejected later are rejected, so what is kept
+    follows the same distribution as before (the random stream moves on differently).
+    ``base``: the model the sheet builds (before the LP-text round trip, which only rounds
+    numbers to ten digits)."""
+    broken = base.spec
+    need = MIN_REVERSIBLE_RULES if etype == "A" else MIN_CANDIDATES["D"]
+    if _candidates(etype, base, broken.rows) < need:
+        return None
+    if etype == "A":
+        fams = {family(lab.element[1]) for lab in lb.eligible("sense", base, Iis(list(broken.rows)))}
+        keep = [r for r in broken.rows if family(r) not in fams]
+    else:
+        keep = [r for r in broken.rows if r not in base.listed]
+    if not is_feasible(broken, rows=keep):
+        return None
+    return lambda rows: _candidates(etype, base, rows) >= need
+
+
+def _conflict(ctx: Context, n: int, etype: str = "") -> tuple[DataSheet, ModelSpec, Iis] | None:
     """``n`` conflicts drawn on the base model: the sheet with them, the broken model (through
-    the LP text, in canonical order) and its IIS (None when no certain IIS is found)."""
+    the LP text, in canonical order) and its IIS (None when no certain IIS is found, or, for
+    ``etype`` A or D, when the conflict cannot hold the type: see :func:`_precheck`)."""
     changes: list[SheetChange] = []
     for _ in range(n):
         c = perturb.draw(ctx, {x.ref for x in changes})
@@ -329,11 +365,20 @@ def _conflict(ctx: Context, n: int) -> tuple[DataSheet, ModelSpec, Iis] | None:
             return None
         changes.append(c)
     sheet = changed(ctx.base.sheet, changes)
-    broken = _roundtrip(build(sheet).spec)
+    built = build(sheet)
+    accept = None
+    if etype in PRECHECKED:
+        accept = _precheck(etype, built)
+        if accept is None:
+            return _reject(etype, "no member can hold the type (checked before the IIS)")
+    broken = _roundtrip(built.spec)
     try:
-        iis = compute_iis(broken, bound_check_limit=0.1, stop_when_uncertain=True, second_solver=False)
+        iis = compute_iis(broken, bound_check_limit=0.1, stop_when_uncertain=True, second_solver=False,
+                          accept_rows=accept)
     except SolverTimeout:
         return None
+    if iis.rejected:
+        return _reject(etype, "no member can hold the type (the IIS rows)")
     return (sheet, broken, iis) if iis.certain else None
 
 
@@ -424,7 +469,7 @@ def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | N
     looked = 0
     for _ in range(MAX_CONFLICTS):
         try:
-            found = _conflict(ctx, 2 if etype == "G" else 1)
+            found = _conflict(ctx, 2 if etype == "G" else 1, etype)
             if found is None:
                 _reject(etype, "no conflict")
                 continue

@@ -66,6 +66,7 @@ class Iis:
     bounds: list[tuple[str, str]] = field(default_factory=list)
     certain: bool = True  # False when a check stayed undecided and a member was kept to be safe
     reasons: list[str] = field(default_factory=list, compare=False)  # why it is uncertain
+    rejected: bool = field(default=False, compare=False)  # stopped: the caller's accept_rows said no
 
     @property
     def size(self) -> int:
@@ -308,6 +309,7 @@ def compute_iis(
     time_limit: float | None = None,
     min_rows: int = 0,
     second_solver: bool = True,
+    accept_rows: Callable[[list[str]], bool] | None = None,
 ) -> Iis:
     """An IIS of an infeasible spec; raises FeasibleModelError for a feasible one.
 
@@ -321,7 +323,10 @@ def compute_iis(
     fewer rows (callers that reject small conflicts need not pay for the bound filter).
     ``second_solver``: an LP check SCIP's LP solver fails on is decided by HiGHS
     (:mod:`ordebug.solver.highs`) before the answer is called uncertain; the benchmark's
-    generator turns it off and rejects what SCIP alone cannot decide."""
+    generator turns it off and rejects what SCIP alone cannot decide.
+    ``accept_rows``: called on the IIS rows once the row filter is done (the bound filter
+    never changes them); when it says no, the search stops with an uncertain answer marked
+    ``rejected`` (callers that need something of the rows need not pay for the bounds)."""
     if node_limit is None:
         node_limit = NODE_LIMIT if bound_check_limit is None else max(1, round(bound_check_limit * NODES_PER_SECOND))
     alone = _bounds_alone(spec)
@@ -351,16 +356,20 @@ def compute_iis(
     if verdict is None and rows is None:
         raise IisUndecided(f"model {spec.name!r}: could not decide whether it is feasible ({sub.reason})")
     rows = sub.rows
-    state = _Filter(spec, sub, None, budget, stop_when_uncertain, certain)
+    state = _Filter(spec, sub, None, budget, stop_when_uncertain, certain, accept_rows)
     found = state.run(rows, irreducible)
+    if state.rejected:
+        return Iis(found[0], [], False, ["stopped: the caller rejected the rows"], rejected=True)
     verify = state.continuous and (state.certain or not stop_when_uncertain) and not budget.expired
     robust = _Subsystem(_relaxed(spec, rows), rows, node_limit, budget, second_solver) if verify else None
     if robust is not None and robust.feasible(*state.off(found), trust_retry=True) is True:
         # the answer holds only within the solver's tolerance (SCIP dropped a member on a
         # verdict that a slightly relaxed system contradicts): filter again, dropping a
         # member only when the relaxed system stays infeasible too
-        state = _Filter(spec, sub, robust, budget, stop_when_uncertain, certain)
+        state = _Filter(spec, sub, robust, budget, stop_when_uncertain, certain, accept_rows)
         found = state.run(rows, irreducible)
+        if state.rejected:
+            return Iis(found[0], [], False, ["stopped: the caller rejected the rows"], rejected=True)
     reasons += state.reasons
     if budget.expired:
         state.certain = False
@@ -391,9 +400,10 @@ class _Filter:
 
     def __init__(
         self, spec: ModelSpec, sub: _Subsystem, robust: _Subsystem | None, budget: _Budget, stop_when_uncertain: bool,
-        certain: bool,
+        certain: bool, accept_rows: Callable[[list[str]], bool] | None = None,
     ) -> None:
         self.spec, self.sub, self.robust, self.budget = spec, sub, robust, budget
+        self.accept_rows, self.rejected = accept_rows, False
         self.strict = robust is not None
         # the widened-system check is for LPs: an integer system's infeasibility is combinatorial,
         # and widening its rows can make it feasible for the wrong reason
@@ -416,6 +426,8 @@ class _Filter:
         res = self._check(rows_off, bounds_off)
         if res is None:  # why, as it stood when this check stayed undecided
             self.undecided.append(self._why())
+            if self.stop_when_uncertain:
+                self.certain = False  # stop now: the filters' own flags are read only once they end
         return res
 
     def _check(self, rows_off: set[str], bounds_off: set[tuple[str, str]]) -> bool | None:
@@ -465,6 +477,9 @@ class _Filter:
                 self.certain = False
                 self.reasons.append(f"row filter: {self._undecided()}")
             rows = [r for r in rows if r in set(kept)]
+        if self.accept_rows is not None and self.certain and not self.accept_rows(rows):
+            self.rejected = True
+            return rows, []
         support = list(dict.fromkeys(v for r in rows for v in spec.rows[r].coefs))
         order = {v: i for i, v in enumerate(spec.vars)}
         support.sort(key=order.__getitem__)
