@@ -7,7 +7,7 @@ import re
 import pytest
 
 from ordebug.actions import apply_actions
-from ordebug.errors.inject import difficulty, member_deletions
+from ordebug.errors.inject import MIN_CANDIDATES, MIN_RELAX_DECOYS, difficulty, member_deletions
 from ordebug.errors.taxonomy import ERROR_TYPES, REDUNDANT_FAULT_TYPES
 from ordebug.models import build_from_sheet
 from ordebug.models.datasheet import DataSheet
@@ -156,7 +156,7 @@ def test_type_b_has_decoy_integers_that_also_restore_feasibility(sample_by_type)
             trial = apply_actions(b, [f"SET_VAR_TYPE({v}, C)"])
             n += is_feasible(trial)
         decoys.append(n)
-    assert decoys and min(decoys) >= 2, decoys
+    assert decoys and min(decoys) >= MIN_RELAX_DECOYS == 4, decoys
 
 
 def test_type_a_has_another_inequality_family_that_turns_round_like_the_fault(sample_by_type):
@@ -327,6 +327,9 @@ def test_type_d_adds_a_rule_the_specification_does_not_contain(sample_by_type):
         assert name in b.rows and name not in o.rows
         assert name not in build_from_sheet(_spec_sheet(rec)).spec.rows
         assert rec["ground_truth"]["fixes"] == [f"DROP_CONSTRAINT({name})"]
+        # three listed rules in the conflict, each of which could be the added one
+        listed = build_from_sheet(_spec_sheet(rec)).listed
+        assert sum(1 for r in rec["iis"]["constraints"] if r in listed or r == name) >= MIN_CANDIDATES["D"] == 3
 
 
 def test_type_e_each_fix_alone_leaves_it_infeasible(sample_by_type):
