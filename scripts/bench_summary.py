@@ -7,7 +7,7 @@ import os
 from ordebug.atomic import write_text_atomic
 from ordebug.bench.adversary.measure import measure
 from ordebug.bench.shards import read_problems
-from ordebug.bench.summary import summarize
+from ordebug.bench.summary import pool_cost, summarize
 from ordebug.jsonl import iter_jsonl
 from ordebug.logs import setup_logging
 from ordebug.solver.lpformat import redirect_fds
@@ -17,7 +17,9 @@ log = setup_logging(sm.log[0])
 records = list(read_problems(sm.input.shards))
 summary = summarize(records)
 wanted = {r["problem_id"] for r in records}
-tables = {t["problem_id"]: t for t in iter_jsonl(sm.input.tables) if t["problem_id"] in wanted}
+pool = list(iter_jsonl(sm.input.tables))
+summary["pool_cost"] = pool_cost(pool)
+tables = {t["problem_id"]: t for t in pool if t["problem_id"] in wanted}
 train = [tables[r["problem_id"]] for r in records if r["split"] == "train"]
 test = [(r, tables[r["problem_id"]]) for r in records if r["split"].startswith("test")]
 with open(os.devnull, "w") as null, redirect_fds(null.fileno(), (2,)):
@@ -33,6 +35,9 @@ log.info(
 )
 log.info("adversary on the test split: ranker top-1 %.3f vs chance %.3f; search agent exact %.3f",
          a["ranker_top1"], a["chance"], a["search_exact"])
+for t, c in summary["pool_cost"].items():
+    log.info("  pool %s: %d problems, %.0f s generating, %.0f s tables (%.2f s per problem)", t, c["problems"],
+             c["generate_s"], c["table_s"], c["per_problem_s"])
 for t, s in a["by_type"].items():
     log.info("  %s: ranker %.2f vs chance %.2f, search exact %.2f (n=%d)", t, s["ranker_top1"], s["chance"],
              s["search_exact"], s["n"])

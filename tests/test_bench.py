@@ -255,3 +255,16 @@ def test_probe_detects_a_leaky_naming_scheme(probe_sets):
     train, test = probe_sets
     result = probe(leaky(train), leaky(test))
     assert result["accuracy"] >= result["chance"] + 0.3, result
+
+
+def test_pool_cost_accounts_time_by_type_and_tier():
+    from ordebug.bench.summary import pool_cost
+
+    tables = [{"error_type": "A", "tier": "small", "seconds": {"generate": 6.0, "table": 1.0}},
+              {"error_type": "A", "tier": "small", "seconds": {"generate": 2.0, "table": 1.0}},
+              {"error_type": "B", "tier": "large", "seconds": {"generate": 9.0, "table": 1.0}},
+              {"error_type": "C", "tier": "small"}]  # (a table from before seconds were recorded)
+    cost = pool_cost(tables)
+    assert cost["A"] == {"problems": 2, "generate_s": 8.0, "table_s": 2.0, "per_problem_s": 5.0, "share": 0.5}
+    assert cost["tier:large"]["problems"] == 1 and cost["all"]["share"] == 1.0 and "C" not in cost
+    assert pool_cost([]) == {}

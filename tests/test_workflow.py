@@ -61,6 +61,10 @@ def test_bench_builds_then_nothing_to_do(bench_small):
     report = json.loads((workflow_dir / "data" / "bench" / "filter.json").read_text())
     assert report["pool"] == {"test": 9, "train": 9} and report["rounds"] == []  # (filter off: kept as drawn)
     assert summary["adversary"]["n"] == 9 and set(summary["adversary"]["by_type"]) == set("ABCDEFGHI")
+    cost = summary["pool_cost"]  # where the pool's time went, from the seconds its tables record
+    assert cost["all"]["problems"] == 18 and cost["tier:small"]["problems"] == 18
+    assert sum(cost[t]["problems"] for t in "ABCDEFGHI") == 18 and cost["all"]["generate_s"] > 0
+    assert abs(sum(cost[t]["share"] for t in "ABCDEFGHI") - 1) < 0.01
     first = {p: p.read_bytes() for p in shards}
     r = smk(workflow_dir, "bench")
     assert r.returncode == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -100,11 +101,20 @@ def generate_problems(bench_cfg: dict[str, Any], split: str, shard: int) -> Iter
 
 
 def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[tuple[dict, dict]]:
-    """The pool shard's problems, each with its adversary table."""
+    """The pool shard's problems, each with its adversary table; the table also records the
+    seconds each took (``seconds``: generate, table), for the summary's account of where a
+    build's time goes (tables are not problems: records stay the same on any machine)."""
     with open(os.devnull, "w") as null:
-        for rec in generate_problems(bench_cfg, split, shard):
+        problems = generate_problems(bench_cfg, split, shard)
+        while True:
+            start = time.perf_counter()
+            rec = next(problems, None)
+            if rec is None:
+                return
+            made = time.perf_counter()
             with redirect_fds(null.fileno(), (1, 2)):
                 table = problem_table(rec)
+            table["seconds"] = {"generate": round(made - start, 3), "table": round(time.perf_counter() - made, 3)}
             yield rec, table
 
 

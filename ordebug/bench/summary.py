@@ -78,3 +78,24 @@ def summarize(records: Iterable[dict], probes: bool = True) -> dict:
             "sibling": sibling_probe(test, models),
         }
     return out
+
+
+def pool_cost(tables: Iterable[dict]) -> dict:
+    """Where a build's pool time goes, from the seconds each pool table records: by error type,
+    by tier (``tier:small``) and in all, the problems drawn, the seconds spent generating and
+    verifying them (rejected candidates included) and building their adversary tables, the
+    mean per problem and the share of the whole."""
+    acc: dict[str, Counter] = defaultdict(Counter)
+    for t in tables:
+        sec = t.get("seconds")
+        if sec:
+            for key in (t["error_type"], f"tier:{t.get('tier') or 'small'}", "all"):
+                acc[key].update({"problems": 1, "generate_s": sec["generate"], "table_s": sec["table"]})
+    total = (acc["all"]["generate_s"] + acc["all"]["table_s"] if acc else 0.0) or 1.0
+    out = {}
+    for key, c in sorted(acc.items()):
+        spent = c["generate_s"] + c["table_s"]
+        out[key] = {"problems": c["problems"], "generate_s": round(c["generate_s"], 1),
+                    "table_s": round(c["table_s"], 1), "per_problem_s": round(spent / c["problems"], 3),
+                    "share": round(spent / total, 3)}
+    return out
