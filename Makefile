@@ -39,7 +39,7 @@ run: install  ## the whole workflow on the default config
 PYTEST_PAR := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: install-train  ## every test, training and Slurm included (installs the cluster extra)
-	$(PY) -m pytest -q $(PYTEST_PAR)
+	$(PY) -m pytest -q $(PYTEST_PAR) --durations=25
 
 test-fast: install  ## the inner loop: every test not marked slow (no workflow runs, no training)
 	$(PY) -m pytest -q $(PYTEST_PAR) -m "not slow"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
@@ -401,25 +402,33 @@ def test_one_row_iis_shapes_are_not_one_types(sample):
 
 
 @pytest.mark.parametrize("etype", ["A", "D"])
-def test_checks_before_the_iis_pass_every_kept_problem(sample_by_type, etype):
+def test_checks_before_the_iis_are_necessary(bench_spec, monkeypatch, etype):
     """The generator rejects A and D conflicts before paying for the IIS when dropping every row
     the type could sit in leaves the model infeasible, or when too few candidates are listed.
-    Those are necessary conditions: every kept problem, rebuilt from the sheet its model was
-    written from, passes them, and its IIS rows pass the row check."""
-    from ordebug.errors.changes import SheetChange, changed
-    from ordebug.errors.inject import _precheck
+    Those must be necessary conditions: generated with the checks off, every candidate that
+    passes verification passes them too (rebuilt from the sheet its model was written from),
+    and its IIS rows pass the row check."""
+    from ordebug.bench.generate import generate_problem, slot
+    from ordebug.errors import inject as _  # noqa: F401
+    from ordebug.errors.changes import build
 
-    assert sample_by_type[etype]
-    for rec in sample_by_type[etype]:
-        if etype == "A":
-            written = _written_sheet(rec)
-        else:
-            name = rec["ground_truth"]["root_cause"][0]["name"]
-            value = broken(rec).rows[name].bound
-            written = changed(_spec_sheet(rec), [SheetChange("value", rec["ground_truth"]["spec_sources"][0],
-                                                             int(value) if value.is_integer() else value)])
-        base = build_from_sheet(written)
-        assert not differing(base.spec, broken(rec))
-        accept = _precheck(etype, base)
-        assert accept is not None and accept(rec["iis"]["constraints"])
+    inj = sys.modules["ordebug.errors.inject"]
+    verified = []
+    real = inj.verify
+
+    def verify(etype_, base, sheet, iis, labels, target):
+        out = real(etype_, base, sheet, iis, labels, target)
+        if out is not None:
+            verified.append((sheet, iis))
+        return out
+
+    monkeypatch.setattr(inj, "verify", verify)
+    monkeypatch.setattr(inj, "PRECHECKED", frozenset())
+    slots = [i for i in range(40) if slot(bench_spec, "precheck", i)[0] == etype][:2]
+    for i in slots:
+        generate_problem(bench_spec, "precheck", i)
+    assert len(verified) >= 2
+    for sheet, iis in verified:
+        accept = inj._precheck(etype, build(sheet))
+        assert accept is not None and accept(iis.constraints)
         assert not accept([])

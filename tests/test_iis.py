@@ -125,25 +125,43 @@ def test_accept_rows_stops_before_the_bound_filter_and_agrees_otherwise():
     assert not yes.rejected and yes == full and yes.bounds
 
 
-def test_stop_when_uncertain_stops_at_the_first_undecided_check(monkeypatch):
-    """With stop_when_uncertain, no feasibility check runs after one stays undecided (the bound
-    filter used to run to its end, ~2 s on the assignment models the generator rejects)."""
+def _undecided_when(monkeypatch, when) -> list:
+    """Make the feasibility checks for which ``when(bounds_off)`` holds undecided; returns the
+    list of every check's verdict, in order."""
     import ordebug.solver.iis as iis_mod
 
-    spec = hand_models()["bounds"]
     calls: list[bool | None] = []
     real = iis_mod._Subsystem.feasible
 
     def flaky(self, rows_off, bounds_off, trust_retry=False):
         res = real(self, rows_off, bounds_off, trust_retry)
-        if bounds_off:  # every bound check stays undecided
+        if when(bounds_off):
             res, self.reason = None, "made undecided by the test"
         calls.append(res)
         return res
 
     monkeypatch.setattr(iis_mod._Subsystem, "feasible", flaky)
+    return calls
+
+
+def test_stop_when_uncertain_stops_at_the_first_undecided_member(monkeypatch):
+    """With stop_when_uncertain, no check runs after one member's check stays undecided (the
+    bound filter used to run to its end, ~2 s on the assignment models the generator rejects).
+    The four bounds of "bounds" are tried as one chunk, halved, then one by one."""
+    spec = hand_models()["bounds"]
+    calls = _undecided_when(monkeypatch, bool)  # every bound check undecided
     out = compute_iis(spec, stop_when_uncertain=True)
-    assert not out.certain and calls.count(None) == 1 and calls[-1] is None
+    assert not out.certain and calls.count(None) == 3 and calls[-1] is None  # 4 bounds, 2, then 1
     calls.clear()
     out = compute_iis(spec)  # without it, every bound is still tried
-    assert not out.certain and calls.count(None) > 1
+    assert not out.certain and calls.count(None) == 7
+
+
+def test_an_undecided_chunk_is_halved_not_an_uncertain_answer(monkeypatch):
+    """Only an undecided single member makes the answer uncertain: a chunk whose check stays
+    undecided is halved, and the answer is the one every check deciding gives."""
+    spec = hand_models()["bounds"]
+    full = compute_iis(spec)
+    calls = _undecided_when(monkeypatch, lambda off: len({b for b in off if b[0] in "ab"}) == 4)  # the first chunk
+    out = compute_iis(spec, stop_when_uncertain=True)
+    assert None in calls and out.certain and out == full

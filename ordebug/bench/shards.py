@@ -103,7 +103,8 @@ def generate_problems(bench_cfg: dict[str, Any], split: str, shard: int) -> Iter
 def generate_shard(bench_cfg: dict[str, Any], split: str, shard: int) -> Iterator[tuple[dict, dict]]:
     """The pool shard's problems, each with its adversary table; the table also records the
     seconds each took (``seconds``: generate, table), for the summary's account of where a
-    build's time goes (tables are not problems: records stay the same on any machine)."""
+    build's time goes. The problem records stay the same on any machine; the tables, and so
+    the summary's ``pool_cost``, differ from run to run by these timings."""
     with open(os.devnull, "w") as null:
         problems = generate_problems(bench_cfg, split, shard)
         while True:

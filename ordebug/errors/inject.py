@@ -352,12 +352,15 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
         keep = [r for r in broken.rows if family(r) not in fams]
     else:
         keep = [r for r in broken.rows if r not in base.listed]
-    if not is_feasible(broken, rows=keep):
-        return None
+    try:
+        if not is_feasible(broken, rows=keep):
+            return None
+    except SolverTimeout:
+        pass  # undecided: not a reason to reject; the IIS decides
     return lambda rows: _candidates(etype, base, rows) >= need
 
 
-def _conflict(ctx: Context, n: int, etype: str = "") -> tuple[DataSheet, ModelSpec, Iis] | None:
+def _conflict(ctx: Context, n: int, etype: str) -> tuple[DataSheet, ModelSpec, Iis] | None:
     """``n`` conflicts drawn on the base model: the sheet with them, the broken model (through
     the LP text, in canonical order) and its IIS (None when no certain IIS is found, or, for
     ``etype`` A or D, when the conflict cannot hold the type: see :func:`_precheck`)."""
@@ -365,7 +368,7 @@ def _conflict(ctx: Context, n: int, etype: str = "") -> tuple[DataSheet, ModelSp
     for _ in range(n):
         c = perturb.draw(ctx, {x.ref for x in changes})
         if c is None:
-            return None
+            return _reject(etype, "no conflict")
         changes.append(c)
     sheet = changed(ctx.base.sheet, changes)
     built = build(sheet)
@@ -379,10 +382,10 @@ def _conflict(ctx: Context, n: int, etype: str = "") -> tuple[DataSheet, ModelSp
         iis = compute_iis(broken, bound_check_limit=0.1, stop_when_uncertain=True, second_solver=False,
                           accept_rows=accept)
     except SolverTimeout:
-        return None
+        return _reject(etype, "no conflict")
     if iis.rejected:
         return _reject(etype, "no member can hold the type (the IIS rows)")
-    return (sheet, broken, iis) if iis.certain else None
+    return (sheet, broken, iis) if iis.certain else _reject(etype, "no conflict")
 
 
 def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: Iis, target: str | None):
@@ -473,8 +476,7 @@ def inject(etype: str, ctx: Context, target: str | None = None) -> Injection | N
     for _ in range(MAX_CONFLICTS):
         try:
             found = _conflict(ctx, 2 if etype == "G" else 1, etype)
-            if found is None:
-                _reject(etype, "no conflict")
+            if found is None:  # (counted by _conflict)
                 continue
             make = _pair if etype in PAIR_KINDS else _single
             inj = make(ctx, etype, *found, target)

@@ -326,7 +326,10 @@ def compute_iis(
     generator turns it off and rejects what SCIP alone cannot decide.
     ``accept_rows``: called on the IIS rows once the row filter is done (the bound filter
     never changes them); when it says no, the search stops with an uncertain answer marked
-    ``rejected`` (callers that need something of the rows need not pay for the bounds)."""
+    ``rejected`` (callers that need something of the rows need not pay for the bounds). On
+    an LP whose first answer holds only within the solver's tolerance, the re-filter that
+    would follow (see below) can end with other rows: those rare, borderline systems are
+    rejected on their first rows."""
     if node_limit is None:
         node_limit = NODE_LIMIT if bound_check_limit is None else max(1, round(bound_check_limit * NODES_PER_SECOND))
     alone = _bounds_alone(spec)
@@ -422,12 +425,16 @@ class _Filter:
         rows, bounds = set(found[0]), set(found[1])
         return {r for r in self.sub.rows if r not in rows}, {b for b in self.sub.value if b not in bounds}
 
-    def _infeasible_without(self, rows_off: set[str], bounds_off: set[tuple[str, str]]) -> bool | None:
+    def _infeasible_without(self, rows_off: set[str], bounds_off: set[tuple[str, str]], single: bool) -> bool | None:
+        """Whether the system stays infeasible with these members off; None when undecided.
+        ``single``: one member is tried, so an undecided answer keeps it and the IIS is
+        uncertain (with stop_when_uncertain the search stops right there: the filters' own
+        flags are read only once they end). An undecided chunk is only halved."""
         res = self._check(rows_off, bounds_off)
         if res is None:  # why, as it stood when this check stayed undecided
             self.undecided.append(self._why())
-            if self.stop_when_uncertain:
-                self.certain = False  # stop now: the filters' own flags are read only once they end
+            if single and self.stop_when_uncertain:
+                self.certain = False
         return res
 
     def _check(self, rows_off: set[str], bounds_off: set[tuple[str, str]]) -> bool | None:
@@ -467,7 +474,7 @@ class _Filter:
         if not irreducible:
 
             def drop_rows(chunk: list[str]) -> bool | None:
-                res = self._infeasible_without(self.rows_off | set(chunk), set())
+                res = self._infeasible_without(self.rows_off | set(chunk), set(), len(chunk) == 1)
                 if res:
                     self.rows_off.update(chunk)
                 return res
@@ -489,7 +496,7 @@ class _Filter:
         self.bounds_off = {b for b in value if b[0] not in set(support)}
 
         def drop_bounds(chunk: list[tuple[str, str]]) -> bool | None:
-            res = self._infeasible_without(self.rows_off, self.bounds_off | set(chunk))
+            res = self._infeasible_without(self.rows_off, self.bounds_off | set(chunk), len(chunk) == 1)
             if res:
                 self.bounds_off.update(chunk)
             return res
