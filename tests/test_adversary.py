@@ -88,6 +88,32 @@ def test_the_ranker_finds_a_tell_and_stays_at_chance_without_one():
         assert (credit > 0.9) if expect_high else (credit < 0.4), credit
 
 
+def test_the_ranker_compares_the_members_of_one_conflict():
+    """A tell that is relative (the root has the most distinct coefficients *of its IIS*, while
+    the counts themselves vary from problem to problem) is found through the context features."""
+    rng = random.Random(7)
+    tables = []
+    for i in range(400):
+        base, root = rng.randrange(1, 30), rng.randrange(4)
+        counts = rng.sample(range(base, base + 6), 4)
+        top = counts.index(max(counts))
+        counts[root], counts[top] = counts[top], counts[root]
+        members = [{"el": ["c", f"r({j})"], "root": j == root,
+                    "f": {"kind": 0.0, "n_distinct": float(c), "x": rng.random()}} for j, c in enumerate(counts)]
+        tables.append({"problem_id": f"q{i}", "members": members, "edits": []})
+    ranker = train_ranker(tables[:300])
+    credit = sum(rank(ranker, t)[0] for t in tables[300:]) / 100
+    assert credit > 0.95, credit
+    # the same members seen one at a time: the absolute count alone does not name the root
+    pointwise = Learner([m["f"] for t in tables[:300] for m in t["members"]],
+                        [m["root"] for t in tables[:300] for m in t["members"]])
+    hits = 0.0
+    for t in tables[300:]:
+        s = pointwise.score([m["f"] for m in t["members"]])
+        hits += t["members"][int(s.argmax())]["root"]
+    assert hits / 100 < credit - 0.2, (hits, credit)
+
+
 def test_the_filter_drops_what_the_adversary_solves_and_keeps_the_quotas():
     pools = {"train": _tables(120, True, 1)[:60] + _tables(120, False, 2)[60:],
              "test": [dict(t, split="test") for t in _tables(60, False, 3)]}

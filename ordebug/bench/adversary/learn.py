@@ -84,9 +84,50 @@ class Learner:
         return self.clf.predict_proba(self.enc.matrix(rows))[:, 1]
 
 
+# -- members next to each other -----------------------------------------------------------
+#: member features compared across the members of one IIS: a pointwise model sees a value,
+#: not that it is the largest of its conflict (the row with the most distinct coefficients,
+#: the fewest terms, the only one a digit swap moves toward its median)
+CONTEXT_KEYS = ("n_terms", "n_distinct", "terms_rel", "colcount_min", "colcount_rel", "fam_size", "fam_in_iis",
+                "sense_share", "ints_in_row", "var_fams", "int_share", "v_logdev", "v_pct", "v_dec", "v_grid",
+                "v_swap_gain", "v_factor_gain", "n_feas_edits", "n_feas_value", "del_rank")
+
+
+def _kind(f: dict) -> float:
+    return 0.0 if f.get("kind", 0.0) == 0.0 else 1.0  # rows, variables
+
+
+def in_context(members: Sequence[dict]) -> list[dict]:
+    """Each member's features with, for every key of :data:`CONTEXT_KEYS`, where it stands
+    among the members of its kind (rows or variables) in the same IIS: ``c_<key>_pct`` (share
+    of the others below it) and ``c_<key>_ext`` (+1 the lone largest, -1 the lone smallest)."""
+    feats = [m["f"] for m in members]
+    out = [dict(f) for f in feats]
+    for kind in (0.0, 1.0):
+        idx = [i for i, f in enumerate(feats) if _kind(f) == kind]
+        out_k = {i: out[i] for i in idx}
+        for i in idx:
+            out_k[i]["c_n_kind"] = float(len(idx))
+        if len(idx) < 2:
+            continue
+        for key in CONTEXT_KEYS:
+            vals = {i: feats[i][key] for i in idx if isinstance(feats[i].get(key), float)}
+            if len(vals) < 2:
+                continue
+            hi, lo = max(vals.values()), min(vals.values())
+            n_hi = sum(1 for v in vals.values() if v == hi)
+            n_lo = sum(1 for v in vals.values() if v == lo)
+            for i, v in vals.items():
+                below = sum(1 for w in vals.values() if w < v) + 0.5 * (sum(1 for w in vals.values() if w == v) - 1)
+                out_k[i][f"c_{key}_pct"] = below / (len(vals) - 1)
+                out_k[i][f"c_{key}_ext"] = 1.0 if v == hi and n_hi == 1 and hi != lo else (
+                    -1.0 if v == lo and n_lo == 1 and hi != lo else 0.0)
+    return out
+
+
 # -- the ranker --------------------------------------------------------------------------
 def member_rows(tables: Sequence[dict]) -> tuple[list[dict], list[bool]]:
-    rows = [m["f"] for t in tables for m in t["members"]]
+    rows = [f for t in tables for f in in_context(t["members"])]
     return rows, [m["root"] for t in tables for m in t["members"]]
 
 
@@ -101,7 +142,7 @@ def rank(ranker: Learner, table: dict) -> tuple[float, float, float]:
     members = table["members"]
     if not members:
         return 0.0, 0.0, 0.0
-    s = ranker.score([m["f"] for m in members])
+    s = ranker.score(in_context(members))
     top = s.max()
     tied = [m for m, x in zip(members, s, strict=True) if x >= top - 1e-12]
     credit = sum(m["root"] for m in tied) / len(tied)
@@ -112,7 +153,7 @@ def rank(ranker: Learner, table: dict) -> tuple[float, float, float]:
 # -- the search agent ----------------------------------------------------------------------
 def edit_rows(table: dict) -> list[dict]:
     """Edit features joined with their member's features (prefixed ``m_``)."""
-    members = {tuple(m["el"]): m["f"] for m in table["members"]}
+    members = {tuple(m["el"]): f for m, f in zip(table["members"], in_context(table["members"]), strict=True)}
     out = []
     for e in table["edits"]:
         f = {f"m_{k}": v for k, v in members.get(tuple(e["el"]), {}).items()}
