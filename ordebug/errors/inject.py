@@ -52,11 +52,17 @@ MIN_REVERSIBLE_RULES = 2
 # by how little a member must move to restore feasibility (the perturbed member is always
 # realisable, most others are not): measured 0.60 top-1 on I against chance 0.16.
 EVERY_MEMBER_REALISABLE = frozenset("CDFHI")
-# D: a conflict with one listed rule names the added one to a search that drops listed rows;
-# with two, a spec-blind search still repaired 0.21-0.36 of D (a coin toss where it could tell).
-MIN_CANDIDATES = {"D": 3}
+# Members of the conflict that could hold the type (each with a value that fits). D: with one
+# listed rule the added one is named to a search that drops listed rows; with two, a spec-blind
+# search still repaired 0.21-0.36 of D. C, F, H, I: with one, a ranker that guesses the type
+# from the conflict's shape names the fault (eligible members alone: 1/n was 0.62 for C, 0.48
+# for F, 0.56 for H, 0.85 for I on kept problems; the learned adversary found C +21 and F +14
+# points over chance). I keeps two: its one-faithful-fix rule rejects most wider conflicts.
+MIN_CANDIDATES = {"C": 3, "D": 3, "F": 3, "H": 3, "I": 2}
 # types whose conflicts are checked for candidates before (and during) the IIS
-PRECHECKED = frozenset("AD")
+PRECHECKED = frozenset("ACDFHI")
+# the fault kinds whose rows (or bounds) a precheck drops
+ROW_KINDS = {"A": ("sense",), "C": ("coef",), "D": ("rule",), "F": ("coef_def", "rhs_def"), "I": ("rhs",)}
 # B: other integers whose relaxation also restores feasibility (two left a spec-blind search at
 # 0.21-0.31 exact, against a 0.20 bound; four make five candidates; B draws stay cheap, ~2 s)
 MIN_RELAX_DECOYS = 4
@@ -326,38 +332,55 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
 
 # -- drawing --------------------------------------------------------------------------------
 def _candidates(etype: str, base: BaseModel, rows: Iterable[str]) -> int:
-    """How many candidates for a fault of ``etype`` (A: distinct reversible rules; D: listed
-    rules) ``rows`` hold."""
-    labels = lb.eligible("sense" if etype == "A" else "rule", base, Iis(list(rows)))
-    return len({lab.ref for lab in labels}) if etype == "A" else len(labels)
+    """How many candidates for a fault of ``etype`` ``rows`` hold (A: distinct reversible
+    rules; the others: distinct rows that could hold the type)."""
+    labels = lb.placements(ROW_KINDS[etype], base, Iis(list(rows)))
+    if etype == "A":
+        return len({lab.ref for labs in labels.values() for lab in labs})
+    return len(labels)
+
+
+def _need(etype: str) -> int:
+    return MIN_REVERSIBLE_RULES if etype == "A" else MIN_CANDIDATES.get(etype, 1)
 
 
 def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None:
-    """For A and D (which reject most conflicts for want of candidates), what every kept
-    problem has, checked before the IIS is paid for: dropping every row a fault of the type
-    could sit in (A: whole families of directed rules; D: listed rules) restores feasibility
-    (the fix changes only such rows, and dropping relaxes more than any fix), and the model
-    has enough candidates. Returns None when the conflict cannot be kept, else a check of the
-    IIS rows (enough candidates among them) for :func:`compute_iis` to stop on before its
-    bound filter. Only conflicts that would be rejected later are rejected, so what is kept
-    follows the same distribution as before (the random stream moves on differently).
-    ``base``: the model the sheet builds (before the LP-text round trip, which only rounds
-    numbers to ten digits)."""
+    """For the types that reject most conflicts for want of candidates (:data:`PRECHECKED`),
+    what every kept problem has, checked before the IIS is paid for: dropping every row a
+    fault of the type could sit in (A: whole families of directed rules; C, F, I: rows with a
+    data entry of the kind; D: listed rules; H: freeing every upper bound from the sheet)
+    restores feasibility (the fix changes only those, and dropping relaxes more than any fix),
+    and the model has enough candidates. Returns None when the conflict cannot be kept, else
+    a check of the IIS rows (enough candidates among them; H: always yes, its members are
+    bounds) for :func:`compute_iis` to stop on before its bound filter. Only conflicts that
+    would be rejected later are rejected, so what is kept follows the same distribution as
+    before (the random stream moves on differently). ``base``: the model the sheet builds
+    (before the LP-text round trip, which only rounds numbers to ten digits)."""
     broken = base.spec
-    need = MIN_REVERSIBLE_RULES if etype == "A" else MIN_CANDIDATES["D"]
-    if _candidates(etype, base, broken.rows) < need:
-        return None
-    if etype == "A":
-        fams = {family(lab.element[1]) for lab in lb.eligible("sense", base, Iis(list(broken.rows)))}
-        keep = [r for r in broken.rows if family(r) not in fams]
+    free: list[tuple[str, str]] = []
+    keep = list(broken.rows)
+    if etype == "H":
+        labels = lb.eligible("bound", base, Iis([], [(v, "upper") for v in broken.vars]))
+        if len(labels) < _need(etype):
+            return None
+        free = [(lab.element[1], "upper") for lab in labels]
     else:
-        keep = [r for r in broken.rows if r not in base.listed]
+        held = lb.placements(ROW_KINDS[etype], base, Iis(list(broken.rows)))
+        if _candidates(etype, base, broken.rows) < _need(etype):
+            return None
+        if etype == "A":
+            fams = {family(el[1]) for el in held}
+            keep = [r for r in broken.rows if family(r) not in fams]
+        else:
+            keep = [r for r in broken.rows if ("c", r) not in held]
     try:
-        if not is_feasible(broken, rows=keep):
+        if not is_feasible(broken, rows=keep, free_bounds=free):
             return None
     except SolverTimeout:
         pass  # undecided: not a reason to reject; the IIS decides
-    return lambda rows: _candidates(etype, base, rows) >= need
+    if etype == "H":
+        return lambda rows: True
+    return lambda rows: _candidates(etype, base, rows) >= _need(etype)
 
 
 def _conflict(ctx: Context, n: int, etype: str) -> tuple[DataSheet, ModelSpec, Iis] | None:
