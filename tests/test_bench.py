@@ -9,7 +9,7 @@ import re
 
 import jsonlines
 import pytest
-from conftest import generate, small_config
+from conftest import small_config
 
 from ordebug.bench.generate import BenchSpec, content_id, generate_problem, problem_id, slot
 from ordebug.bench.leak import probe
@@ -101,7 +101,7 @@ def test_every_fix_value_is_stated_in_the_specification(sample):
 
 def test_ids_are_opaque_and_splits_disjoint(bench_spec, sample):
     train = {r["problem_id"] for r in sample[:9]}  # the sample is train[0..80] of bench_spec
-    test = {generate_problem(bench_spec, "test", i)["problem_id"] for i in range(9)}
+    test = {generate_problem(bench_spec, "test", i)["problem_id"] for i in range(3)}
     assert not train & test
     for pid in train | test:
         assert re.fullmatch(r"odb_[0-9a-f]{12}", pid)
@@ -145,20 +145,20 @@ def test_nothing_an_agent_sees_names_the_error(sample):
         assert rec["family"] not in rec["problem_id"]
 
 
-def test_same_seed_same_bytes(tmp_path):
-    cfg = small_config(shard_size=4)["bench"]  # a shard of four problems is enough to compare
+def test_same_seed_same_bytes(tmp_path, bench_spec, sample):
+    """A shard made here is byte for byte the session's sample (made in another process, or
+    another xdist worker); a problem does not depend on what was generated before it in the
+    process; another seed gives other problems."""
+    cfg = dict(small_config(shard_size=4, seed=bench_spec.seed)["bench"], n_train=len(sample))
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     write_jsonl_atomic(a, generate_problems(cfg, "train", 0))
-    write_jsonl_atomic(b, generate_problems(cfg, "train", 0))
+    write_jsonl_atomic(b, sample[:4])
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
-    # a problem does not depend on what was generated before it in the process
     with jsonlines.open(a) as rows:
-        last = list(rows)[3]
-    again = generate_problem(BenchSpec(seed=cfg["seed"]), "train", 3)
-    assert again == last
-    cfg2 = dict(cfg, seed=cfg["seed"] + 1)
-    write_jsonl_atomic(b, generate_problems(cfg2, "train", 0))
-    assert a.read_bytes() != b.read_bytes()
+        assert list(rows)[3] == sample[3]
+    assert generate_problem(bench_spec, "train", 7) == sample[7]  # out of order, in this process
+    other = generate_problem(BenchSpec(seed=bench_spec.seed + 1), "train", 0)
+    assert other["problem_id"] != sample[0]["problem_id"] and other["model"] != sample[0]["model"]
 
 
 def test_shard_ranges():
@@ -222,9 +222,11 @@ def test_bench_spec_rejects_unknown_names():
 
 
 @pytest.fixture(scope="module")
-def probe_sets():
-    spec = BenchSpec(seed=5)
-    return generate(spec, "train", range(108)), generate(spec, "test", range(81))
+def probe_sets(sample):
+    """The session's sample in two halves that each hold every type (it is stratified by index):
+    generating a set of its own cost more than any other fixture. Every build measures the same
+    probe on its 1,000 train and 250 test problems (``data/bench/summary.json``)."""
+    return sample[0::2], sample[1::2]
 
 
 @pytest.mark.slow
@@ -232,8 +234,8 @@ def test_name_probe_is_no_better_than_chance(probe_sets):
     """A name-frequency model trained on train problems cannot pick the faulty IIS row
     of test problems better than chance (within sampling noise)."""
     result = probe(*probe_sets)
-    assert result["problems"] >= 40
-    assert result["accuracy"] <= result["chance"] + 0.12, result  # 40 problems: two standard errors
+    assert result["problems"] >= 25
+    assert result["accuracy"] <= result["chance"] + 0.17, result  # 25+ problems: two standard errors
 
 
 @pytest.mark.slow

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import small_config
 
 from ordebug.actions import extract_action
 from ordebug.agents import make_agent
 from ordebug.bench.generate import BENCH_VERSION
-from ordebug.bench.shards import generate_problems, write_jsonl_atomic
+from ordebug.bench.shards import write_jsonl_atomic
 from ordebug.collect.driver import ShardError
 from ordebug.collect.episode import run_episode
 from ordebug.collect.journal import Journal
@@ -26,10 +25,11 @@ from ordebug.env.environment import EnvConfig
 
 
 @pytest.fixture(scope="module")
-def shard(tmp_path_factory) -> Path:
+def shard(tmp_path_factory, sample) -> Path:
+    """A shard of 45 problems: the first 45 of the session's sample (five of each type), as
+    a benchmark shard holds them."""
     path = tmp_path_factory.mktemp("bench") / "shard_000.jsonl"
-    cfg = small_config(n_train=45, shard_size=45, seed=11)["bench"]
-    write_jsonl_atomic(path, generate_problems(cfg, "train", 0))
+    write_jsonl_atomic(path, sample[:45])
     return path
 
 
