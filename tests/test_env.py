@@ -39,9 +39,11 @@ def test_ground_truth_actions_solve_every_type_faithfully(sample_by_type, etype)
 
 
 def test_drop_gives_feasible_but_not_faithful(sample_by_type):
+    """Through the environment, for the first rows of each IIS (generation checks every
+    member of every kept problem; C's conflicts run to forty rows)."""
     seen = 0
     for rec in sample_by_type["H"] + sample_by_type["C"]:
-        for row in rec["iis"]["constraints"]:
+        for row in rec["iis"]["constraints"][:6]:
             env, (_, _, _, _, info) = play(rec, [f"DROP_CONSTRAINT({row})", "SUBMIT()"])
             o = info["outcome"]
             if o["feasible"]:
