@@ -81,6 +81,8 @@ rule bench_independent:
     resources:
         mem_mb=4096,
         runtime=30,
+    params:
+        python=PYTHON,
     shell:
-        "python scripts/independent_adversary.py 'data/bench/train/shard_*.jsonl'"
+        "{params.python} scripts/independent_adversary.py 'data/bench/train/shard_*.jsonl'"
         " 'data/bench/test*/shard_*.jsonl' --jobs {threads} --out {output} > {log} 2>&1"

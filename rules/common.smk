@@ -1,6 +1,7 @@
 # Shared helpers: config validation and the file lists the rules depend on.
 import os
 import re
+import sys
 from types import SimpleNamespace
 
 from ordebug.config import SERVED_PREFIXES, ConfigError, validate_config
@@ -12,6 +13,11 @@ try:
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+
+# the interpreter running Snakemake (it imports ordebug above, so it can run the package's scripts);
+# a bare `python` in a shell command is whatever PATH holds (not the venv's when Snakemake is
+# called as .venv/bin/snakemake without activating it)
+PYTHON = sys.executable
 
 # every agent name the workflow knows (built in, teachers, fine-tuned and RL runs)
 KNOWN_AGENTS = sorted(
