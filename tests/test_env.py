@@ -158,6 +158,32 @@ def test_observation_is_bounded_for_large_models():
     assert "more terms" in obs and "more)" in obs
 
 
+def test_get_iis_names_the_members_the_observation_leaves_out():
+    """A conflict of 31 rows: the observation shows 24 and says so; GET_IIS() names the other
+    seven, which INSPECT then reaches. Every member is reachable."""
+    from ordebug.solver.spec import ModelSpec
+
+    spec = ModelSpec("chain")
+    for i in range(31):
+        spec.add_var(Var(f"x({i})", -1000, 100))  # no bound shortens the chain
+    spec.add_row(Row.make("start(0)", {"x(0)": 1}, ">=", 1))
+    for i in range(29):  # x(i+1) >= x(i) + 1
+        spec.add_row(Row.make(f"step({i})", {f"x({i + 1})": 1, f"x({i})": -1}, ">=", 1))
+    spec.add_row(Row.make("cap(29)", {"x(29)": 1}, "<=", 5))
+    problem = {"problem_id": "chain", "model": write_lp(spec), "original_objective": 0.0}
+    env = RepairEnv()
+    obs, _ = env.reset(problem)
+    assert "(+7 more constraints: GET_IIS() names them)" in obs
+    shown = {r for r in spec.rows if re.search(rf"^{re.escape(r)}:", obs, re.M)}
+    assert len(shown) == 24
+    obs, *_ = env.step("GET_IIS()")
+    answer = obs.split("GET_IIS() -> ", 1)[1].splitlines()[0]
+    named = set(re.findall(r"(?:start|step|cap)\(\d+\)", answer.split("not shown above: ", 1)[1]))
+    assert named == set(spec.rows) - shown and answer.startswith("IIS with 31 members; 7 constraints")
+    obs, *_ = env.step(f"INSPECT({sorted(named)[0]})")
+    assert "unknown" not in obs.split("INSPECT(", 1)[1].splitlines()[0].lower()
+
+
 def test_iis_is_recomputed_only_when_the_model_changes(sample_by_type, monkeypatch):
     calls = []
     real = envmod.compute_iis

@@ -17,7 +17,7 @@ from typing import Any
 
 from ordebug.actions import Action, ActionError, apply_edit, parse_action
 from ordebug.env import reward as rw
-from ordebug.env.observation import HistoryEntry, bound_text, render_observation, short_row
+from ordebug.env.observation import HistoryEntry, bound_text, hidden_members, render_observation, short_row
 from ordebug.env.specview import SpecView
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text
@@ -172,7 +172,10 @@ class RepairEnv:
             return "submitted"
         if n == "GET_IIS":
             self._ensure_iis()
-            return "feasible: no IIS" if st.iis is None else f"IIS with {st.iis.size} members (shown above)"
+            if st.iis is None:
+                return "feasible: no IIS"
+            hidden = hidden_members(st.iis, str(st.problem.get("problem_id", "")))
+            return f"IIS with {st.iis.size} members" + (f"; {hidden}" if hidden else " (shown above)")
         if n == "INSPECT":
             return self._inspect(str(action.args[0]))
         if n == "SPEC":

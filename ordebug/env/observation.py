@@ -89,6 +89,20 @@ def shown_order(names: list, salt: str) -> list:
     return sorted(names, key=key)
 
 
+def hidden_members(iis: Iis, salt: str = "") -> str:
+    """GET_IIS()'s answer where the observation leaves members out: their names (the rows
+    and bounds past :data:`MAX_IIS_ROWS` / :data:`MAX_IIS_BOUNDS` in the shown order), for
+    INSPECT and SPEC to reach; '' when every member is shown."""
+    rows = shown_order(iis.constraints, salt)[MAX_IIS_ROWS:]
+    bounds = shown_order(iis.bounds, salt)[MAX_IIS_BOUNDS:]
+    parts = []
+    if rows:
+        parts.append(f"{len(rows)} constraints not shown above: {', '.join(rows)}")
+    if bounds:
+        parts.append(f"{len(bounds)} bounds not shown above: {', '.join(f'{side} bound of {v}' for v, side in bounds)}")
+    return "; ".join(parts)
+
+
 def render_iis(spec: ModelSpec, iis: Iis | None, salt: str = "") -> str:
     if iis is None:
         return "none: the model is feasible"
@@ -98,11 +112,11 @@ def render_iis(spec: ModelSpec, iis: Iis | None, salt: str = "") -> str:
     for r in rows[:MAX_IIS_ROWS]:
         lines.append(short_row(spec.rows[r]))
     if len(rows) > MAX_IIS_ROWS:
-        lines.append(f"... (+{len(rows) - MAX_IIS_ROWS} more constraints)")
+        lines.append(f"... (+{len(rows) - MAX_IIS_ROWS} more constraints: GET_IIS() names them)")
     for v, side in bounds[:MAX_IIS_BOUNDS]:
         lines.append(f"{side} bound of {v}: {bound_text(spec, v)}")
     if len(bounds) > MAX_IIS_BOUNDS:
-        lines.append(f"... (+{len(bounds) - MAX_IIS_BOUNDS} more bounds)")
+        lines.append(f"... (+{len(bounds) - MAX_IIS_BOUNDS} more bounds: GET_IIS() names them)")
     ints = sorted({v for r in rows for v in spec.rows[r].coefs if spec.vars[v].vtype != "C"}, key=natural_key)
     more = f" (+{len(ints) - MAX_INT_VARS} more)" if len(ints) > MAX_INT_VARS else ""
     shown = ", ".join(ints[:MAX_INT_VARS]) + more
