@@ -22,7 +22,7 @@ from ordebug.actions import apply_actions, apply_edit, parse_action
 from ordebug.errors import labels as lb
 from ordebug.errors import perturb
 from ordebug.errors.changes import SheetChange, build, changed, repair_actions
-from ordebug.errors.faults import Context, Fault
+from ordebug.errors.faults import Context, Element, Fault
 from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet
@@ -331,13 +331,17 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
 
 
 # -- drawing --------------------------------------------------------------------------------
-def _candidates(etype: str, base: BaseModel, rows: Iterable[str]) -> int:
-    """How many candidates for a fault of ``etype`` ``rows`` hold (A: distinct reversible
-    rules; the others: distinct rows that could hold the type)."""
-    labels = lb.placements(ROW_KINDS[etype], base, Iis(list(rows)))
+def _count(etype: str, held: dict[Element, list[lb.Label]]) -> int:
+    """How many candidates for a fault of ``etype`` the placements ``held`` give (A: distinct
+    reversible rules; the others: distinct rows that could hold the type)."""
     if etype == "A":
-        return len({lab.ref for labs in labels.values() for lab in labs})
-    return len(labels)
+        return len({lab.ref for labs in held.values() for lab in labs})
+    return len(held)
+
+
+def _candidates(etype: str, base: BaseModel, rows: Iterable[str]) -> int:
+    """How many candidates for a fault of ``etype`` ``rows`` hold (see :func:`_count`)."""
+    return _count(etype, lb.placements(ROW_KINDS[etype], base, Iis(list(rows))))
 
 
 def _need(etype: str) -> int:
@@ -366,7 +370,7 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
         free = [(lab.element[1], "upper") for lab in labels]
     else:
         held = lb.placements(ROW_KINDS[etype], base, Iis(list(broken.rows)))
-        if _candidates(etype, base, broken.rows) < _need(etype):
+        if _count(etype, held) < _need(etype):
             return None
         if etype == "A":
             fams = {family(el[1]) for el in held}
@@ -386,7 +390,8 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
 def _conflict(ctx: Context, n: int, etype: str) -> tuple[DataSheet, ModelSpec, Iis] | None:
     """``n`` conflicts drawn on the base model: the sheet with them, the broken model (through
     the LP text, in canonical order) and its IIS (None when no certain IIS is found, or, for
-    ``etype`` A or D, when the conflict cannot hold the type: see :func:`_precheck`)."""
+    a type in :data:`PRECHECKED`, when the conflict cannot hold it: see :func:`_precheck`);
+    every None is counted in :data:`REJECTIONS`."""
     changes: list[SheetChange] = []
     for _ in range(n):
         c = perturb.draw(ctx, {x.ref for x in changes})

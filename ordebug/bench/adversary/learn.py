@@ -105,9 +105,8 @@ def in_context(members: Sequence[dict]) -> list[dict]:
     out = [dict(f) for f in feats]
     for kind in (0.0, 1.0):
         idx = [i for i, f in enumerate(feats) if _kind(f) == kind]
-        out_k = {i: out[i] for i in idx}
         for i in idx:
-            out_k[i]["c_n_kind"] = float(len(idx))
+            out[i]["c_n_kind"] = float(len(idx))
         if len(idx) < 2:
             continue
         for key in CONTEXT_KEYS:
@@ -119,8 +118,8 @@ def in_context(members: Sequence[dict]) -> list[dict]:
             n_lo = sum(1 for v in vals.values() if v == lo)
             for i, v in vals.items():
                 below = sum(1 for w in vals.values() if w < v) + 0.5 * (sum(1 for w in vals.values() if w == v) - 1)
-                out_k[i][f"c_{key}_pct"] = below / (len(vals) - 1)
-                out_k[i][f"c_{key}_ext"] = 1.0 if v == hi and n_hi == 1 and hi != lo else (
+                out[i][f"c_{key}_pct"] = below / (len(vals) - 1)
+                out[i][f"c_{key}_ext"] = 1.0 if v == hi and n_hi == 1 and hi != lo else (
                     -1.0 if v == lo and n_lo == 1 and hi != lo else 0.0)
     return out
 
