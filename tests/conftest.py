@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +56,29 @@ def shared(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[
     return json.loads(path.read_text())
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A directory ``build(dir)`` fills once per test run, for every xdist worker: the first
+    worker to ask builds it under a lock, the others wait and get the same directory (copy it
+    with :func:`copy_built` before changing anything in it). A failed build fails every module
+    that asks, with the first failure's message, instead of being tried again."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER") is not None:
+        base = base.parent
+    d, failed = base / name, base / f"{name}.failed"
+    with FileLock(str(base / f"{name}.lock")):
+        if failed.is_file():
+            pytest.fail(f"building {name} failed in another worker:\n{failed.read_text()}")
+        if not (base / f"{name}.built").is_file():
+            shutil.rmtree(d, ignore_errors=True)
+            try:
+                build(d)
+            except BaseException as e:
+                failed.write_text(str(e)[-4000:])
+                raise
+            (base / f"{name}.built").write_text("")
+    return d
+
+
 @pytest.fixture(scope="session")
 def sample(bench_spec: BenchSpec, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """SAMPLE_PER_TYPE verified problems of every error type (train split)."""
@@ -99,6 +124,37 @@ def copy_built(src: Path, dest: Path) -> Path:
     return dest
 
 
+# -- the smoke DAG (config/smoke.yaml, a tiny Qwen3 trained on the CPU), built once per test run ---------
+SMOKE = ["--configfile", "config/smoke.yaml"]  # replaces config/config.yaml (see the Snakefile)
+# config/smoke.yaml's benchmark made smaller in the tests' copy (90 train / 27 test problems there, a
+# pool half as large again): three problems of each type to collect from, two to evaluate on, shards
+# of nine, drawn as they come (no filter rounds: test_workflow's benchmark runs the filter). What
+# these tests check (the DAG, training, resuming, serving, Slurm placement) does not depend on the
+# count, and generating the benchmark was half of the build.
+SMOKE_BENCH = {"n_train": 27, "n_test": 18, "shard_size": 9, "filter": {"pool_factor": 1.0, "rounds": 0}}
+
+
+def build_smoke(d: Path) -> None:
+    """The whole smoke DAG up to and including `train` for both runs, in ``d``."""
+    d.mkdir(parents=True)
+    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, d / name)
+    cfg = yaml.safe_load((d / "config" / "smoke.yaml").read_text())
+    cfg["bench"].update(SMOKE_BENCH)
+    (d / "config" / "smoke.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = subprocess.run([sys.executable, "-m", "snakemake", "train_all", "--cores", "2", *SMOKE], cwd=d,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+
+
+@pytest.fixture(scope="session")
+def smoke_built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained smoke tree, shared by the training modules (each works on its own copy)."""
+    pytest.importorskip("llamafactory", reason="training extra not installed (pip install -e '.[train]')")
+    return built_once(tmp_path_factory, "smoke_built", build_smoke)
+
+
 @pytest.fixture
 def workflow_dir(tmp_path: Path) -> Path:
     """A copy of the workflow (Snakefile, rules, scripts, config) in a temp dir."""
@@ -117,8 +173,8 @@ def external_index() -> list[dict]:
 # fixtures build a workflow, train or generate a benchmark go first, heaviest first, so the
 # longest file is not the last one picked up (measured with `pytest --durations=0`). Not
 # `--dist loadgroup`: with pytest 9.2 it silently stops grouping (pytest-xdist issue 1386).
-HEAVY_FIRST = ("test_training", "test_workflow", "test_bench", "test_llm", "test_collect", "test_adversary",
-               "test_teacher_api", "test_rl", "test_agents", "test_iis_real")
+HEAVY_FIRST = ("test_training", "test_workflow", "test_bench", "test_training_slurm", "test_llm", "test_collect",
+               "test_adversary", "test_teacher_api", "test_rl", "test_agents", "test_iis_real")
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,7 +1,7 @@
 """Training for real on the CPU: the smoke DAG (tiny Qwen3, LLaMA-Factory, plain and
 DeepSpeed ZeRO-2 on a dataset of its own), the adapter loaded with peft, the cutoff check,
 bad inputs, a training killed mid-run that resumes from its checkpoint, the merged model,
-and the train rule through a real single-node Slurm cluster."""
+serving and GRPO. The same trained tree under Slurm: test_training_slurm.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, SMOKE, SMOKE_BENCH, copy_built
 
 from ordebug.data.chat import read_jsonl
 from ordebug.training.lengths import CutoffError, check_cutoff
@@ -26,12 +26,6 @@ from ordebug.training.llamafactory import TrainingError, check_model, render_con
 pytest.importorskip("llamafactory", reason="training extra not installed (pip install -e '.[train]')")
 pytestmark = pytest.mark.slow
 SMK = [sys.executable, "-m", "snakemake"]
-SMOKE = ["--configfile", "config/smoke.yaml"]  # replaces config/config.yaml (see the Snakefile)
-# config/smoke.yaml's benchmark made smaller in the tests' copy (90 train / 27 test problems there):
-# two problems of each type to evaluate on, six to collect from. What these tests check (the DAG,
-# training, resuming, serving, Slurm placement) does not depend on the count, and generating the
-# benchmark (1.4 s a problem, the adversary's tables included) was the biggest part of the fixture.
-SMOKE_BENCH = {"n_train": 54, "n_test": 18}
 N_TEST = SMOKE_BENCH["n_test"]
 
 
@@ -40,18 +34,11 @@ def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory) -> Path:
-    """The whole smoke DAG up to and including `train` for both runs, run once."""
-    d = tmp_path_factory.mktemp("smoke")
-    for name in ("Snakefile", "rules", "scripts", "config", "envs", "profiles"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, d / name)
-    cfg = yaml.safe_load((d / "config" / "smoke.yaml").read_text())
-    cfg["bench"].update(SMOKE_BENCH)
-    (d / "config" / "smoke.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    r = smk(d, "train_all", "--cores", "2", *SMOKE)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    return d
+def smoke(smoke_built: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This module's copy of the trained smoke tree (conftest.build_smoke: the whole smoke DAG up
+    to and including `train` for both runs, built once per test run); its tests build the rest
+    in it (merged model, exports, report, GRPO)."""
+    return copy_built(smoke_built, tmp_path_factory.mktemp("smoke") / "wf")
 
 
 def test_smoke_dag_writes_adapters_plain_and_zero2(smoke):
@@ -196,19 +183,13 @@ def test_empty_sft_input_fails_before_training(tmp_path):
     assert "no samples (empty or all-failed collection)" in log
 
 
-def _workflow_copy(smoke: Path, dest: Path) -> Path:
-    """A copy of the trained smoke tree (data, Snakemake's metadata, times kept): nothing upstream reruns."""
-    shutil.copytree(smoke, dest, symlinks=True, ignore=shutil.ignore_patterns("locks"))
-    return dest
-
-
 def _trainer_log_steps(path: Path) -> list[int]:
     return [json.loads(x)["current_steps"] for x in path.read_text().splitlines() if '"loss"' in x]
 
 
 def test_training_killed_mid_run_resumes_from_its_checkpoint(smoke, tmp_path):
     """kill -9 of snakemake and the training after checkpoint-4; the rerun continues at step 5."""
-    d = _workflow_copy(smoke, tmp_path / "wf")
+    d = copy_built(smoke, tmp_path / "wf")
     out = d / "results" / "train" / "smoke_plain"
     first = [json.loads(x) for x in (out / "adapter" / "trainer_log.jsonl").read_text().splitlines()]
     for name in ("adapter", "checkpoints", "train_results.json", "job.json", "loss.csv", "run.json"):
@@ -297,105 +278,19 @@ def test_dataset_exports_beside_each_combined_set(smoke):
         assert f"`{name}`" in (folder / "README.md").read_text()
 
 
-def _slurm_up() -> bool:
-    return shutil.which("sinfo") is not None and subprocess.run(
-        ["sinfo", "-h"], capture_output=True).returncode == 0
-
-
-SLURM_SCRIPT = ROOT / "scripts" / "ci" / "slurm_cluster.sh"
-SLURM_STATE = Path(os.environ.get("ORDEBUG_SLURM_DIR", "/tmp/ordebug-slurm"))
-
-
-@pytest.fixture(scope="module")
-def slurm():
-    """The single-node cluster; started here if it is down, and then stopped (and its
-    slurm.conf parked) when the module's tests end, so later local runs do not wait on it."""
-    pytest.importorskip("snakemake_executor_plugin_slurm", reason="the cluster extra is not installed")
-    started = False
-    if not _slurm_up():
-        if os.geteuid() != 0:
-            pytest.skip("a Slurm cluster needs root to start")
-        r = subprocess.run(["bash", str(SLURM_SCRIPT), "start"], capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-        started = True
-    yield True
-    if started:
-        subprocess.run(["bash", str(SLURM_SCRIPT), "stop"], capture_output=True, text=True)
-
-
-def _submitted(text: str) -> dict[str, str]:
-    """Slurm job id -> rule, from a snakemake run's output."""
-    rule_of = {}
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", text):
-        m = re.match(r"rule (\w+):", block)  # localrules never reach Slurm
-        j = re.search(r"jobid: (\d+)", block)
-        if m and j:
-            rule_of[j.group(1)] = m.group(1)
-    return {sid: rule_of.get(jid, "?")
-            for jid, sid in re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", text)}
-
-
-SACCT_FIELDS = ("JobID", "Partition", "Account", "State", "Comment")
-
-
-def _sacct(*args: str) -> list[dict[str, str]]:
-    """Slurm's accounting records (`sacct`, one line per job allocation, steps left out)."""
-    r = subprocess.run(["sacct", "-a", "-X", "-n", "-P", "-o", ",".join(SACCT_FIELDS), *args],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, f"sacct failed (is slurmdbd running?): {r.stderr}"
-    return [dict(zip(SACCT_FIELDS, line.split("|"), strict=True)) for line in r.stdout.splitlines() if line]
-
-
-def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
-    """Under profiles/slurm-local the test split's pool shard is rebuilt, the pool filtered
-    again and everything downstream rebuilt for one evaluated agent, one training run and its
-    fine-tuned model's evaluation: bench_pool, collect, evaluate, train and evaluate_finetuned
-    are submitted to Slurm and finish there; the filter and the aggregates stay local."""
-    targets = ["results/train/smoke_plain/train_results.json", "results/eval/heuristic/summary.json",
-               "results/eval/ft_smoke_plain/summary.json"]
-    force = ["--forcerun", "data/bench/pool/test/shard_000.jsonl"]
-    r = smk(smoke, *targets, *force, "--profile", "profiles/slurm-local", *SMOKE)
-    text = r.stdout + r.stderr
-    assert r.returncode == 0, text[-4000:]
-    submitted = _submitted(text)
-    assert sorted(set(submitted.values())) == ["bench_pool", "collect", "evaluate", "evaluate_finetuned",
-                                               "train"], submitted
-    local = set(re.findall(r"^localrule (\w+):", text, re.M))
-    assert {"bench_filter", "merge", "convert", "split", "combine", "dataset_info", "train_config",
-            "eval_summary"} <= local
-    done = {rec["JobID"]: rec for rec in _sacct("-j", ",".join(submitted))}
-    assert set(done) == set(submitted), f"not in sacct: {set(submitted) - set(done)}"
-    for j, rec in done.items():
-        rule = submitted[j]
-        assert rec["State"] == "COMPLETED" and rec["Account"] == "ordebug", rec
-        assert rec["Comment"].split("_wildcards_")[0] == f"rule_{rule}", rec
-        assert rec["Partition"] == ("gpu" if rule in ("train", "evaluate_finetuned") else "cpu"), rec
-    ft_log = (smoke / "logs" / "eval" / "ft_smoke_plain" / "part_000.log").read_text()
-    assert "model server healthy" in ft_log and "model server stopped" in ft_log  # on the node, then gone
-    job = json.loads((smoke / "results" / "train" / "smoke_plain" / "job.json").read_text())
-    assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] in submitted
-    # the rerun: everything is up to date, nothing is submitted (sacct has no job after the last)
-    r = smk(smoke, *targets, "--profile", "profiles/slurm-local", *SMOKE)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    assert _submitted(r.stdout + r.stderr) == {} and "Nothing to be done" in r.stdout + r.stderr
-    last = max(int(j) for j in submitted)
-    assert [rec for rec in _sacct("-S", "now-1hours") if int(rec["JobID"].split("_")[0]) > last] == []
-
-
-def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
-    """`grpo` is placed like `train`: the profile sends it to the GPU partition, for real."""
-    r = smk(smoke, "results/rl/smoke/rl_results.json", "--forcerun", "grpo", "--profile", "profiles/slurm-local",
-            *SMOKE)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
-    job = json.loads((smoke / "results" / "rl" / "smoke" / "job.json").read_text())
-    assert job["slurm_partition"] == "gpu" and job["slurm_job_id"] and job["base_run"] == "smoke_plain"
-    [rec] = _sacct("-j", job["slurm_job_id"])
-    assert (rec["State"], rec["Partition"], rec["Comment"]) == ("COMPLETED", "gpu", "rule_grpo_wildcards_smoke"), rec
-
-
-def _api_servers() -> list[str]:
+def _api_servers(where: Path) -> list[str]:
+    """Model servers still running that were started in ``where`` (their working directory is it
+    or below it): test_training_slurm.py serves models from its own tree at the same time."""
     r = subprocess.run(["pgrep", "-af", "llamafactory-cli api"], capture_output=True, text=True)
-    return [line for line in r.stdout.splitlines() if "pgrep" not in line]
+    out = []
+    for line in r.stdout.splitlines():
+        try:
+            cwd = Path(os.readlink(f"/proc/{line.split()[0]}/cwd"))
+        except OSError:  # gone meanwhile
+            continue
+        if "pgrep" not in line and cwd.is_relative_to(where.resolve()):
+            out.append(line)
+    return out
 
 
 def test_finetuned_model_is_served_evaluated_and_reported(smoke):
@@ -429,7 +324,7 @@ def test_finetuned_model_is_served_evaluated_and_reported(smoke):
 
     img = matplotlib.image.imread(smoke / "results" / "report" / "loss_curves.png")
     assert img.shape[1] > 1.8 * img.shape[0]  # two panels side by side
-    assert _api_servers() == []
+    assert _api_servers(smoke) == []
 
 
 def test_finetuned_agent_is_scored_on_an_external_set(smoke, tmp_path):
@@ -455,7 +350,7 @@ def test_finetuned_agent_is_scored_on_an_external_set(smoke, tmp_path):
     served = (smoke / "logs" / "eval_external" / "tiny3" / "ft_smoke_plain.log").read_text()
     assert served.count("model server healthy") == 1 and "model server stopped" in served
     assert "model server" not in (smoke / "logs" / "eval_external" / "tiny3" / "heuristic.log").read_text()
-    assert _api_servers() == []
+    assert _api_servers(smoke) == []
 
 
 def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
@@ -489,7 +384,7 @@ def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
     table = (rep / "comparison.md").read_text()
     assert f"| rl_smoke | {N_TEST} |" in table and f"| ft_smoke_plain | {N_TEST} |" in table
     assert (rep / "rl_reward_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _api_servers() == []
+    assert _api_servers(smoke) == []
 
 
 def test_server_that_never_becomes_healthy_is_stopped(tmp_path):
@@ -498,7 +393,7 @@ def test_server_that_never_becomes_healthy_is_stopped(tmp_path):
     with pytest.raises(ServeError, match="exited with code"), ServedModel(str(tmp_path / "no-model"), None,
                                                                         startup_timeout=120):
         pass
-    assert _api_servers() == []
+    assert _api_servers(Path.cwd()) == []
 
 
 def test_missing_adapter_is_a_clear_error(tmp_path, smoke):

@@ -24,46 +24,51 @@ def smk(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 pytestmark = pytest.mark.slow  # every test here runs Snakemake
 
 
+# small_config() with two train shards of nine and one test shard; A and C are drawn twice over
+# (type_factor) and the pool filtered for one round, the AFLite stage as the default config runs it
+BENCH = {"n_train": 18, "shard_size": 9,
+         "filter": {"pool_factor": 1.0, "type_factor": {"A": 2, "C": 2}, "rounds": 1, "folds": 3, "margin": 0.5}}
+
+
 @pytest.fixture(scope="module")
-def bench_small(tmp_path_factory) -> tuple[Path, str]:
-    """small_config()'s benchmark (9 train, 9 test problems) built once by `snakemake bench`, and
-    that run's output: the bench test checks it, the report test starts from a copy."""
-    d = copy_workflow(tmp_path_factory.mktemp("bench_small"))
+def bench_built(tmp_path_factory) -> tuple[Path, str]:
+    """The benchmark of BENCH built once by `snakemake bench`, and that run's output: the bench
+    test checks it; the collection, teacher and report tests start from copies of it (their own
+    settings leave the bench's params as they are)."""
+    d = copy_workflow(tmp_path_factory.mktemp("bench_built"), **BENCH)
     r = smk(d, "bench")
     assert r.returncode == 0, r.stderr[-3000:]
     return d, r.stdout + r.stderr
 
 
-@pytest.fixture(scope="module")
-def bench_two_shards(tmp_path_factory) -> Path:
-    """The benchmark with two train shards (n_train 18, shard_size 9), built once: the collection
-    and teacher tests start from copies of it (their own settings leave the bench's params as they are)."""
-    d = copy_workflow(tmp_path_factory.mktemp("bench_two_shards"), n_train=18, shard_size=9)
-    r = smk(d, "bench")
-    assert r.returncode == 0, r.stderr[-3000:]
-    return d
-
-
-def test_bench_builds_then_nothing_to_do(bench_small):
-    workflow_dir, text = bench_small
+def test_bench_builds_then_nothing_to_do(bench_built):
+    workflow_dir, text = bench_built
     assert "[solve.c" not in text and "ERROR: Error <" not in text  # SCIP's console
     shards = sorted((workflow_dir / "data" / "bench").glob("*/shard_*.jsonl"))
     assert [p.relative_to(workflow_dir).as_posix() for p in shards] == [
         "data/bench/test/shard_000.jsonl",
         "data/bench/train/shard_000.jsonl",
+        "data/bench/train/shard_001.jsonl",
     ]
     summary = json.loads((workflow_dir / "data" / "bench" / "summary.json").read_text())
-    assert summary["n"] == 18 and summary["by_split"] == {"test": 9, "train": 9}
-    assert sorted(summary["by_type"]) == list("ABCDEFGHI")
+    assert summary["n"] == 27 and summary["by_split"] == {"test": 9, "train": 18}
+    assert summary["by_type"] == dict.fromkeys("ABCDEFGHI", 3)  # the balance kept through the filter
     for split in ("train", "test"):
         log = (workflow_dir / "logs" / "bench" / "pool" / split / "shard_000.log").read_text()
         assert "9 problems in" in log
     report = json.loads((workflow_dir / "data" / "bench" / "filter.json").read_text())
-    assert report["pool"] == {"test": 9, "train": 9} and report["rounds"] == []  # (filter off: kept as drawn)
+    assert report["pool"] == {"test": 11, "train": 22} and len(report["rounds"]) == 1
+    rejected = report["rejection_rate"]
+    assert set(rejected) == set("ABCDEFGHI") and all(rejected[t] == 0 for t in "BDEFGHI")  # no room to drop
+    dropped = report["rounds"][0]["dropped"]
+    assert all(v == 0 for t, v in dropped.items() if t not in "AC")
+    assert all(dropped.get(t, 0) <= 3 and rejected[t] == round(dropped.get(t, 0) / 6, 4) for t in "AC")
+    assert summary["filter"]["rejection_rate"] == rejected
     assert summary["adversary"]["n"] == 9 and set(summary["adversary"]["by_type"]) == set("ABCDEFGHI")
     cost = summary["pool_cost"]  # where the pool's time went, from the seconds its tables record
-    assert cost["all"]["problems"] == 18 and cost["tier:small"]["problems"] == 18
-    assert sum(cost[t]["problems"] for t in "ABCDEFGHI") == 18 and cost["all"]["generate_s"] > 0
+    assert cost["all"]["problems"] == 33 and cost["tier:small"]["problems"] == 33
+    assert cost["A"]["problems"] == cost["C"]["problems"] == 6 and cost["B"]["problems"] == 3
+    assert sum(cost[t]["problems"] for t in "ABCDEFGHI") == 33 and cost["all"]["generate_s"] > 0
     assert abs(sum(cost[t]["share"] for t in "ABCDEFGHI") - 1) < 0.01
     first = {p: p.read_bytes() for p in shards}
     r = smk(workflow_dir, "bench")
@@ -116,8 +121,8 @@ def test_lint_is_clean(workflow_dir):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def test_collection_builds_resumes_nothing_and_reruns_one_shard(bench_two_shards, tmp_path):
-    workflow_dir = copy_built(bench_two_shards, tmp_path / "wf")
+def test_collection_builds_resumes_nothing_and_reruns_one_shard(bench_built, tmp_path):
+    workflow_dir = copy_built(bench_built[0], tmp_path / "wf")
     r = smk(workflow_dir, "data/training/sft_heuristic.json")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "rule bench_pool:" not in r.stdout + r.stderr  # the copied benchmark is up to date
@@ -175,7 +180,7 @@ def _server_stats(url: str) -> dict:
 def _teacher_workflow(workflow_dir, base_url: str) -> None:
     cfg_path = workflow_dir / "config" / "config.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
-    cfg["bench"].update(n_train=18, shard_size=9)
+    cfg["bench"].update(BENCH)
     cfg["teachers"] = {"sim": {"model": "teacher-sim", "base_url": base_url, "api_key_env": "ORDEBUG_WF_KEY",
                                "max_concurrency": 3, "backoff_base_s": 0.01, "price_input_per_mtok": 1.0,
                                "price_output_per_mtok": 2.0}}
@@ -183,14 +188,14 @@ def _teacher_workflow(workflow_dir, base_url: str) -> None:
     cfg_path.write_text(yaml.safe_dump(cfg))
 
 
-def test_teacher_collection_survives_kill_9_without_paying_twice(bench_two_shards, tmp_path, monkeypatch):
+def test_teacher_collection_survives_kill_9_without_paying_twice(bench_built, tmp_path, monkeypatch):
     import signal
     import sqlite3
 
     monkeypatch.setenv("ORDEBUG_WF_KEY", "sk-wf-test")
-    workflow_dir = copy_built(bench_two_shards, tmp_path / "wf")
+    workflow_dir = copy_built(bench_built[0], tmp_path / "wf")
     # reference: an uninterrupted run in another directory against its own server
-    ref_dir = copy_built(bench_two_shards, tmp_path / "ref")
+    ref_dir = copy_built(bench_built[0], tmp_path / "ref")
     ref_server, ref_url = _start_server("--latency", "0.02", "--skill", "0.9", "--fault-rate", "500=0.05")
     try:
         _teacher_workflow(ref_dir, ref_url)
@@ -247,8 +252,8 @@ def test_no_key_skips_the_teacher_with_one_notice(workflow_dir, monkeypatch):
     assert "sft_gpt52chat" not in text
 
 
-def test_report_builds_with_plots_and_html(bench_small, tmp_path):
-    workflow_dir = copy_built(bench_small[0], tmp_path / "wf")
+def test_report_builds_with_plots_and_html(bench_built, tmp_path):
+    workflow_dir = copy_built(bench_built[0], tmp_path / "wf")
     viewers = [f"results/viewer/{s}_{a}.html" for s, agents in (("collect", ["heuristic"]),
                                                                 ("eval", ["heuristic", "random", "drop_first_iis"]))
                for a in agents]
