@@ -6,7 +6,8 @@ is then placed on a member of its IIS drawn uniformly among those the type can h
 changed. A candidate is kept only when the broken model is infeasible, the specified model
 is optimal and differs from the broken one exactly where the faults are, the type's own
 property holds, and no single deletion of an IIS member restores the specified optimum (A
-and D are exempt: deleting their faulty row restores it by necessity).
+and D are exempt: deleting their faulty row restores it by necessity; in H and I the fault's
+own deletion may restore it, see :data:`~ordebug.errors.taxonomy.OWN_DELETION_TYPES`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ordebug.errors import labels as lb
 from ordebug.errors import perturb
 from ordebug.errors.changes import SheetChange, build, changed, repair_actions
 from ordebug.errors.faults import Context, Element, Fault
-from ordebug.errors.taxonomy import PAIR_KINDS, REDUNDANT_FAULT_TYPES
+from ordebug.errors.taxonomy import OWN_DELETION_TYPES, PAIR_KINDS, REDUNDANT_FAULT_TYPES
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver.iis import Iis, compute_iis
@@ -154,13 +155,20 @@ def member_deletions(spec: ModelSpec, iis: Iis):
         yield deletion(spec, "bound", v, side)
 
 
+def own_deletions(broken: ModelSpec, faults: list[Fault]) -> set[str]:
+    """The deletions of the faults' own elements (rows, or one side of a variable's bounds),
+    as action texts."""
+    return {deletion(broken, r["kind"], r["name"], r.get("side", ""))[0]
+            for f in faults for r in f.roots if r["kind"] in ("constraint", "bound")}
+
+
 def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[str],
                    seen: dict[str, Verdict]) -> bool:
-    """Whether no single deletion of a (non-exempt) IIS member restores the optimum; each
-    verdict is kept in ``seen`` (by action) for :func:`alternatives`."""
+    """Whether no single deletion of an IIS member restores the optimum, the deletions in
+    ``exempt`` (action texts) aside; each verdict is kept in ``seen`` (by action) for
+    :func:`alternatives`."""
     for action, trial in member_deletions(broken, iis):
-        parsed = parse_action(action)
-        if parsed.name == "DROP_CONSTRAINT" and act.target(parsed) in exempt:
+        if action in exempt:
             continue
         seen[action] = verdict(solve(trial), objective)
         if seen[action].faithful:
@@ -303,7 +311,7 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     objective = float(res.objective)
     if len(faults) == 2 and any(is_feasible(_with(broken, [f])) for f in faults):
         return _reject(etype, "one fix alone suffices")
-    exempt = {r["name"] for f in faults for r in f.roots} if etype in REDUNDANT_FAULT_TYPES else set()
+    exempt = own_deletions(broken, faults) if etype in REDUNDANT_FAULT_TYPES | OWN_DELETION_TYPES else set()
     deletions: dict[str, Verdict] = {}
     if not _discriminates(broken, iis, objective, exempt, deletions):
         return _reject(etype, "a deletion restores the optimum")
@@ -324,7 +332,7 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
         inj.alternatives = alternatives(broken, iis, faults[0], objective, deletions)
         if sum(1 for a in inj.alternatives if a["feasible"]) < 2:
             return _reject(etype, "only one fix restores feasibility")
-        if sum(1 for a in inj.alternatives if a["faithful"]) != 1:
+        if sum(1 for a in inj.alternatives if a["faithful"] and a["action"] not in exempt) != 1:
             return _reject(etype, "several faithful fixes")
     inj.miss = target is not None and inj.difficulty != target
     return inj

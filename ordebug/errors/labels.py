@@ -14,7 +14,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ordebug.errors.changes import SheetChange, build, harder, natural_values
+from ordebug.errors.changes import OUTLIER_MARGIN, SheetChange, build, harder, natural_values
 from ordebug.errors.faults import Element, single_use
 from ordebug.models.base import BaseModel, directed, exceptions, row_key, rule_sense
 from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
@@ -165,9 +165,12 @@ def realise(lab: Label, base: BaseModel, sheet: DataSheet, rng: random.Random) -
     found = single_use(base, lab.ref, most=MAX_ENTRY_USES)
     if found is None:
         return
-    table, _ = found
+    table, key = found
     value, direction = _value_of(base, lab)
+    others = [float(x) for k, x in table.values.items() if k != key and not isinstance(x, str)]
     for v in natural_values(table, value, direction, rng):
+        if others and not min(*others, v) / OUTLIER_MARGIN <= value <= max(*others, v) * OUTLIER_MARGIN:
+            continue  # the model's value would stand outside the specified table's range
         yield Label(lab.kind, lab.element, lab.ref, lab.var, [SheetChange("value", lab.ref, v)], note="stale value")
 
 
