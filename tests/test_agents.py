@@ -3,6 +3,7 @@ success rates per type at the exact level."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import pytest
@@ -99,6 +100,24 @@ def test_heuristic_on_the_large_tier(bench_spec):
     ep = run_episode(make_agent("heuristic"), rec, EnvConfig())
     assert any(s.action.startswith("SPEC(") for s in ep.steps)
     assert ep.outcome["exact"], [s.action for s in ep.steps]
+
+
+def test_heuristic_checks_a_conflict_larger_than_the_observation():
+    """A large-tier D whose conflict has 41 rows, the added one among the 17 the observation
+    leaves out (build a8320cd; the heuristic spent its 30 steps on one SPEC per shown row):
+    it asks GET_IIS() for the rest, reads each family's rule once and deletes the row whose
+    entity the rule's listing lacks."""
+    from test_env import large_d
+
+    rec = large_d()
+    obs, _ = RepairEnv().reset(rec)
+    assert "(+17 more constraints: GET_IIS() names them)" in obs
+    assert not re.search(r"^production_capacity\(t8\):", obs, re.M)  # the faulty row is not shown
+    ep = run_episode(make_agent("heuristic"), rec, EnvConfig())
+    actions = [s.action for s in ep.steps]
+    assert ep.outcome["exact"], actions
+    assert actions[0] == "GET_IIS()" and "SPEC(production_capacity)" in actions
+    assert actions[-2:] == ["DROP_CONSTRAINT(production_capacity(t8))", "SUBMIT()"] and len(actions) <= 8
 
 
 def test_success_rates_per_type(sample, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -183,6 +184,31 @@ def test_get_iis_names_the_members_the_observation_leaves_out():
     name = sorted(named)[0]
     obs, *_ = env.step(f"INSPECT({name})")
     assert f"INSPECT({name}) -> {name}: " in obs  # the row itself, not an error
+
+
+LARGE_D = Path(__file__).parent / "data" / "large_d_hidden_row.jsonl.gz"  # a large-tier D of build a8320cd
+
+
+def large_d() -> dict:
+    from ordebug.jsonl import iter_jsonl
+
+    [rec] = list(iter_jsonl([LARGE_D]))
+    return rec
+
+
+def test_spec_of_a_row_family_gives_its_rule_and_the_entities_it_is_stated_for():
+    """SPEC(family): the rule and the listing it reads, as for a row the sheet lacks; a name
+    that is no family of the model is still unknown."""
+    env = RepairEnv()
+    env.reset(large_d())
+    obs, *_ = env.step("SPEC(production_capacity)")
+    answer = obs.split("SPEC(production_capacity) -> ", 1)[1]
+    assert answer.startswith("production_capacity rows follow R5: production_capacity(t), for each period listed")
+    listed = re.search(r"^ *listed in line_cap: (.*)$", answer, re.M).group(1).split("; ")
+    assert "t1" in listed and "t8" not in listed  # production_capacity(t8) is the added rule
+    assert "production_capacity(t8)" not in answer  # the specification, not the model's rows
+    obs, *_ = env.step("SPEC(make)")  # a variable family: no rows of that name
+    assert "SPEC(make) -> the specification has no rule" in obs
 
 
 def test_iis_is_recomputed_only_when_the_model_changes(sample_by_type, monkeypatch):

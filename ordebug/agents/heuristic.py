@@ -10,8 +10,10 @@ no powers of ten) and never deletes or loosens a rule the specification has.
 Where the data sheet is printed (small problems) it works out what each IIS row should be
 from the printed tables, with the standard formulation of the family; where it is not
 (large problems) it asks ``SPEC(name)`` for each member it has not checked yet. Rows cut
-short in the IIS are read whole with ``INSPECT`` first. If the IIS holds no disagreement,
-it submits rather than guess.
+short in the IIS are read whole with ``INSPECT`` first. A conflict larger than the
+observation shows is named in full with ``GET_IIS()`` first; one with more members than steps
+left is checked family by family (``SPEC(family)``: which entities each rule is stated for)
+before row by row. If the IIS holds no disagreement, it submits rather than guess.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ class Fix:
     thoughts: list[str]
 
 
+def _unseen(name: str) -> RowView:
+    """A row known by name only (not shown, not read yet)."""
+    return RowView(name, {}, "", 0.0)
+
+
 def _same(a: float, b: float) -> bool:
     if INF in (abs(a), abs(b)):
         return a == b
@@ -98,6 +105,8 @@ class HeuristicAgent:
         self.sibling_kind = "FLIP_SENSE("  # the repair those rows may need
         self.looked: set[str] = set()  # siblings already asked for with INSPECT
         self.slack: dict[str, float] = {}  # without a specification: IIS row -> violation (this model version)
+        self.hidden: list[str] = []  # IIS rows the observation leaves out, as GET_IIS() named them
+        self.asked_iis = False
 
     # ---------------------------------------------------------------------------------
     def act(self, observation: str) -> str:
@@ -120,25 +129,53 @@ class HeuristicAgent:
             return self._without_spec(v)
         self._read_sheet(v)
         lead = self._lead(v)
+        # 0. a conflict larger than the observation shows: the names of the rest first
+        if v.hidden_rows and not self.asked_iis:
+            self.asked_iis = True
+            return answer([lead, _pick([
+                f"The observation shows part of the conflict; {v.hidden_rows} more constraints are in it, and I "
+                "need their names to check them too.",
+                f"{v.hidden_rows} constraints of the conflict are not listed; I ask for the whole IIS before "
+                "checking it.",
+            ], v.problem_id, "hidden")], act.get_iis())
+        rows = [r.name for r in v.iis_rows] + [r for r in self.hidden if r not in {x.name for x in v.iis_rows}]
+        # too many members to look up one by one: each family's rule once (which entities it is
+        # stated for), then the rows themselves
+        short = self.model is None and len(rows) + len(v.iis_bounds) > v.steps_left - 3
+        if short:
+            for fam in sorted({family(r) for r in rows}):
+                if fam not in self.asked:
+                    self.asked.add(fam)
+                    return answer([lead, _pick([
+                        f"The conflict has {len(rows)} rows, more than I can look up one at a time; I read the rule "
+                        f"behind the {fam} rows once, with the entities it is stated for.",
+                        f"Rather than one look-up per row, I ask what the specification says about {fam} as a "
+                        "whole.",
+                    ], v.problem_id, fam)], act.spec(fam))
         # 1. learn what the specification says about each row and bound (SPEC where not printed)
         # rows first, then finite upper bounds (data), then lower bounds and integer variables
         # (mostly the rules' own "x >= 0" and types): each look-up costs a step
-        groups = [[r.name for r in v.iis_rows],
+        groups = [rows,
                   [b["var"] for b in v.iis_bounds if b["side"] == "upper"],
                   [b["var"] for b in v.iis_bounds if b["side"] == "lower"] + list(v.int_vars)]
         for i, names in enumerate(groups):
-            if i and self._fixes(v):
+            if (i or short) and self._fixes(v):
                 break
             ask = self._ask_listing(v) if i == len(groups) - 1 else None
             ask = ask or self._to_ask(v, names)
             if ask:
                 return ask
-        # 2. read rows whose terms are cut off
-        for row in v.iis_rows:
+        # 2. read rows whose terms are cut off, and the rows the observation does not show
+        for row in [] if short and self._fixes(v) else v.iis_rows:
             if row.truncated and row.name not in self.inspected and not self._row_fixes(row, v):
                 self.inspected[row.name] = row
                 return answer([lead, f"{row.name} is shown cut short; I read it whole before comparing it "
                                      "with the specification."], act.inspect(row.name))
+        for name in rows[len(v.iis_rows):]:
+            if name not in self.inspected and not self._known_absent(name) and not self._fixes(v):
+                self.inspected[name] = _unseen(name)  # (replaced by INSPECT's answer)
+                return answer([lead, f"{name} is in the conflict but not shown; I read it before comparing it "
+                                     "with the specification."], act.inspect(name))
         # 3. the first disagreement, repaired with the specification's value
         fixes = self._fixes(v)
         if fixes:
@@ -310,6 +347,10 @@ class HeuristicAgent:
         if not v.history:
             return
         last = v.history[-1]
+        iis = re.match(r"^\d+\. GET_IIS\(\) -> .*?(\d+) constraints not shown above: ([^;]*)", last, re.S)
+        if iis:
+            self.hidden = [x for x in re.split(r", (?![^()]*\))", iis.group(2).strip()) if x]
+            return
         m = re.match(r"^\d+\. (SPEC|INSPECT)\((.+?)\) -> (.*)$", last, re.S)
         if not m:
             return
@@ -326,6 +367,9 @@ class HeuristicAgent:
             self.expected[name] = Expected(absent=True, rule=body)
             return
         first = body.splitlines()[0]
+        if "(" not in name and first.startswith(f"{name} rows follow "):  # a family's rule and its entities
+            self._read_family(name, body, v)
+            return
         if first.startswith(f"{family(name)} rows follow "):  # a row the specification does not state
             listed = [k for line in re.findall(r"^listed in \w+: (.*)$", body, re.M) for k in line.split("; ")]
             entity = name.partition("(")[2].rstrip(")")
@@ -339,6 +383,24 @@ class HeuristicAgent:
         tm = re.search(r"^type: (\w+)", body, re.M)
         self.expected[name] = Expected(rule=rule, data=data, stated=stated,
                                        vtype=TYPE_LETTER[tm.group(1)] if tm else "")
+
+    def _known_absent(self, name: str) -> bool:
+        """Whether the specification is known to lack the row ``name``."""
+        exp = self.expected.get(name)
+        return exp.absent if exp is not None else self.model is not None and name not in self.model.spec.rows
+
+    def _read_family(self, fam: str, body: str, v: View) -> None:
+        """SPEC(family)'s answer: a row of the conflict whose entity the rule's listing lacks is
+        a rule the specification does not contain (rows of listed entities are judged one by one)."""
+        lines = re.findall(r"^listed in \w+: (.*)$", body, re.M)
+        if not lines:
+            return
+        listed = {k for line in lines for k in line.split("; ")}
+        rule = body.splitlines()[0].split(" follows ", 1)[-1]
+        for name in [r.name for r in v.iis_rows] + self.hidden:
+            entity = name.partition("(")[2].rstrip(")")
+            if family(name) == fam and entity and entity not in listed and name not in self.expected:
+                self.expected[name] = Expected(absent=True, rule=rule, data={"entity": entity})
 
     def _ask_listing(self, v: View) -> str | None:
         """Many integers in the conflict and the sheet not printed: read the whole-lots listing
@@ -438,8 +500,13 @@ class HeuristicAgent:
     # -- diagnosis -----------------------------------------------------------------------
     def _fixes(self, v: View) -> list[Fix]:
         out: list[Fix] = []
-        for row in sorted(v.iis_rows, key=lambda r: natural_key(r.name)):
-            out += self._row_fixes(self.inspected.get(row.name, row), v)
+        shown = {r.name: r for r in v.iis_rows}
+        for name in sorted({*shown, *self.hidden}, key=natural_key):
+            row = self.inspected.get(name, shown.get(name))
+            if row is None:  # not shown and not read yet: only "the specification lacks it" can be judged
+                out += [f for f in self._row_fixes(_unseen(name), v) if f.action.startswith("DROP_CONSTRAINT(")]
+            elif row.sense:
+                out += self._row_fixes(row, v)
         for b in v.iis_bounds:
             out += self._bound_fixes(b["var"], b["lb"], b["ub"], TYPE_LETTER.get(b["type"], "C"), v)
         for var in v.int_vars:

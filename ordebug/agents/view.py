@@ -44,6 +44,7 @@ class View:
     iis_rows: list[RowView] = field(default_factory=list)
     iis_bounds: list[dict] = field(default_factory=list)
     int_vars: list[str] = field(default_factory=list)
+    hidden_rows: int = 0  # IIS rows the observation leaves out (GET_IIS() names them)
     history: list[str] = field(default_factory=list)  # one entry per step, continuation lines joined
 
     @property
@@ -79,6 +80,10 @@ def parse_observation(obs: str) -> View:
         if line.startswith("Integer or binary variables in these rows: "):
             rest = line.split(": ", 1)[1]
             v.int_vars = [] if rest == "none" else [x for x in re.split(r", (?![^()]*\))", rest) if x]
+            continue
+        cut = re.match(r"^\.\.\. \(\+(\d+) more constraints", line)
+        if cut:
+            v.hidden_rows = int(cut.group(1))
             continue
         b = _BOUND.match(line)
         if b:

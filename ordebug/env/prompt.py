@@ -5,7 +5,7 @@ from ordebug.actions import SIGNATURES
 ACTION_HELP = """\
 GET_IIS()                              show the current irreducible infeasible subsystem
 INSPECT(name)                          a constraint's full row, or a variable's type, bounds and rows
-SPEC(name)                             what the specification says about a row, variable, table or entity
+SPEC(name)                             what the specification says about a row, row family, variable, table or entity
 CHECK_SLACK(name)                      a row's activity and violation at a least-violation point
 RELAX_CONSTRAINT(name, amount)         loosen a row's right-hand side(s) by amount > 0
 DROP_CONSTRAINT(name)                  delete a row (last resort: it changes the model)

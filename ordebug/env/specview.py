@@ -80,11 +80,12 @@ class SpecView:
         return "\n".join(lines)
 
     def _family_rule(self, name: str) -> str | None:
-        """For a row the specification does not have: the rule of its family and the entities
-        the sheet lists for that rule (a rule stated for listed entities only)."""
+        """For a row the specification does not have, or a family of rows named alone
+        (``machine_hours``): the rule of its family and the entities the sheet lists for that
+        rule (a rule stated for listed entities only)."""
         fam = family(name)
         rid = _rule_of(self.sheet, fam)
-        if rid is None or "(" not in name:
+        if rid is None or ("(" not in name and not any(family(r) == fam for r in self.expected.spec.rows)):
             return None
         lines = [f"{fam} rows follow {rid}: {self.sheet.rules[rid]}"]
         for t in sorted({t.table for t in self.expected.rule_templates if family(t.name) == fam and t.table}
