@@ -77,7 +77,8 @@ def test_rows_are_grouped_by_family_in_an_order_drawn_per_problem(sample):
 
 
 def test_every_fix_value_is_stated_in_the_specification(sample):
-    """A value fault's source entry holds the fix value; the wrong value stays in its table's range."""
+    """A value fault's source entry holds the fix value; the wrong bound or right-hand side stays
+    in its table's range."""
     checked = 0
     for rec in sample:
         sheet = DataSheet.from_json(rec["spec"])
@@ -92,7 +93,8 @@ def test_every_fix_value_is_stated_in_the_specification(sample):
             assert any(f"{want:g}" in fix or f", {int(want)})" in fix for fix in rec["ground_truth"]["fixes"]), rec
             vals = [float(v) for v in table.values.values()]
             root = roots[0]
-            wrong = (b.vars[root["name"]].ub if root["kind"] == "bound" else None)
+            wrong = (b.vars[root["name"]].ub if root["kind"] == "bound"
+                     else b.rows[root["name"]].bound if kind.split(":")[0] == "rhs" else None)
             if wrong is not None and len(vals) >= 3:
                 assert min(vals) / 1.25 <= wrong <= max(vals) * 1.25
             checked += 1

@@ -211,6 +211,28 @@ def test_spec_of_a_row_family_gives_its_rule_and_the_entities_it_is_stated_for()
     assert "SPEC(make) -> the specification has no rule" in obs
 
 
+def test_spec_of_a_family_named_like_its_table_gives_rule_and_table(sample):
+    """`committed` is a family of rows and the table they read: SPEC answers with both (the
+    table alone would hide the rule and the entities it is stated for)."""
+    from ordebug.models import build_from_sheet
+    from ordebug.models.datasheet import DataSheet
+    from ordebug.solver.spec import family
+
+    seen = set()
+    for rec in sample:
+        sheet = DataSheet.from_json(rec["spec"])
+        both = {family(r) for r in build_from_sheet(sheet).spec.rows} & set(sheet.tables)
+        for fam in sorted(both - seen):
+            env = RepairEnv()
+            env.reset(rec)
+            obs, *_ = env.step(f"SPEC({fam})")
+            answer = obs.split(f"SPEC({fam}) -> ", 1)[1]
+            assert answer.startswith(f"{fam} rows follow R"), answer[:200]
+            assert re.search(rf"^ *{fam}\[[^\]]*\] \(", answer, re.M), answer[:400]  # and the table
+            seen.add(fam)
+    assert len(seen) >= 3, seen
+
+
 def test_iis_is_recomputed_only_when_the_model_changes(sample_by_type, monkeypatch):
     calls = []
     real = envmod.compute_iis

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from ordebug.actions import apply_actions
+from ordebug.env.environment import RepairEnv
 from ordebug.errors.inject import (
     MIN_CANDIDATES,
     MIN_RELAX_DECOYS,
@@ -89,6 +90,13 @@ def test_h_and_i_faults_need_not_bind_at_the_optimum(sample_by_type):
     slack = [rec["problem_id"] for t in sorted(OWN_DELETION_TYPES) for rec in sample_by_type[t]
              if any(restores_optimum(rec, apply_actions(broken(rec), [a])) for a in own_deletions(rec))]
     assert slack
+    for rec in [r for t in sorted(OWN_DELETION_TYPES) for r in sample_by_type[t] if r["problem_id"] in slack]:
+        [own] = own_deletions(rec)  # faithful, and never exact: the specification has that bound or rule
+        env = RepairEnv()
+        env.reset(rec)
+        env.step(own)
+        outcome = env.step("SUBMIT()")[4]["outcome"]
+        assert outcome["faithful"] and not outcome["exact"], (rec["problem_id"], own)
 
 
 def _spec_sheet(rec) -> DataSheet:
@@ -399,7 +407,7 @@ def test_type_h_lists_the_wrong_bound(sample_by_type):
 def test_type_i_records_alternatives_with_one_faithful(sample_by_type):
     for rec in sample_by_type["I"]:
         alts = rec["ground_truth"]["alternatives"]
-        assert sum(a["feasible"] for a in alts) >= 2
+        assert sum(a["feasible"] and a["action"] not in own_deletions(rec) for a in alts) >= 2  # a decoy at least
         faithful = [a["action"] for a in alts if a["faithful"] and a["action"] not in own_deletions(rec)]
         assert faithful == rec["ground_truth"]["fixes"]  # (deleting the faulty row may be faithful too)
         for a in alts:  # the recorded impact is what the solver says

@@ -387,13 +387,14 @@ def test_grpo_after_sft_is_served_evaluated_and_reported(smoke):
     assert _api_servers(smoke) == []
 
 
-def test_server_that_never_becomes_healthy_is_stopped(tmp_path):
+def test_server_that_never_becomes_healthy_is_stopped(tmp_path, monkeypatch):
     from ordebug.eval.serve import ServedModel, ServeError
 
+    monkeypatch.chdir(tmp_path)  # the server starts here: only its own directory is checked below
     with pytest.raises(ServeError, match="exited with code"), ServedModel(str(tmp_path / "no-model"), None,
                                                                         startup_timeout=120):
         pass
-    assert _api_servers(Path.cwd()) == []
+    assert _api_servers(tmp_path) == []
 
 
 def test_missing_adapter_is_a_clear_error(tmp_path, smoke):

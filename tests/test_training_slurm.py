@@ -36,7 +36,6 @@ def _slurm_up() -> bool:
 
 
 SLURM_SCRIPT = ROOT / "scripts" / "ci" / "slurm_cluster.sh"
-SLURM_STATE = Path(os.environ.get("ORDEBUG_SLURM_DIR", "/tmp/ordebug-slurm"))
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +78,7 @@ def _sacct(*args: str) -> list[dict[str, str]]:
     return [dict(zip(SACCT_FIELDS, line.split("|"), strict=True)) for line in r.stdout.splitlines() if line]
 
 
-def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
+def test_grpo_runs_under_slurm_in_the_gpu_partition(slurm, smoke):
     """`grpo` is placed like `train`: the profile sends it to the GPU partition, for real. (First
     in this module: on the copied tree only grpo itself is stale.)"""
     r = smk(smoke, "results/rl/smoke/rl_results.json", "--forcerun", "grpo", "--profile", "profiles/slurm-local",
@@ -91,7 +90,7 @@ def test_grpo_runs_under_slurm_in_the_gpu_partition(smoke, slurm):
     assert (rec["State"], rec["Partition"], rec["Comment"]) == ("COMPLETED", "gpu", "rule_grpo_wildcards_smoke"), rec
 
 
-def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(smoke, slurm):
+def test_sharded_rules_and_train_run_as_slurm_jobs_and_a_rerun_submits_nothing(slurm, smoke):
     """Under profiles/slurm-local the test split's pool shard is rebuilt, the pool filtered
     again and everything downstream rebuilt for one evaluated agent, one training run and its
     fine-tuned model's evaluation: bench_pool, collect, evaluate, train and evaluate_finetuned

@@ -34,6 +34,7 @@ from ordebug.solver.spec import INF, family, fmt_num, natural_key
 
 TYPE_LETTER = {word: letter for letter, word in TYPE_WORD.items()}
 TOL = 1e-9
+CUT = re.compile(r"\(\+\d+ chars\)")  # the history's mark of an answer cut short
 MAX_SINGLE_TYPE_LOOKUPS = 3  # more integers in the conflict than this: read the whole-lots listing instead
 
 
@@ -107,6 +108,8 @@ class HeuristicAgent:
         self.slack: dict[str, float] = {}  # without a specification: IIS row -> violation (this model version)
         self.hidden: list[str] = []  # IIS rows the observation leaves out, as GET_IIS() named them
         self.asked_iis = False
+        self.repairs_seen = 0  # repairs made when the conflict was last taken in (another one after each)
+        self.short: bool | None = None  # more members to look up than steps: families first (decided once)
 
     # ---------------------------------------------------------------------------------
     def act(self, observation: str) -> str:
@@ -129,7 +132,11 @@ class HeuristicAgent:
             return self._without_spec(v)
         self._read_sheet(v)
         lead = self._lead(v)
-        # 0. a conflict larger than the observation shows: the names of the rest first
+        # 0. a conflict larger than the observation shows: the names of the rest first (again
+        # after a repair: the conflict is another one)
+        if self.repairs_seen != len(self.fixed):
+            self.repairs_seen = len(self.fixed)
+            self.hidden, self.short, self.asked_iis = [], None, False
         if v.hidden_rows and not self.asked_iis:
             self.asked_iis = True
             return answer([lead, _pick([
@@ -139,12 +146,16 @@ class HeuristicAgent:
                 "checking it.",
             ], v.problem_id, "hidden")], act.get_iis())
         rows = [r.name for r in v.iis_rows] + [r for r in self.hidden if r not in {x.name for x in v.iis_rows}]
-        # too many members to look up one by one: each family's rule once (which entities it is
-        # stated for), then the rows themselves
-        short = self.model is None and len(rows) + len(v.iis_bounds) > v.steps_left - 3
+        # too many members to look up one by one: the rule of each family stated for listed
+        # entities only, once (which entities it is stated for), then the rows themselves
+        if self.short is None:
+            todo = [r for r in rows if r not in self.expected] + [b["var"] for b in v.iis_bounds]
+            self.short = self.model is None and len(todo) > v.steps_left - 3
+        short = self.short
         if short:
             for fam in sorted({family(r) for r in rows}):
-                if fam not in self.asked:
+                if fam not in self.asked and re.search(rf"^R\d+\. {re.escape(fam)}\(.*\blisted in\b", v.spec_text,
+                                                       re.M):
                     self.asked.add(fam)
                     return answer([lead, _pick([
                         f"The conflict has {len(rows)} rows, more than I can look up one at a time; I read the rule "
@@ -348,7 +359,7 @@ class HeuristicAgent:
             return
         last = v.history[-1]
         iis = re.match(r"^\d+\. GET_IIS\(\) -> .*?(\d+) constraints not shown above: ([^;]*)", last, re.S)
-        if iis:
+        if iis and not CUT.search(last):  # (an answer cut short would name only some)
             self.hidden = [x for x in re.split(r", (?![^()]*\))", iis.group(2).strip()) if x]
             return
         m = re.match(r"^\d+\. (SPEC|INSPECT)\((.+?)\) -> (.*)$", last, re.S)
@@ -393,7 +404,7 @@ class HeuristicAgent:
         """SPEC(family)'s answer: a row of the conflict whose entity the rule's listing lacks is
         a rule the specification does not contain (rows of listed entities are judged one by one)."""
         lines = re.findall(r"^listed in \w+: (.*)$", body, re.M)
-        if not lines:
+        if not lines or CUT.search(body):  # an answer cut short would leave entities out
             return
         listed = {k for line in lines for k in line.split("; ")}
         rule = body.splitlines()[0].split(" follows ", 1)[-1]

@@ -54,7 +54,11 @@ class SpecView:
             return self._element(name, f"sense:{name}")
         if name in exp.spec.vars:
             return self._element(name, f"type:{name}")
-        found = self.sheet.lookup(name) or self._family_rule(name)
+        table = self.sheet.lookup(name)
+        rule = self._family_rule(name)
+        if rule is not None and table is not None and "(" not in name:  # a family named like its table
+            return f"{rule}\n{table}"
+        found = table or rule
         if found is not None:
             return found
         return (f"the specification has no rule, variable, table or entity named {name}; "

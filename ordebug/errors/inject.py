@@ -330,10 +330,11 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     inj = Injection(etype, broken, faults, iis, spec_sheet, original, objective)
     if etype == "I":
         inj.alternatives = alternatives(broken, iis, faults[0], objective, deletions)
-        if sum(1 for a in inj.alternatives if a["feasible"]) < 2:
+        # (the faulty row's own deletion may restore feasibility and the optimum: it is no decoy)
+        if sum(1 for a in inj.alternatives if a["feasible"] and a["action"] not in exempt) < 2:
             return _reject(etype, "only one fix restores feasibility")
-        if sum(1 for a in inj.alternatives if a["faithful"] and a["action"] not in exempt) != 1:
-            return _reject(etype, "several faithful fixes")
+        if sum(1 for a in inj.alternatives if a["faithful"] and a["action"] not in exempt) != 1:  # (a guard:
+            return _reject(etype, "several faithful fixes")  # _discriminates already rejects other deletions)
     inj.miss = target is not None and inj.difficulty != target
     return inj
 

@@ -11,7 +11,7 @@ ERROR_TYPES: dict[str, str] = {
     "F": "hidden root cause in a definition, balance or linking row, far from the symptom",
     "G": "cascading errors: a second conflict appears after the first is fixed",
     "H": "a wrong variable bound",
-    "I": "a wrong right-hand side; several fixes restore feasibility, one the optimum",
+    "I": "a wrong right-hand side; several edits restore feasibility, one the optimum (deleting the row aside)",
 }
 # In A and D the faulty row is redundant in the specified model (for A: a row whose reversal
 # is infeasible can never be violated by the other rows), so dropping it restores the
