@@ -73,7 +73,7 @@ def restores_optimum(rec, trial) -> bool:
 @pytest.mark.parametrize("etype", sorted(ERROR_TYPES))
 def test_no_single_deletion_restores_the_optimum(sample_by_type, etype):
     """Deleting a member of the IIS never gives back the original optimum; for A and D,
-    whose faulty row is redundant in the original, only the fault itself may, and in H and I
+    whose faulty row is redundant in the original, only the fault itself may, and in H
     the fault's own deletion may too."""
     for rec in sample_by_type[etype]:
         b = broken(rec)
@@ -83,10 +83,10 @@ def test_no_single_deletion_restores_the_optimum(sample_by_type, etype):
                 assert etype in REDUNDANT_FAULT_TYPES | OWN_DELETION_TYPES and action in own_deletions(rec)
 
 
-def test_h_and_i_faults_need_not_bind_at_the_optimum(sample_by_type):
-    """Some H and I faults sit on a member whose deletion restores the optimum (the specified
-    bound or right-hand side is slack there): were they all rejected, the member whose deletion
-    gives the best objective would name the fault to a ranker that never reads the sheet."""
+def test_h_faults_need_not_bind_at_the_optimum(sample_by_type):
+    """Some H faults sit on a bound whose deletion restores the optimum (the specified bound
+    is slack there): were they all rejected, the bound whose deletion gives the best objective
+    would name the fault to a ranker that never reads the sheet."""
     slack = [rec["problem_id"] for t in sorted(OWN_DELETION_TYPES) for rec in sample_by_type[t]
              if any(restores_optimum(rec, apply_actions(broken(rec), [a])) for a in own_deletions(rec))]
     assert slack

@@ -6,8 +6,8 @@ is then placed on a member of its IIS drawn uniformly among those the type can h
 changed. A candidate is kept only when the broken model is infeasible, the specified model
 is optimal and differs from the broken one exactly where the faults are, the type's own
 property holds, and no single deletion of an IIS member restores the specified optimum (A
-and D are exempt: deleting their faulty row restores it by necessity; in H and I the fault's
-own deletion may restore it, see :data:`~ordebug.errors.taxonomy.OWN_DELETION_TYPES`).
+and D are exempt: deleting their faulty row restores it by necessity; in H the fault's own
+deletion may restore it, see :data:`~ordebug.errors.taxonomy.OWN_DELETION_TYPES`).
 """
 
 from __future__ import annotations
@@ -330,7 +330,7 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     inj = Injection(etype, broken, faults, iis, spec_sheet, original, objective)
     if etype == "I":
         inj.alternatives = alternatives(broken, iis, faults[0], objective, deletions)
-        # (the faulty row's own deletion may restore feasibility and the optimum: it is no decoy)
+        # (an exempt deletion of the faulty row, which may give the optimum back, is no decoy)
         if sum(1 for a in inj.alternatives if a["feasible"] and a["action"] not in exempt) < 2:
             return _reject(etype, "only one fix restores feasibility")
         if sum(1 for a in inj.alternatives if a["faithful"] and a["action"] not in exempt) != 1:  # (a guard:
