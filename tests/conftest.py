@@ -161,6 +161,16 @@ def workflow_dir(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path)
 
 
+@pytest.fixture
+def large_d() -> dict:
+    """A large-tier D of build a8320cd whose conflict (41 rows) holds the added row among the 17
+    the observation leaves out (tests/data/large_d_hidden_row.jsonl.gz)."""
+    from ordebug.jsonl import iter_jsonl
+
+    [rec] = list(iter_jsonl([ROOT / "tests" / "data" / "large_d_hidden_row.jsonl.gz"]))
+    return rec
+
+
 @pytest.fixture(scope="session")
 def external_index() -> list[dict]:
     if not (EXTERNAL / "index.jsonl").is_file():

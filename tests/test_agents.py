@@ -102,14 +102,12 @@ def test_heuristic_on_the_large_tier(bench_spec):
     assert ep.outcome["exact"], [s.action for s in ep.steps]
 
 
-def test_heuristic_checks_a_conflict_larger_than_the_observation():
+def test_heuristic_checks_a_conflict_larger_than_the_observation(large_d):
     """A large-tier D whose conflict has 41 rows, the added one among the 17 the observation
     leaves out (build a8320cd; the heuristic spent its 30 steps on one SPEC per shown row):
     it asks GET_IIS() for the rest, reads each family's rule once and deletes the row whose
     entity the rule's listing lacks."""
-    from test_env import large_d
-
-    rec = large_d()
+    rec = large_d
     obs, _ = RepairEnv().reset(rec)
     assert "(+17 more constraints: GET_IIS() names them)" in obs
     assert not re.search(r"^production_capacity\(t8\):", obs, re.M)  # the faulty row is not shown

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -186,21 +185,11 @@ def test_get_iis_names_the_members_the_observation_leaves_out():
     assert f"INSPECT({name}) -> {name}: " in obs  # the row itself, not an error
 
 
-LARGE_D = Path(__file__).parent / "data" / "large_d_hidden_row.jsonl.gz"  # a large-tier D of build a8320cd
-
-
-def large_d() -> dict:
-    from ordebug.jsonl import iter_jsonl
-
-    [rec] = list(iter_jsonl([LARGE_D]))
-    return rec
-
-
-def test_spec_of_a_row_family_gives_its_rule_and_the_entities_it_is_stated_for():
+def test_spec_of_a_row_family_gives_its_rule_and_the_entities_it_is_stated_for(large_d):
     """SPEC(family): the rule and the listing it reads, as for a row the sheet lacks; a name
     that is no family of the model is still unknown."""
     env = RepairEnv()
-    env.reset(large_d())
+    env.reset(large_d)
     obs, *_ = env.step("SPEC(production_capacity)")
     answer = obs.split("SPEC(production_capacity) -> ", 1)[1]
     assert answer.startswith("production_capacity rows follow R5: production_capacity(t), for each period listed")

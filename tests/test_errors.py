@@ -13,9 +13,9 @@ from ordebug.errors.inject import (
     MIN_CANDIDATES,
     MIN_RELAX_DECOYS,
     PRECHECKED,
-    deletion,
     difficulty,
     member_deletions,
+    own_deletions,
 )
 from ordebug.errors.taxonomy import ERROR_TYPES, OWN_DELETION_TYPES, REDUNDANT_FAULT_TYPES
 from ordebug.models import build_from_sheet
@@ -58,11 +58,9 @@ def test_broken_is_infeasible_and_recorded_fix_restores_the_optimum(sample_by_ty
         assert same_objective(solve(original(rec)).objective, rec["original_objective"], 1e-9)
 
 
-def own_deletions(rec) -> set[str]:
+def own(rec) -> set[str]:
     """The deletions of a record's faulty rows and bounds, as actions."""
-    b = broken(rec)
-    return {deletion(b, r["kind"], r["name"], r.get("side", ""))[0] for r in rec["ground_truth"]["root_cause"]
-            if r["kind"] in ("constraint", "bound")}
+    return own_deletions(broken(rec), rec["ground_truth"]["root_cause"])
 
 
 def restores_optimum(rec, trial) -> bool:
@@ -80,7 +78,7 @@ def test_no_single_deletion_restores_the_optimum(sample_by_type, etype):
         iis = Iis.from_json(rec["iis"])
         for action, trial in member_deletions(b, iis):
             if restores_optimum(rec, trial):
-                assert etype in REDUNDANT_FAULT_TYPES | OWN_DELETION_TYPES and action in own_deletions(rec)
+                assert etype in REDUNDANT_FAULT_TYPES | OWN_DELETION_TYPES and action in own(rec)
 
 
 def test_h_faults_need_not_bind_at_the_optimum(sample_by_type):
@@ -88,15 +86,15 @@ def test_h_faults_need_not_bind_at_the_optimum(sample_by_type):
     is slack there): were they all rejected, the bound whose deletion gives the best objective
     would name the fault to a ranker that never reads the sheet."""
     slack = [rec["problem_id"] for t in sorted(OWN_DELETION_TYPES) for rec in sample_by_type[t]
-             if any(restores_optimum(rec, apply_actions(broken(rec), [a])) for a in own_deletions(rec))]
+             if any(restores_optimum(rec, apply_actions(broken(rec), [a])) for a in own(rec))]
     assert slack
     for rec in [r for t in sorted(OWN_DELETION_TYPES) for r in sample_by_type[t] if r["problem_id"] in slack]:
-        [own] = own_deletions(rec)  # faithful, and never exact: the specification has that bound or rule
+        [deleted] = own(rec)  # faithful, and never exact: the specification has that bound
         env = RepairEnv()
         env.reset(rec)
-        env.step(own)
+        env.step(deleted)
         outcome = env.step("SUBMIT()")[4]["outcome"]
-        assert outcome["faithful"] and not outcome["exact"], (rec["problem_id"], own)
+        assert outcome["faithful"] and not outcome["exact"], (rec["problem_id"], deleted)
 
 
 def _spec_sheet(rec) -> DataSheet:
@@ -407,9 +405,9 @@ def test_type_h_lists_the_wrong_bound(sample_by_type):
 def test_type_i_records_alternatives_with_one_faithful(sample_by_type):
     for rec in sample_by_type["I"]:
         alts = rec["ground_truth"]["alternatives"]
-        assert sum(a["feasible"] and a["action"] not in own_deletions(rec) for a in alts) >= 2  # a decoy at least
-        faithful = [a["action"] for a in alts if a["faithful"] and a["action"] not in own_deletions(rec)]
-        assert faithful == rec["ground_truth"]["fixes"]  # (deleting the faulty row may be faithful too)
+        assert sum(a["feasible"] for a in alts) >= 2
+        faithful = [a["action"] for a in alts if a["faithful"]]
+        assert faithful == rec["ground_truth"]["fixes"]
         for a in alts:  # the recorded impact is what the solver says
             res = solve(apply_actions(broken(rec), [a["action"]]))
             assert (res.objective if res.optimal else None) == pytest.approx(a["objective"])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from ordebug import actions as act
 from ordebug.agents.base import answer
-from ordebug.agents.view import RowView, View, parse_observation, parse_row
+from ordebug.agents.view import RowView, View, parse_observation, parse_row, split_names
 from ordebug.env.specview import TYPE_WORD, cited_value, element_data, parse_data_line
 from ordebug.models import FAMILIES, build_from_sheet
 from ordebug.models.base import BaseModel, exceptions, row_key, row_sense
@@ -73,6 +73,11 @@ class Fix:
 def _unseen(name: str) -> RowView:
     """A row known by name only (not shown, not read yet)."""
     return RowView(name, {}, "", 0.0)
+
+
+def _listed(body: str) -> set[str]:
+    """The entities a family answer of SPEC lists (``listed in table: a; b``)."""
+    return {k for line in re.findall(r"^listed in \w+: (.*)$", body, re.M) for k in line.split("; ")}
 
 
 def _same(a: float, b: float) -> bool:
@@ -145,7 +150,9 @@ class HeuristicAgent:
                 f"{v.hidden_rows} constraints of the conflict are not listed; I ask for the whole IIS before "
                 "checking it.",
             ], v.problem_id, "hidden")], act.get_iis())
-        rows = [r.name for r in v.iis_rows] + [r for r in self.hidden if r not in {x.name for x in v.iis_rows}]
+        shown = [r.name for r in v.iis_rows]
+        on_view = set(shown)
+        rows = shown + [r for r in self.hidden if r not in on_view]
         # too many members to look up one by one: the rule of each family stated for listed
         # entities only, once (which entities it is stated for), then the rows themselves
         if self.short is None:
@@ -177,18 +184,18 @@ class HeuristicAgent:
             if ask:
                 return ask
         # 2. read rows whose terms are cut off, and the rows the observation does not show
-        for row in [] if short and self._fixes(v) else v.iis_rows:
+        fixes = self._fixes(v)
+        for row in [] if short and fixes else v.iis_rows:
             if row.truncated and row.name not in self.inspected and not self._row_fixes(row, v):
                 self.inspected[row.name] = row
                 return answer([lead, f"{row.name} is shown cut short; I read it whole before comparing it "
                                      "with the specification."], act.inspect(row.name))
-        for name in rows[len(v.iis_rows):]:
-            if name not in self.inspected and not self._known_absent(name) and not self._fixes(v):
+        for name in [] if fixes else rows[len(shown):]:
+            if name not in self.inspected and not self._known_absent(name):
                 self.inspected[name] = _unseen(name)  # (replaced by INSPECT's answer)
                 return answer([lead, f"{name} is in the conflict but not shown; I read it before comparing it "
                                      "with the specification."], act.inspect(name))
         # 3. the first disagreement, repaired with the specification's value
-        fixes = self._fixes(v)
         if fixes:
             fix = fixes[0]
             # the same element's other places; a fix found twice (e.g. an integer both in the IIS
@@ -360,7 +367,7 @@ class HeuristicAgent:
         last = v.history[-1]
         iis = re.match(r"^\d+\. GET_IIS\(\) -> .*?(\d+) constraints not shown above: ([^;]*)", last, re.S)
         if iis and not CUT.search(last):  # (an answer cut short would name only some)
-            self.hidden = [x for x in re.split(r", (?![^()]*\))", iis.group(2).strip()) if x]
+            self.hidden = split_names(iis.group(2))
             return
         m = re.match(r"^\d+\. (SPEC|INSPECT)\((.+?)\) -> (.*)$", last, re.S)
         if not m:
@@ -382,7 +389,7 @@ class HeuristicAgent:
             self._read_family(name, body, v)
             return
         if first.startswith(f"{family(name)} rows follow "):  # a row the specification does not state
-            listed = [k for line in re.findall(r"^listed in \w+: (.*)$", body, re.M) for k in line.split("; ")]
+            listed = _listed(body)
             entity = name.partition("(")[2].rstrip(")")
             self.expected[name] = Expected(absent=entity not in listed, rule=first.split(" follows ", 1)[-1],
                                            data={"entity": entity})
@@ -403,10 +410,9 @@ class HeuristicAgent:
     def _read_family(self, fam: str, body: str, v: View) -> None:
         """SPEC(family)'s answer: a row of the conflict whose entity the rule's listing lacks is
         a rule the specification does not contain (rows of listed entities are judged one by one)."""
-        lines = re.findall(r"^listed in \w+: (.*)$", body, re.M)
-        if not lines or CUT.search(body):  # an answer cut short would leave entities out
+        listed = _listed(body)
+        if not listed or CUT.search(body):  # an answer cut short would leave entities out
             return
-        listed = {k for line in lines for k in line.split("; ")}
         rule = body.splitlines()[0].split(" follows ", 1)[-1]
         for name in [r.name for r in v.iis_rows] + self.hidden:
             entity = name.partition("(")[2].rstrip(")")

@@ -52,6 +52,11 @@ class View:
         return self.family is not None
 
 
+def split_names(text: str) -> list[str]:
+    """``a, ship(p1,store_4), b`` -> the names (commas inside an index are not separators)."""
+    return [x for x in re.split(r", (?![^()]*\))", text.strip()) if x]
+
+
 def parse_row(text: str) -> RowView | None:
     truncated = " ... (+" in text
     text = re.sub(r" \.\.\. \(\+\d+ more terms\)", "", text)
@@ -79,7 +84,7 @@ def parse_observation(obs: str) -> View:
     for line in sections.get("IIS", "").splitlines()[1:]:
         if line.startswith("Integer or binary variables in these rows: "):
             rest = line.split(": ", 1)[1]
-            v.int_vars = [] if rest == "none" else [x for x in re.split(r", (?![^()]*\))", rest) if x]
+            v.int_vars = [] if rest == "none" else split_names(rest)
             continue
         cut = re.match(r"^\.\.\. \(\+(\d+) more constraints", line)
         if cut:

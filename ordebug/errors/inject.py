@@ -155,11 +155,11 @@ def member_deletions(spec: ModelSpec, iis: Iis):
         yield deletion(spec, "bound", v, side)
 
 
-def own_deletions(broken: ModelSpec, faults: list[Fault]) -> set[str]:
-    """The deletions of the faults' own elements (rows, or one side of a variable's bounds),
-    as action texts."""
+def own_deletions(broken: ModelSpec, roots: Iterable[dict[str, str]]) -> set[str]:
+    """The deletions of the faulty elements ``roots`` (rows, or one side of a variable's
+    bounds; a record's ``ground_truth.root_cause``), as action texts."""
     return {deletion(broken, r["kind"], r["name"], r.get("side", ""))[0]
-            for f in faults for r in f.roots if r["kind"] in ("constraint", "bound")}
+            for r in roots if r["kind"] in ("constraint", "bound")}
 
 
 def _discriminates(broken: ModelSpec, iis: Iis, objective: float, exempt: set[str],
@@ -311,7 +311,8 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     objective = float(res.objective)
     if len(faults) == 2 and any(is_feasible(_with(broken, [f])) for f in faults):
         return _reject(etype, "one fix alone suffices")
-    exempt = own_deletions(broken, faults) if etype in REDUNDANT_FAULT_TYPES | OWN_DELETION_TYPES else set()
+    exempt = (own_deletions(broken, [r for f in faults for r in f.roots])
+              if etype in REDUNDANT_FAULT_TYPES | OWN_DELETION_TYPES else set())
     deletions: dict[str, Verdict] = {}
     if not _discriminates(broken, iis, objective, exempt, deletions):
         return _reject(etype, "a deletion restores the optimum")
@@ -330,11 +331,10 @@ def verify(etype: str, base: BaseModel, sheet: DataSheet, iis: Iis, labels: list
     inj = Injection(etype, broken, faults, iis, spec_sheet, original, objective)
     if etype == "I":
         inj.alternatives = alternatives(broken, iis, faults[0], objective, deletions)
-        # (an exempt deletion of the faulty row, which may give the optimum back, is no decoy)
-        if sum(1 for a in inj.alternatives if a["feasible"] and a["action"] not in exempt) < 2:
+        if sum(1 for a in inj.alternatives if a["feasible"]) < 2:
             return _reject(etype, "only one fix restores feasibility")
-        if sum(1 for a in inj.alternatives if a["faithful"] and a["action"] not in exempt) != 1:  # (a guard:
-            return _reject(etype, "several faithful fixes")  # _discriminates already rejects other deletions)
+        if sum(1 for a in inj.alternatives if a["faithful"]) != 1:
+            return _reject(etype, "several faithful fixes")
     inj.miss = target is not None and inj.difficulty != target
     return inj
 
