@@ -57,7 +57,7 @@ smoke: install-train  ## the whole DAG up to training, tiny model, CPU
 	$(VENV)/bin/snakemake train_all -j2 --configfile config/smoke.yaml
 
 demo: install-demo  ## SmolLM2-135M: SFT -> GRPO -> evaluation -> report on the CPU (budget: 90 min, 2 cores)
-	$(VENV)/bin/snakemake report -j2 --configfile config/demo.yaml
+	$(VENV)/bin/snakemake report --cores all --configfile config/demo.yaml  # all cores, not the profile's 4: one torch job at a time
 
 bench-perf: install  ## performance table for docs/performance.md
 	$(PY) scripts/benchmark.py all

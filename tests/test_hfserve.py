@@ -125,3 +125,30 @@ def test_sampling_settings_and_budget_are_read_from_the_body():
     assert max_tokens({}, 100) == 100
     with pytest.raises(BadRequest):
         max_tokens({"max_tokens": "many"}, 100)
+
+
+def test_a_request_whose_client_left_is_not_generated(tiny):
+    """A client that timed out (and would retry) no longer waits: its request is dropped before
+    its batch instead of costing a generation; the others of the batch are answered."""
+    import asyncio
+
+    from ordebug.eval.hfserve import Batcher, Job, render
+
+    model, tok = _loaded(tiny, None)
+    ids = render(tok, [{"role": "user", "content": PROMPTS[0]}], True)
+
+    async def go() -> tuple[Batcher, Job, Job]:
+        loop = asyncio.get_running_loop()
+        batcher = Batcher(model, tok, max_batch=4, gather_s=0.05)
+        left = Job(ids, 4, False, 0.0, 1.0, loop.create_future(), alive=lambda: False)
+        waits = Job(ids, 4, False, 0.0, 1.0, loop.create_future())
+        for j in (left, waits):
+            await batcher.queue.put(j)
+        task = asyncio.create_task(batcher.run())
+        await asyncio.wait_for(asyncio.shield(waits.done), 60)
+        task.cancel()
+        return batcher, left, waits
+
+    batcher, left, waits = asyncio.run(go())
+    assert left.done.cancelled() and batcher.skipped == 1
+    assert batcher.batches == [1] and len(waits.done.result()[0]) >= 1

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,9 @@ class Job:
     temperature: float
     top_p: float
     done: asyncio.Future = field(repr=False)
+    # whether the client still waits (a client that timed out and retried must not cost a
+    # second generation: under load that spiral made every batch slower than the timeout)
+    alive: Callable[[], bool] = field(default=lambda: True, repr=False)
 
     @property
     def key(self) -> tuple:
@@ -106,6 +111,7 @@ class Batcher:
         self.max_batch, self.gather_s = max_batch, gather_s
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.batches: list[int] = []  # sizes of the batches run (for the log and the tests)
+        self.skipped = 0  # requests dropped because their client had left
 
     async def run(self) -> None:
         waiting: list[Job] = []
@@ -118,6 +124,16 @@ class Batcher:
                     waiting.append(await asyncio.wait_for(self.queue.get(), left))
                 except TimeoutError:
                     break
+            gone = [j for j in waiting if not j.alive()]
+            if gone:
+                log.info("skipped %d request(s) whose client left before their batch", len(gone))
+                for j in gone:
+                    if not j.done.done():
+                        j.done.cancel()
+                waiting = [j for j in waiting if j not in gone]
+                self.skipped += len(gone)
+                if not waiting:
+                    continue
             key = waiting[0].key
             batch = [j for j in waiting if j.key == key][: self.max_batch]
             waiting = [j for j in waiting if j not in batch]
@@ -136,6 +152,12 @@ class Batcher:
             for j, r in zip(batch, results, strict=True):
                 if not j.done.done():
                     j.done.set_result(r)
+
+
+def _connected(request: Any) -> bool:
+    """Whether the client of ``request`` is still connected."""
+    transport = request.transport
+    return transport is not None and not transport.is_closing()
 
 
 def render(tokenizer: Any, messages: list[dict], enable_thinking: bool) -> list[int]:
@@ -181,12 +203,14 @@ def make_app(batcher: Batcher, name: str, key: str | None, default_max_tokens: i
             prompt = render(batcher.tokenizer, body.get("messages"), bool(thinking))
             sample, temperature, top_p = sampling(body)
             job = Job(prompt, max_tokens(body, default_max_tokens), sample, temperature, top_p,
-                      asyncio.get_running_loop().create_future())
+                      asyncio.get_running_loop().create_future(), alive=functools.partial(_connected, request))
         except (BadRequest, ValueError, TypeError) as exc:
             return error(400, str(exc), "invalid_request_error")
         await batcher.queue.put(job)
         try:
             ids, finish = await job.done
+        except asyncio.CancelledError:
+            return error(499, "the client closed the request", "client_closed")
         except Exception as exc:
             return error(500, f"generation failed: {exc}", "server_error")
         text = batcher.tokenizer.decode(ids, skip_special_tokens=True)
