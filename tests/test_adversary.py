@@ -8,7 +8,7 @@ import random
 import pytest
 
 from ordebug.actions import parse_action, target
-from ordebug.bench.adversary import aflite
+from ordebug.bench.adversary import aflite, learn
 from ordebug.bench.adversary.blind import Blind
 from ordebug.bench.adversary.edits import edited, extract
 from ordebug.bench.adversary.learn import Learner, pick, rank, train_ranker
@@ -156,3 +156,53 @@ def test_the_search_agent_is_judged_by_the_environment(sample_by_type):
     out = play(_Oracle(lambda r: r.get("kind_e") == "drop"), rec, problem_table(rec))
     assert out["exact"] is False
     assert pick(_Oracle(lambda r: r.get("kind_e") == "drop"), problem_table(rec))[0]["actions"][0].startswith("DROP")
+
+
+def _fam_tables(n: int, seed: int) -> list[dict]:
+    """Four members of four row families; the root sits in family ``cap`` in four problems of
+    five, elsewhere uniformly. No feature but the family says anything."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        root = 0 if rng.random() < 0.8 else rng.randrange(1, 4)
+        members = [{"el": ["c", f"{fam}({i})"], "root": j == root, "f": {"fam": fam, "x": rng.random()}}
+                   for j, fam in enumerate(("cap", "flow", "bal", "link"))]
+        rng.shuffle(members)
+        out.append({"problem_id": f"f{seed}_{i}", "index": i, "family": "facility", "error_type": "C",
+                    "members": members, "edits": []})
+    return out
+
+
+def test_the_prior_of_a_member_never_counts_its_own_label():
+    """Cross-fitted: a member of a kind seen in no other problem gets the overall root rate,
+    not its own label; the prior fitted on every table counts it."""
+    tables = _fam_tables(50, 4)
+    tables[7]["members"][0]["f"]["fam"] = "lonely"
+    tables[7]["members"][0]["root"] = True
+    fitted = learn.cross_fitted(tables)
+    lonely = fitted[7]["members"][0]["f"]["prior"]
+    assert lonely == pytest.approx(learn.Prior.fit([t for i, t in enumerate(tables) if i != 7]).base, abs=0.02)
+    assert learn.Prior.fit(tables).rate("facility|c|lonely") > lonely + 0.1
+    assert [t["problem_id"] for t in fitted] == [t["problem_id"] for t in tables]
+
+
+def test_the_prior_lookup_finds_where_faults_sit_and_the_filter_sees_it():
+    """Where faults sit is a tell of its own: the lookup names the root of the ``cap`` problems
+    and the filter counts them predictable; with the root placed uniformly it stays at chance."""
+    tables = _fam_tables(300, 5)
+    prior = learn.Prior.fit(tables[:200])
+    credit = sum(learn.rank_by_prior(prior, t)[0] for t in tables[200:]) / 100
+    assert credit > 0.7, credit
+    uniform = _fam_tables(300, 6)
+    for t in uniform:
+        root = random.Random(t["problem_id"]).randrange(4)
+        for j, m in enumerate(t["members"]):
+            m["root"] = j == root
+    prior = learn.Prior.fit(uniform[:200])
+    assert sum(learn.rank_by_prior(prior, t)[0] for t in uniform[200:]) / 100 < 0.4
+    scores = aflite.predictability(tables, folds=3, rnd=0, seed=0)
+    assert sum(s["prior"] for s in scores.values()) / len(scores) > 0.7  # the lookup is cross-fitted too
+    # a problem only the lookup solves is predictable; a pick at chance is not
+    alone = {"exact": False, "ranker": 0.0, "share": 0.1, "prior": 1.0, "prior_share": 0.6, "chance": 0.25}
+    assert aflite.predictable(alone, 0.35) == pytest.approx(0.6)
+    assert aflite.predictable(alone | {"prior_share": 0.3}, 0.35) == 0.0

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ordebug.bench.adversary.blind import Blind
-from ordebug.bench.adversary.learn import Learner, pick, rank, train_ranker, train_search
+from ordebug.bench.adversary.learn import Learner, pick, rank, rank_by_prior, train_ranker, train_search
 from ordebug.bench.adversary.table import blind_table
 from ordebug.env.environment import EnvConfig, RepairEnv
 
@@ -28,7 +28,8 @@ def play(search: Learner, record: dict, table: dict, rounds: int = ROUNDS) -> di
             env._ensure_iis()  # noqa: SLF001  (the IIS an agent would be shown)
             if st is None or st.iis is None or not table["edits"]:
                 break
-            table = blind_table(Blind.of(env.current_model, st.iis, str(record["problem_id"])))
+            table = blind_table(Blind.of(env.current_model, st.iis, str(record["problem_id"]))) | {
+                "family": record.get("family")}
         edit, _ = pick(search, table)
         if edit is None:
             break
@@ -51,6 +52,7 @@ def _rates(rows: list[dict], key: str) -> dict:
 def _summary(rows: list[dict]) -> dict:
     n = max(len(rows), 1)
     return {"n": len(rows), "ranker_top1": sum(r["ranker"] for r in rows) / n,
+            "prior_top1": sum(r["prior"] for r in rows) / n,
             "chance": sum(r["chance"] for r in rows) / n, "search_exact": sum(r["exact"] for r in rows) / n,
             "search_faithful": sum(r["faithful"] for r in rows) / n}
 
@@ -61,9 +63,10 @@ def measure(train_tables: Sequence[dict], test: Sequence[tuple[dict, dict]], see
     rows = []
     for rec, table in test:
         credit, chance, _ = rank(ranker, table)
+        looked = rank_by_prior(ranker.prior, table)[0] if ranker.prior else 0.0
         outcome = play(search, rec, table)
         rows.append({"type": rec["error_type"], "family": rec["family"], "tier": rec.get("tier", "small"),
-                     "ranker": credit, "chance": chance, "exact": bool(outcome["exact"]),
+                     "ranker": credit, "prior": looked, "chance": chance, "exact": bool(outcome["exact"]),
                      "faithful": bool(outcome["faithful"])})
     out = _summary(rows)
     out.update(by_type=_rates(rows, "type"), by_family=_rates(rows, "family"), by_tier=_rates(rows, "tier"),
