@@ -203,6 +203,7 @@ def test_the_prior_lookup_finds_where_faults_sit_and_the_filter_sees_it():
     scores = aflite.predictability(tables, folds=3, rnd=0, seed=0)
     assert sum(s["prior"] for s in scores.values()) / len(scores) > 0.7  # the lookup is cross-fitted too
     # a problem only the lookup solves is predictable; a pick at chance is not
-    alone = {"exact": False, "ranker": 0.0, "share": 0.1, "prior": 1.0, "prior_share": 0.6, "chance": 0.25}
-    assert aflite.predictable(alone, 0.35) == pytest.approx(0.6)
-    assert aflite.predictable(alone | {"prior_share": 0.3}, 0.35) == 0.0
+    alone = {"exact": False, "ranker": 0.0, "share": 0.1, "prior": 0.5, "prior_share": 0.2, "chance": 0.1}
+    assert aflite.predictable(alone, 0.35) == pytest.approx(0.5)  # the root one of two tied members
+    assert aflite.predictable(alone | {"prior": 1 / 3}, 0.35) == 0.0  # one of three: not clear
+    assert aflite.predictable(alone | {"chance": 0.4}, 0.35) == 0.0  # not clearly above chance

@@ -71,14 +71,17 @@ def _clear(credit: float, share: float, chance: float, margin: float) -> float:
 
 def predictable(s: dict, margin: float) -> float:
     """How clearly the adversary solves a problem: 2 for an exact repair, else the root's share
-    of the scores of the ranker (or of the prior lookup) that puts the root first with at least
-    ``margin`` of its scores and clearly above chance (by :data:`ABOVE_CHANCE`: twice chance
-    would exempt every conflict of two or three members, where the roots of a two-fault type
-    make chance one half)."""
+    of the scores of the ranker that puts the root first with at least ``margin`` of its
+    scores, or the credit of the prior lookup when it is at least ``margin`` (the root among
+    two tied members at most); either clearly above chance (by :data:`ABOVE_CHANCE`: twice
+    chance would exempt every conflict of two or three members, where the roots of a
+    two-fault type make chance one half)."""
     if s["exact"]:
         return 2.0
-    return max(_clear(s["ranker"], s["share"], s["chance"], margin),
-               _clear(s.get("prior", 0.0), s.get("prior_share", 0.0), s["chance"], margin))
+    # the lookup ties every member of a kind: its credit (one over the tied members holding the
+    # root) is how clearly it names the root; its score share spreads over the whole IIS
+    looked = s.get("prior", 0.0)
+    return max(_clear(s["ranker"], s["share"], s["chance"], margin), _clear(looked, looked, s["chance"], margin))
 
 
 def quotas(tables: Sequence[dict], n: int) -> Counter[str]:
