@@ -146,6 +146,9 @@ def test_render_config_and_runs():
     cfg = render_config(s, "data/training", "sft_combined_train", "sft_combined_val", "results/train/x/adapter", 4096)
     assert (cfg["lora_rank"], cfg["lora_alpha"], cfg["lora_target"], cfg["template"]) == (32, 64, "all", "qwen3")
     assert cfg["deepspeed"] == "config/training/ds_config_zero2.json" and cfg["eval_dataset"] == "sft_combined_val"
+    assert "disable_gradient_checkpointing" not in cfg  # LLaMA-Factory's default (on) unless asked
+    off = render_config(dict(s, gradient_checkpointing=False), "d", "t", None, "o", 4096)
+    assert off["disable_gradient_checkpointing"] is True
     with pytest.raises(TrainingError, match="unknown training run"):
         run_settings(training, "nope")
 

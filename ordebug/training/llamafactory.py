@@ -105,6 +105,8 @@ def render_config(s: dict[str, Any], dataset_dir: str, train_name: str, eval_nam
         "bf16": s.get("bf16", True),
         "seed": s.get("seed", 42),
     }
+    if not s.get("gradient_checkpointing", True):  # (on by default: a small model on a CPU pays for it)
+        cfg["disable_gradient_checkpointing"] = True
     if s.get("max_steps"):
         cfg["max_steps"] = s["max_steps"]
     if s.get("save_total_limit"):
