@@ -124,3 +124,18 @@ def test_paired_comparison_on_the_same_problems():
     assert c["ci"][0] > 0 and c["p_value"] == sign_test(10, 0) == 2 / 2 ** 10
     assert sign_test(3, 3) == 1.0
     assert paired(a, [dict(x, problem_id=100 + i) for i, x in enumerate(b)], "exact") is None
+
+
+def test_malformed_answers_count_against_the_valid_action_rate():
+    """A model whose every answer lacks an Action line gave answers, all invalid (found on the
+    demo: SmolLM2's base model scored 1.0 because no action ever reached the environment); the
+    answers a re-prompt asked again for count too."""
+    cut = dict(o(False, False, 0, actions=[]), agent_failure="malformed answer after 0 re-prompts: cut off")
+    s = summarize([cut, dict(cut)])
+    assert s["valid_action_rate"] == 0.0 and s["invalid_action_rate"] == 1.0
+    assert s["ci"]["valid_action_rate"] == [0.0, 0.0]
+    fixed = dict(o(True, True, 2, actions=["A", "B"]), reprompts=1)  # one bad answer, asked again, then two good
+    assert summarize([fixed])["valid_action_rate"] == pytest.approx(2 / 3)
+    gone = dict(o(False, False, 0, actions=[]), agent_failure="the endpoint gave no answer")  # not an answer
+    assert summarize([gone])["valid_action_rate"] is None
+    assert summarize([gone, fixed])["valid_action_rate"] == pytest.approx(2 / 3)

@@ -97,6 +97,16 @@ def steps_before_submit(outcome: dict) -> int:
     return steps - 1 if outcome.get("submitted") and steps > 0 else steps
 
 
+def answer_counts(outcome: dict) -> tuple[int, int]:
+    """(answers the agent gave, answers that were no valid action): every action it sent (the
+    environment counts those it refused), every answer a re-prompt asked again for, and the
+    malformed answer that ended the episode (a model that never writes an Action line gave
+    answers, all invalid, not none)."""
+    malformed = int(str(outcome.get("agent_failure") or "").startswith("malformed answer"))
+    extra = int(outcome.get("reprompts") or 0) + malformed
+    return len(outcome.get("actions") or []) + extra, int(outcome.get("invalid_actions") or 0) + extra
+
+
 def _mean(xs: list[float]) -> float | None:
     return sum(xs) / len(xs) if xs else None
 
@@ -132,9 +142,10 @@ def summarize(outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.
     solved = [o for o in outcomes if o.get("faithful")]
     out["avg_steps_solved"] = _mean([float(steps_before_submit(o)) for o in solved])
     out["avg_edits_solved"] = _mean([float(o.get("n_edits") or 0) for o in solved])
-    actions = sum(len(o.get("actions") or []) for o in outcomes)
-    out["invalid_action_rate"] = sum(int(o.get("invalid_actions") or 0) for o in outcomes) / max(1, actions)
-    out["valid_action_rate"] = 1 - out["invalid_action_rate"]
+    counts = [answer_counts(o) for o in outcomes]
+    answers = sum(a for a, _ in counts)
+    out["invalid_action_rate"] = sum(b for _, b in counts) / answers if answers else None
+    out["valid_action_rate"] = 1 - out["invalid_action_rate"] if answers else None
     tin = sum(int(o.get("prompt_tokens") or 0) for o in outcomes)
     tout = sum(int(o.get("completion_tokens") or 0) for o in outcomes)
     out["tokens_per_solved"] = (tin + tout) / len(solved) if solved and (tin + tout) else None
@@ -155,8 +166,7 @@ def rate_parts(outcomes: list[dict]) -> dict[str, tuple[list[float], list[float]
         parts[name] = (list(num), list(den))
 
     rows = [(o, s, 1.0 if o.get("objective_known", True) else 0.0, 0.0 if o.get("exact") is None else 1.0,
-             float(len(o.get("actions") or [])), float(o.get("invalid_actions") or 0))
-            for o, s in zip(outcomes, steps, strict=True)]
+             *map(float, answer_counts(o))) for o, s in zip(outcomes, steps, strict=True)]
     for k in KS:
         add(f"rr@{k}", ((float(bool(o.get("feasible")) and s <= k), 1.0) for o, s, *_ in rows))
         add(f"faithful_rr@{k}", ((float(bool(o.get("faithful")) and s <= k) * w, w) for o, s, w, *_ in rows))
