@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ordebug.bench.adversary.learn import Learner, pick, rank, rank_by_prior, train_ranker, train_search
+from ordebug.bench.adversary.learn import pick, rank, train_ranker, train_search
 
 
 @dataclass
@@ -47,41 +47,25 @@ def predictability(tables: Sequence[dict], folds: int, rnd: int, seed: int) -> d
             continue
         ranker, search = train_ranker(rest, seed), train_search(rest, seed)
         for t in held:
-            out[t["problem_id"]] = score(ranker, search, t)
+            credit, chance, share = rank(ranker, t)
+            edit, _ = pick(search, t)
+            out[t["problem_id"]] = {"ranker": credit, "share": share, "chance": chance,
+                                    "exact": bool(edit and edit["exact"])}
     return out
-
-
-def score(ranker: Learner, search: Learner, table: dict) -> dict:
-    """What the adversary makes of one problem: the ranker's credit and the root's share of
-    its scores, the same for the prior lookup, chance, and whether the search repairs exactly."""
-    credit, chance, share = rank(ranker, table)
-    looked, _, looked_share = rank_by_prior(ranker.prior, table) if ranker.prior else (0.0, 0.0, 0.0)
-    edit, _ = pick(search, table)
-    return {"ranker": credit, "share": share, "prior": looked, "prior_share": looked_share, "chance": chance,
-            "exact": bool(edit and edit["exact"])}
 
 
 ABOVE_CHANCE = 0.15  # a ranker pick counts as clear only this far above chance
 UNSCORED = {"exact": False, "ranker": 0.0, "share": 0.0, "chance": 1.0}  # (a problem no fold scored)
 
 
-def _clear(credit: float, share: float, chance: float, margin: float) -> float:
-    return share if credit > 0 and share >= max(margin, chance + ABOVE_CHANCE) else 0.0
-
-
 def predictable(s: dict, margin: float) -> float:
-    """How clearly the adversary solves a problem: 2 for an exact repair, else the root's share
-    of the scores of the ranker that puts the root first with at least ``margin`` of its
-    scores, or the credit of the prior lookup when it is at least ``margin`` (the root among
-    two tied members at most); either clearly above chance (by :data:`ABOVE_CHANCE`: twice
-    chance would exempt every conflict of two or three members, where the roots of a
-    two-fault type make chance one half)."""
+    """How clearly the adversary solves a problem: 2 for an exact repair, else the ranker's
+    root share when it puts the root first with at least ``margin`` of its scores and clearly
+    above chance (by :data:`ABOVE_CHANCE`: twice chance would exempt every conflict of two or
+    three members, where the roots of a two-fault type make chance one half)."""
     if s["exact"]:
         return 2.0
-    # the lookup ties every member of a kind: its credit (one over the tied members holding the
-    # root) is how clearly it names the root; its score share spreads over the whole IIS
-    looked = s.get("prior", 0.0)
-    return max(_clear(s["ranker"], s["share"], s["chance"], margin), _clear(looked, looked, s["chance"], margin))
+    return s["share"] if s["ranker"] > 0 and s["share"] >= max(margin, s["chance"] + ABOVE_CHANCE) else 0.0
 
 
 def quotas(tables: Sequence[dict], n: int) -> Counter[str]:
@@ -107,7 +91,10 @@ def run(pools: dict[str, list[dict]], needed: dict[str, int], train_on: Sequence
         if others and fitted:
             ranker, search = train_ranker(fitted, settings.seed), train_search(fitted, settings.seed)
             for t in others:
-                scores[t["problem_id"]] = score(ranker, search, t)
+                credit, chance, share = rank(ranker, t)
+                edit, _ = pick(search, t)
+                scores[t["problem_id"]] = {"ranker": credit, "share": share, "chance": chance,
+                                           "exact": bool(edit and edit["exact"])}
         dropped: Counter[str] = Counter()
         seen: Counter[str] = Counter()
         for split, tables in alive.items():

@@ -1,10 +1,6 @@
 """Learn the adversary on one set of problem tables and score it on another.
 
 The *ranker* (gradient boosting over member features) picks one IIS member per problem;
-both learners also read each member's *prior*: how often members of its kind (model family,
-row or variable family) were a root cause in training, cross-fitted so a problem's own label
-never enters its feature. A lookup of that rate alone named the root of 0.28 of the C test
-problems against chance 0.04 (build of 226a11c), more than the ranker without it (0.11).
 its credit is the share of tied top members that are root causes. The *search agent*
 (gradient boosting over edit features) picks the candidate edit most likely to move the
 model toward the specified one. Both never see the specification or the ground truth
@@ -13,7 +9,6 @@ except as the labels they are trained on.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,61 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 NAN = float("nan")
 MAX_CATEGORIES = 250
-PRIOR_FOLDS = 5  # the prior of a training problem's members comes from the other folds
 PRIOR_WEIGHT = 5.0  # pseudo-members at the overall root rate (a kind seen once says little)
-
-
-def member_key(table: dict, member: dict) -> str:
-    """The kind of a member a spec-blind modeller remembers faults by: the model's family,
-    row or variable, and the member's own family."""
-    return f"{table.get('family') or ''}|{member['el'][0]}|{member['f'].get('fam', '')}"
-
-
-@dataclass
-class Prior:
-    """How often members of each kind were a root cause in the tables it was fitted on."""
-
-    roots: Counter[str]
-    seen: Counter[str]
-    base: float
-
-    @classmethod
-    def fit(cls, tables: Sequence[dict]) -> Prior:
-        roots: Counter[str] = Counter()
-        seen: Counter[str] = Counter()
-        for t in tables:
-            for m in t["members"]:
-                k = member_key(t, m)
-                seen[k] += 1
-                roots[k] += bool(m.get("root"))
-        n = sum(seen.values())
-        return cls(roots, seen, sum(roots.values()) / n if n else 0.0)
-
-    def rate(self, key: str) -> float:
-        return (self.roots[key] + PRIOR_WEIGHT * self.base) / (self.seen[key] + PRIOR_WEIGHT)
-
-
-def with_prior(table: dict, prior: Prior | None) -> list[dict]:
-    """The table's members, each with its ``prior`` feature (unchanged without a prior)."""
-    if prior is None:
-        return table["members"]
-    return [dict(m, f=dict(m["f"], prior=prior.rate(member_key(table, m)))) for m in table["members"]]
-
-
-def _fold(table: dict, folds: int) -> int:
-    pid = str(table.get("problem_id", table.get("index", "")))
-    return int(hashlib.sha256(pid.encode()).hexdigest()[:8], 16) % folds
-
-
-def cross_fitted(tables: Sequence[dict]) -> list[dict]:
-    """The tables with each member's prior fitted on the other folds (its own label unseen)."""
-    folds = [_fold(t, PRIOR_FOLDS) for t in tables]
-    out = []
-    for k in range(PRIOR_FOLDS):
-        prior = Prior.fit([t for t, f in zip(tables, folds, strict=True) if f != k])
-        out += [(i, dict(t, members=with_prior(t, prior))) for i, (t, f) in enumerate(zip(tables, folds, strict=True))
-                if f == k]
-    return [t for _, t in sorted(out, key=lambda x: x[0])]
 
 
 @dataclass
@@ -128,8 +69,6 @@ def _model(enc: Encoder, seed: int) -> HistGradientBoostingClassifier:
 
 class Learner:
     """A classifier over feature dicts (None when the labels hold one class only)."""
-
-    prior: Prior | None = None  # the members' prior (fitted on the training tables)
 
     def __init__(self, rows: Sequence[dict], labels: Sequence[bool], seed: int = 0) -> None:
         self.enc = Encoder.fit(rows)
@@ -193,12 +132,20 @@ def member_rows(tables: Sequence[dict]) -> tuple[list[dict], list[bool]]:
 
 
 def train_ranker(tables: Sequence[dict], seed: int = 0) -> Learner:
-    ranker = Learner(*member_rows(cross_fitted(tables)), seed=seed)
-    ranker.prior = Prior.fit(tables)
-    return ranker
+    return Learner(*member_rows(tables), seed=seed)
 
 
-def _credit(members: list[dict], s: Sequence[float]) -> tuple[float, float, float]:
+def rank(ranker: Learner, table: dict) -> tuple[float, float, float]:
+    """(credit of the top pick, chance, the roots' share of the scores) on one problem.
+    Chance is what a uniformly random pick is credited on average: the share of members
+    that are root causes (two faults, or a mistake written into several rows, have several)."""
+    members = table["members"]
+    if not members:
+        return 0.0, 0.0, 0.0
+    return _credit(members, list(ranker.score(in_context(members))))
+
+
+def _credit(members: Sequence[dict], s: Sequence[float]) -> tuple[float, float, float]:
     top = max(s)
     tied = [m for m, x in zip(members, s, strict=True) if x >= top - 1e-12]
     credit = sum(m["root"] for m in tied) / len(tied)
@@ -206,28 +153,57 @@ def _credit(members: list[dict], s: Sequence[float]) -> tuple[float, float, floa
     return credit, sum(m["root"] for m in members) / len(members), share
 
 
+# -- where faults sit ---------------------------------------------------------------------
+def member_key(table: dict, member: dict) -> str:
+    """The kind of a member a spec-blind modeller remembers faults by: the model's family,
+    row or variable, and the member's own family."""
+    return f"{table.get('family') or ''}|{member['el'][0]}|{member['f'].get('fam', '')}"
+
+
+@dataclass
+class Prior:
+    """How often members of each kind were a root cause in the tables it was fitted on.
+
+    Measured, not filtered on: a filter that also dropped what this lookup named (and gave the
+    ranker each member's cross-fitted rate as a feature) turned the tells round on the 226a11c
+    pool (commit f471d98): the kept problems held the fault in the row family the lookup did
+    not favour, and a ranker trained on them found it (A 0.29 -> 0.89, H 0.19 -> 0.48, all
+    0.27 -> 0.40, chance 0.22)."""
+
+    roots: Counter[str]
+    seen: Counter[str]
+    base: float
+
+    @classmethod
+    def fit(cls, tables: Sequence[dict]) -> Prior:
+        roots: Counter[str] = Counter()
+        seen: Counter[str] = Counter()
+        for t in tables:
+            for m in t["members"]:
+                k = member_key(t, m)
+                seen[k] += 1
+                roots[k] += bool(m.get("root"))
+        n = sum(seen.values())
+        return cls(roots, seen, sum(roots.values()) / n if n else 0.0)
+
+    def rate(self, key: str) -> float:
+        return (self.roots[key] + PRIOR_WEIGHT * self.base) / (self.seen[key] + PRIOR_WEIGHT)
+
+
 def rank_by_prior(prior: Prior, table: dict) -> tuple[float, float, float]:
     """:func:`rank` of the lookup that picks the member whose kind was most often the root in
-    training (a learned table, no features: as strong as the ranker on some types)."""
-    members = with_prior(table, prior)
-    return _credit(members, [m["f"]["prior"] for m in members]) if members else (0.0, 0.0, 0.0)
-
-
-def rank(ranker: Learner, table: dict) -> tuple[float, float, float]:
-    """(credit of the top pick, chance, the roots' share of the scores) on one problem.
-    Chance is what a uniformly random pick is credited on average: the share of members
-    that are root causes (two faults, or a mistake written into several rows, have several)."""
-    members = with_prior(table, getattr(ranker, "prior", None))
+    training: a learned table, no features (on the 226a11c build it named the root of 0.28 of
+    the C test problems against chance 0.04, where the ranker got 0.11)."""
+    members = table["members"]
     if not members:
         return 0.0, 0.0, 0.0
-    return _credit(members, list(ranker.score(in_context(members))))
+    return _credit(members, [prior.rate(member_key(table, m)) for m in members])
 
 
 # -- the search agent ----------------------------------------------------------------------
-def edit_rows(table: dict, prior: Prior | None = None) -> list[dict]:
+def edit_rows(table: dict) -> list[dict]:
     """Edit features joined with their member's features (prefixed ``m_``)."""
-    members = with_prior(table, prior)
-    members = {tuple(m["el"]): f for m, f in zip(members, in_context(members), strict=True)}
+    members = {tuple(m["el"]): f for m, f in zip(table["members"], in_context(table["members"]), strict=True)}
     out = []
     for e in table["edits"]:
         f = {f"m_{k}": v for k, v in members.get(tuple(e["el"]), {}).items()}
@@ -238,18 +214,16 @@ def edit_rows(table: dict, prior: Prior | None = None) -> list[dict]:
 
 def train_search(tables: Sequence[dict], seed: int = 0) -> Learner:
     rows, labels = [], []
-    for t in cross_fitted(tables):
+    for t in tables:
         rows += edit_rows(t)
         labels += [e["good"] for e in t["edits"]]
-    search = Learner(rows, labels, seed=seed)
-    search.prior = Prior.fit(tables)
-    return search
+    return Learner(rows, labels, seed=seed)
 
 
 def pick(search: Learner, table: dict) -> tuple[dict | None, float]:
     """The edit the search agent would make on one problem, and its score."""
     if not table["edits"]:
         return None, 0.0
-    s = search.score(edit_rows(table, getattr(search, "prior", None)))
+    s = search.score(edit_rows(table))
     i = int(np.argmax(s))
     return table["edits"][i], float(s[i])

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ordebug.bench.adversary.blind import Blind
-from ordebug.bench.adversary.learn import Learner, pick, rank, rank_by_prior, train_ranker, train_search
+from ordebug.bench.adversary.learn import Learner, Prior, pick, rank, rank_by_prior, train_ranker, train_search
 from ordebug.bench.adversary.table import blind_table
 from ordebug.env.environment import EnvConfig, RepairEnv
 
@@ -28,8 +28,7 @@ def play(search: Learner, record: dict, table: dict, rounds: int = ROUNDS) -> di
             env._ensure_iis()  # noqa: SLF001  (the IIS an agent would be shown)
             if st is None or st.iis is None or not table["edits"]:
                 break
-            table = blind_table(Blind.of(env.current_model, st.iis, str(record["problem_id"]))) | {
-                "family": record.get("family")}
+            table = blind_table(Blind.of(env.current_model, st.iis, str(record["problem_id"])))
         edit, _ = pick(search, table)
         if edit is None:
             break
@@ -60,10 +59,11 @@ def _summary(rows: list[dict]) -> dict:
 def measure(train_tables: Sequence[dict], test: Sequence[tuple[dict, dict]], seed: int = 0) -> dict:
     """The adversary learned on ``train_tables`` and scored on ``test`` (record, table) pairs."""
     ranker, search = train_ranker(train_tables, seed), train_search(train_tables, seed)
+    lookup = Prior.fit(train_tables)
     rows = []
     for rec, table in test:
         credit, chance, _ = rank(ranker, table)
-        looked = rank_by_prior(ranker.prior, table)[0] if ranker.prior else 0.0
+        looked = rank_by_prior(lookup, table)[0]
         outcome = play(search, rec, table)
         rows.append({"type": rec["error_type"], "family": rec["family"], "tier": rec.get("tier", "small"),
                      "ranker": credit, "prior": looked, "chance": chance, "exact": bool(outcome["exact"]),
