@@ -259,6 +259,26 @@ def test_a_failed_batch_fails_its_problems_and_a_rerun_resumes(shard, tmp_path):
         assert max(srv.server.paid.values()) == 1
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def test_batch_round_killed_mid_way_is_polled_not_paid_again(shard, tmp_path):
     """kill -9 while a batch is running; the rerun polls the journaled batch: no request twice."""
     with ServerThread(gpt5_server(batch_delay_s=3.0)) as srv:
@@ -276,8 +296,14 @@ def test_batch_round_killed_mid_way_is_polled_not_paid_again(shard, tmp_path):
         while time.time() < deadline and not (journal.exists() and '"batch": {' in journal.read_text()):
             time.sleep(0.05)
         assert '"batch": {' in journal.read_text(), proc.stderr.read1().decode() if proc.poll() else "no batch"
+        workers = _children(proc.pid)
+        assert workers  # the environments' worker processes
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+        deadline = time.time() + 10
+        while time.time() < deadline and [w for w in workers if _alive(w)]:
+            time.sleep(0.05)
+        assert not [w for w in workers if _alive(w)], "a worker outlived its killed parent"
         assert srv.server.batches["batch_1"]["status"] == "in_progress"  # killed in the middle of the round
         srv.server.config.batch_delay_s = 0.05
         res = run_shard(shard, out, batch_teacher(tmp_path, srv.base_url))

@@ -9,15 +9,19 @@ requests into bursts and idle gaps.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import hashlib
 import multiprocessing
+import os
 import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from ordebug.env.environment import EnvConfig, RepairEnv
 
 _ENVS: dict[str, RepairEnv] = {}
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 def _reset(pid: str, problem: dict, cfg: EnvConfig) -> tuple[str, dict]:
@@ -42,9 +46,15 @@ def _ready() -> bool:
     return True
 
 
-def _worker_init() -> None:
-    """A worker dies on SIGTERM, whatever handler the parent had when it forked."""
+def _worker_init(parent: int) -> None:
+    """A worker dies on SIGTERM, whatever handler the parent had when it forked, and with its
+    parent: a forked worker holds the write end of its own call queue, so a parent killed
+    with SIGKILL (a cancelled job, the OOM killer) left it waiting forever."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
 
 
 class EnvPool:
@@ -57,7 +67,8 @@ class EnvPool:
     def __init__(self, workers: int, cfg: EnvConfig) -> None:
         ctx = multiprocessing.get_context("fork")
         self.cfg = cfg
-        self.pools = [ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init)
+        self.pools = [ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_worker_init,
+                                          initargs=(os.getpid(),))
                       for _ in range(max(1, workers))]
         for p in self.pools:
             p.submit(_ready).result()
