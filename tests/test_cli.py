@@ -112,5 +112,6 @@ def test_check_config_names_the_bad_key(tmp_path):
     p.write_text(yaml.safe_dump(cfg))
     r = ordebug("check-config", str(p))
     assert r.returncode == 2 and "bench.famlies" in r.stderr
-    r = ordebug("check-config", str(ROOT / "config" / "config.yaml"))
-    assert r.returncode == 0
+    for shipped in ("config.yaml", "smoke.yaml", "demo.yaml"):  # every config we ship is valid
+        r = ordebug("check-config", str(ROOT / "config" / shipped))
+        assert r.returncode == 0, (shipped, r.stderr)
