@@ -210,6 +210,8 @@ def make_app(batcher: Batcher, name: str, key: str | None, default_max_tokens: i
         try:
             ids, finish = await job.done
         except asyncio.CancelledError:
+            if not job.done.cancelled():  # the handler itself was cancelled (shutdown): let it go
+                raise
             return error(499, "the client closed the request", "client_closed")
         except Exception as exc:
             return error(500, f"generation failed: {exc}", "server_error")
