@@ -62,7 +62,7 @@ def bench_stage(cores: int = 2, config: Path | None = None, workdir: Path | None
         "filter_wall_s": round(filt, 1),
         "total_wall_s": round(gen + gen_large + filt + summ, 1),
         "ranker": round(a["ranker_top1"], 3),
-        "prior_lookup": round(a.get("prior_top1", float("nan")), 3),
+        "prior_lookup": round(a["prior_top1"], 3),
         "ranker_chance": round(a["chance"], 3),
         "search_exact": round(a["search_exact"], 3),
         "rejection_rate": summary["filter"].get("rejection_rate", {}),
