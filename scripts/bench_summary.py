@@ -33,14 +33,15 @@ log.info(
     summary["n"], summary["drop_first_iis"]["faithful_rate"], summary["drop_first_iis"]["feasible_rate"],
     summary["iis_size"]["one_row_share"],
 )
-log.info("adversary on the test split: ranker top-1 %.3f (prior lookup %.3f) vs chance %.3f; search agent exact %.3f",
-         a["ranker_top1"], a["prior_top1"], a["chance"], a["search_exact"])
+log.info("adversary on the test split: ranker top-1 %.3f (prior lookup %.3f) vs chance %.3f (typed %.3f); "
+         "search agent exact %.3f", a["ranker_top1"], a["prior_top1"], a["chance"], a["typed_chance"],
+         a["search_exact"])
 for t, c in summary["pool_cost"].items():
     log.info("  pool %s: %d problems, %.0f s generating, %.0f s tables (%.2f s per problem)", t, c["problems"],
              c["generate_s"], c["table_s"], c["per_problem_s"])
 for t, s in a["by_type"].items():
-    log.info("  %s: ranker %.2f (prior %.2f) vs chance %.2f, search exact %.2f (n=%d)", t, s["ranker_top1"],
-             s["prior_top1"], s["chance"], s["search_exact"], s["n"])
+    log.info("  %s: ranker %.2f (prior %.2f) vs chance %.2f (typed %.2f), search exact %.2f (n=%d)", t,
+             s["ranker_top1"], s["prior_top1"], s["chance"], s["typed_chance"], s["search_exact"], s["n"])
 log.info(
     "probes on the test split: structural %.3f vs chance %.3f; outlier scan %.3f vs chance %.3f; "
     "name %.3f vs chance %.3f; sibling %.3f vs chance %.3f",

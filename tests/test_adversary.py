@@ -11,10 +11,12 @@ from ordebug.actions import parse_action, target
 from ordebug.bench.adversary import aflite, learn
 from ordebug.bench.adversary.blind import Blind
 from ordebug.bench.adversary.edits import edited, extract
+from ordebug.bench.adversary.holders import holders, typed_chance
 from ordebug.bench.adversary.learn import Learner, pick, rank, train_ranker
 from ordebug.bench.adversary.measure import play
 from ordebug.bench.adversary.table import problem_table
 from ordebug.bench.adversary.truth import Truth
+from ordebug.bench.probe import root_elements
 from ordebug.errors.slips import is_slip, slips
 
 BLIND = ("problem_id", "model", "iis")
@@ -187,3 +189,25 @@ def test_the_prior_lookup_finds_where_faults_sit():
             m["root"] = j == root
     prior = learn.Prior.fit(uniform[:200])
     assert sum(learn.rank_by_prior(prior, t)[0] for t in uniform[200:]) / 100 < 0.4
+
+
+def test_typed_chance_picks_among_the_members_that_could_hold_the_type(sample_by_type):
+    """The holders of a type are IIS members, hold every root among them (G's second fault
+    shows only once the first is fixed), and are the rows (or bounds,
+    or integers) its fault kind can sit in: a typed pick is never below a uniform one."""
+    for etype, recs in sample_by_type.items():
+        for rec in recs:
+            b = Blind.from_record(rec)
+            held = holders(rec, b)
+            roots = root_elements(rec)
+            assert roots & set(b.members) <= held <= set(b.members), (etype, rec["problem_id"])
+            chance = len(roots & set(b.members)) / len(b.members)
+            assert typed_chance(rec, b) >= chance - 1e-12
+            if etype == "C":  # a wrong coefficient sits in a row, with a coefficient from the sheet
+                assert all(kind == "c" for kind, _ in held)
+            if etype == "H":  # a wrong bound on a variable
+                assert all(kind == "v" for kind, _ in held)
+    # where the conflict holds members the type cannot (an integer variable's type for C), the
+    # typed chance is above the uniform one
+    c = [r for r in sample_by_type["C"] if any(k == "v" for k, _ in Blind.from_record(r).members)]
+    assert c and all(typed_chance(r) > len(root_elements(r)) / len(Blind.from_record(r).members) for r in c)

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from ordebug.bench.adversary.blind import Blind
+from ordebug.bench.adversary.holders import typed_chance
 from ordebug.bench.adversary.learn import Learner, Prior, pick, rank, rank_by_prior, train_ranker, train_search
 from ordebug.bench.adversary.table import blind_table
 from ordebug.env.environment import EnvConfig, RepairEnv
@@ -52,7 +53,8 @@ def _summary(rows: list[dict]) -> dict:
     n = max(len(rows), 1)
     return {"n": len(rows), "ranker_top1": sum(r["ranker"] for r in rows) / n,
             "prior_top1": sum(r["prior"] for r in rows) / n,
-            "chance": sum(r["chance"] for r in rows) / n, "search_exact": sum(r["exact"] for r in rows) / n,
+            "chance": sum(r["chance"] for r in rows) / n, "typed_chance": sum(r["typed"] for r in rows) / n,
+            "search_exact": sum(r["exact"] for r in rows) / n,
             "search_faithful": sum(r["faithful"] for r in rows) / n}
 
 
@@ -66,7 +68,8 @@ def measure(train_tables: Sequence[dict], test: Sequence[tuple[dict, dict]], see
         looked = rank_by_prior(lookup, table)[0]
         outcome = play(search, rec, table)
         rows.append({"type": rec["error_type"], "family": rec["family"], "tier": rec.get("tier", "small"),
-                     "ranker": credit, "prior": looked, "chance": chance, "exact": bool(outcome["exact"]),
+                     "ranker": credit, "prior": looked, "chance": chance, "typed": typed_chance(rec),
+                     "exact": bool(outcome["exact"]),
                      "faithful": bool(outcome["faithful"])})
     out = _summary(rows)
     out.update(by_type=_rates(rows, "type"), by_family=_rates(rows, "family"), by_tier=_rates(rows, "tier"),
