@@ -6,7 +6,18 @@ from pathlib import Path
 
 from ordebug.atomic import write_text_atomic
 from ordebug.bench.shards import read_problems
-from ordebug.eval.report import csv_text, loss_plot, markdown_table, paired_table, plots, runs_table, type_table
+from ordebug.eval.report import (
+    csv_text,
+    failed_answer_text,
+    failure_table,
+    failure_type_table,
+    loss_plot,
+    markdown_table,
+    paired_table,
+    plots,
+    runs_table,
+    type_table,
+)
 from ordebug.logs import setup_logging
 from ordebug.rl.curve import plot_curves
 from ordebug.rl.curve import read_curve as read_reward_curve
@@ -21,6 +32,16 @@ text = (f"{markdown_table(summaries)}\n\nFaithful repairs by error type:\n\n{typ
         f"{type_table(summaries, 'exact')}\n")
 text = ("Rates are followed by their 95% bootstrap interval over problems (2,000 resamples); diagnosis recall: "
         "share of the injected root-cause elements the agent named or edited.\n\n" + text)
+failures = failure_table(summaries)
+if failures:
+    text += (f"\nHow episodes ended (exact, or why not: an answer cut at its token limit, no Action line that "
+             f"parses, no answer, the step limit, a submission that edited no root cause, or one that did "
+             f"with the wrong value):\n\n{failures}\n\nBy error type (exact / problems; the commonest "
+             f"failure):\n\n{failure_type_table(summaries)}\n")
+examples = failed_answer_text(summaries)
+if examples:
+    text += f"\nWhat agents wrote instead of an action (first answers that ended an episode; ⏎ = newline):\n\n" \
+            f"{examples}\n"
 pairs = paired_table(outcomes)
 if pairs:
     text += f"\nPaired comparisons (the same problems; interval of the difference by paired bootstrap):\n\n{pairs}\n"

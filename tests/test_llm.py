@@ -108,6 +108,7 @@ def test_malformed_after_every_reprompt_fails_with_a_reason(tmp_path):
         assert ans.action is None and ans.reprompts == 2
         assert "malformed answer after 2 re-prompts" in ans.failure
         assert srv.server.requests == 3
+        assert ans.text.endswith("I would increase the capacity.")  # what it wrote, kept for the report
 
 
 def test_separate_reasoning_field_becomes_the_think_text(tmp_path):
@@ -325,6 +326,7 @@ def test_episode_failure_reason_is_recorded(shard, tmp_path):
         ep = asyncio.run(go())
         assert not ep.outcome["feasible"] and ep.outcome["reprompts"] == 1
         assert ep.outcome["failure_reason"].startswith("malformed answer")
+        assert ep.outcome["failed_answer"].startswith("<think>\nI think the capacity is wrong.")
 
 
 def test_server_dying_mid_run_keeps_finished_problems(shard, tmp_path):

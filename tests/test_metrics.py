@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from ordebug.eval.metrics import diagnosis_accuracy, edited_elements, steps_before_submit, summarize
+from ordebug.eval.metrics import (
+    annotate_truth,
+    diagnosis_accuracy,
+    edited_elements,
+    failure_kind,
+    full_summary,
+    steps_before_submit,
+    summarize,
+)
+from ordebug.eval.report import failed_answer_text, failure_table, failure_type_table
 
 IIS = {"constraints": ["cap(p1)", "need(s1)"], "bounds": [{"variable": "x", "side": "upper"}]}
 
@@ -139,3 +148,35 @@ def test_malformed_answers_count_against_the_valid_action_rate():
     gone = dict(o(False, False, 0, actions=[]), agent_failure="the endpoint gave no answer")  # not an answer
     assert summarize([gone])["valid_action_rate"] is None
     assert summarize([gone, fixed])["valid_action_rate"] == pytest.approx(2 / 3)
+
+
+def test_failure_kinds_say_why_an_episode_was_not_exact():
+    """Every way an episode ends, on worked examples: the report's failure table counts these."""
+    problem = {"ground_truth": {"root_cause": [{"kind": "constraint", "name": "cap(p1)"}]}}
+    cut = dict(o(False, False, 0, actions=[]),
+               agent_failure="malformed answer after 0 re-prompts: the answer was cut off (finish_reason=length)")
+    parse = dict(o(False, False, 0, actions=[]), agent_failure="malformed answer after 1 re-prompts: no Action line")
+    gone = dict(o(False, False, 0, actions=[]), agent_failure="the endpoint gave no answer")
+    limit = o(False, False, 4, actions=["INSPECT(cap(p1))"] * 4, submitted=False)
+    elsewhere = dict(o(True, False, 2, actions=["DROP_CONSTRAINT(need(s1))", "SUBMIT()"]), exact=False)
+    wrong = dict(o(True, True, 2, actions=["UPDATE_RHS(cap(p1), 9)", "SUBMIT()"]), exact=False)
+    right = dict(o(True, True, 2, actions=["UPDATE_RHS(cap(p1), 10)", "SUBMIT()"]), exact=True)
+    kinds = [failure_kind(x, problem) for x in (cut, parse, gone, limit, elsewhere, wrong, right)]
+    assert kinds == ["cut answer", "parse error", "no answer", "step limit", "wrong element", "wrong value", "exact"]
+    assert failure_kind(elsewhere) == "wrong value"  # no root causes known: nothing to call the wrong element
+    f = summarize([annotate_truth(dict(x), problem) for x in (cut, cut, limit, right)])["failures"]
+    assert f == {"exact": 1, "cut answer": 2, "parse error": 0, "no answer": 0, "step limit": 1,
+                 "wrong element": 0, "wrong value": 0}
+
+
+def test_the_report_shows_how_episodes_ended_and_what_was_written():
+    base = [dict(o(False, False, 0, actions=[]), agent_failure="malformed answer after 0 re-prompts: cut off",
+                 failed_answer="<think>\n<think>\n", problem_id=f"p{i}", error_type="A") for i in range(3)]
+    ft = [dict(o(True, True, 2, actions=["FLIP_SENSE(r)", "SUBMIT()"]), exact=True, problem_id=f"p{i}",
+               error_type="A") for i in range(3)]
+    sums = [full_summary("base_m", base), full_summary("ft_m", ft)]
+    table = failure_table(sums)
+    assert "| base_m | 3 | 0 | 3 | 0 |" in table and "| ft_m | 3 | 3 | 0 | 0 |" in table
+    assert "| A | 0/3; cut answer 3 | 3/3 |" in failure_type_table(sums)
+    quoted = failed_answer_text(sums)
+    assert quoted.count("base_m") == 3 and "<think>⏎<think>⏎" in quoted and "ft_m" not in quoted

@@ -70,5 +70,5 @@ class LLMAgent:
                     error = str(exc)
             messages = [*messages, {"role": "assistant", "content": content},
                         {"role": "user", "content": CORRECTION.format(error=error)}]
-        return AgentAnswer("", None, f"malformed answer after {self.max_reprompts} re-prompts: {error}",
+        return AgentAnswer(content, None, f"malformed answer after {self.max_reprompts} re-prompts: {error}",
                            self.max_reprompts, usage)

@@ -21,6 +21,7 @@ from ordebug.collect.envpool import EnvPool
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 
 SUCCESS_LEVELS = ("feasible", "faithful", "exact")
+MAX_FAILED_ANSWER_CHARS = 2000  # of an answer that ended its episode unparsed, kept in the outcome
 USAGE_KEYS = ("requests", "cached", "retries", "rate_limited", "prompt_tokens", "completion_tokens",
               "reasoning_tokens", "cost_usd")
 
@@ -32,7 +33,8 @@ def episode_seed(problem_id: str) -> int:
 
 @dataclass
 class AgentAnswer:
-    """One step's answer: the SFT-format text and its parsed action (None: the agent failed)."""
+    """One step's answer: the SFT-format text and its parsed action (None: the agent failed;
+    the text is then what it wrote instead, empty when nothing came)."""
 
     text: str
     action: Action | None
@@ -150,6 +152,7 @@ async def play(player: Player, problem: dict, env: EnvHandle, sample: int = 0) -
         return ep
     player.start(str(problem.get("problem_id")), sample)
     failure = None
+    failed_answer = ""
     info: dict = {}
     try:
         while True:
@@ -159,6 +162,7 @@ async def play(player: Player, problem: dict, env: EnvHandle, sample: int = 0) -
                 usage[k] = usage.get(k, 0) + v
             if ans.action is None:
                 failure = ans.failure or "no action"
+                failed_answer = ans.text[:MAX_FAILED_ANSWER_CHARS]
                 break
             nxt, _, terminated, truncated, info = await env.step(ans.action.text)
             ep.steps.append(Step(obs, ans.text, ans.action.text, bool(info.get("valid", True)),
@@ -170,6 +174,8 @@ async def play(player: Player, problem: dict, env: EnvHandle, sample: int = 0) -
     finally:
         await env.close()
     outcome["agent_failure"] = failure
+    if failed_answer:  # what the agent wrote instead of an action (a cut or unparsable answer)
+        outcome["failed_answer"] = failed_answer
     if failure is not None:  # an episode the agent could not finish repairs nothing
         outcome.update(feasible=False, faithful=False, exact=None if outcome.get("exact") is None else False)
     outcome.update(actions=[s.action for s in ep.steps], sample=sample, reprompts=reprompts,

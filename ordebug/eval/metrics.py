@@ -84,12 +84,39 @@ def model_rows(problem: dict) -> set[str]:
 
 
 def annotate_truth(outcome: dict, problem: dict) -> dict:
-    """Add the fields that need the problem's ground truth and model: ``root_cause_recall``
-    and ``constraints_kept`` (evaluation's outcomes carry neither)."""
+    """Add the fields that need the problem's ground truth and model: ``root_cause_recall``,
+    ``constraints_kept`` and ``failure_kind`` (evaluation's outcomes carry none of them)."""
     acts = outcome.get("actions") or []
     outcome["root_cause_recall"] = root_cause_recall(acts, (problem.get("ground_truth") or {}).get("root_cause"))
     outcome["constraints_kept"] = constraints_kept(acts, model_rows(problem))
+    outcome["failure_kind"] = failure_kind(outcome, problem)
     return outcome
+
+
+# why an episode ended without an exact repair, in the order a reader fixes them
+FAILURE_KINDS = ("cut answer", "parse error", "no answer", "step limit", "wrong element", "wrong value")
+
+
+def failure_kind(outcome: dict, problem: dict | None = None) -> str:
+    """``exact`` or why not: the answer was cut at its token limit before an Action line
+    (``cut answer``), had none that parses (``parse error``), never came (``no answer``: the
+    endpoint failed or the record was bad); the episode ran out of steps before SUBMIT
+    (``step limit``); it submitted without editing any root-cause element (``wrong element``)
+    or edited one but not to the specified value, or broke something else (``wrong value``).
+    Without the problem's root causes, every submitted failure is ``wrong value``."""
+    failure = str(outcome.get("agent_failure") or "")
+    if failure:
+        if "cut off" in failure:
+            return "cut answer"
+        return "parse error" if failure.startswith("malformed answer") else "no answer"
+    if not outcome.get("submitted"):
+        return "step limit"
+    if outcome.get("exact") or (outcome.get("exact") is None and outcome.get("faithful")):
+        return "exact"
+    roots = {str(r["name"]) for r in ((problem or {}).get("ground_truth") or {}).get("root_cause") or []}
+    if roots and not roots & edited_elements(outcome.get("actions") or []):
+        return "wrong element"
+    return "wrong value"
 
 
 def steps_before_submit(outcome: dict) -> int:
@@ -151,6 +178,8 @@ def summarize(outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.
     out["tokens_per_solved"] = (tin + tout) / len(solved) if solved and (tin + tout) else None
     cost = (tin * price_in + tout * price_out) / 1e6
     out["cost_per_solved_usd"] = cost / len(solved) if solved and cost else None
+    kinds = [o.get("failure_kind") or failure_kind(o) for o in outcomes]
+    out["failures"] = {k: kinds.count(k) for k in ("exact", *FAILURE_KINDS)}
     out["ci"] = intervals(outcomes)
     return out
 
@@ -257,10 +286,26 @@ def summarize_by(outcomes: list[dict], key: str, **prices: float) -> dict[str, d
     return {k: summarize(v, **prices) for k, v in sorted(groups.items())}
 
 
+FAILED_EXAMPLES = 3  # failed answers kept per agent in its summary (the report shows them)
+EXAMPLE_CHARS = 400
+
+
+def failed_answers(outcomes: list[dict], n: int = FAILED_EXAMPLES) -> list[dict]:
+    """The first ``n`` answers that ended an episode unparsed, with their problem and kind."""
+    out = []
+    for o in outcomes:
+        if o.get("failed_answer") and len(out) < n:
+            out.append({"problem_id": o.get("problem_id"), "error_type": o.get("error_type"),
+                        "kind": o.get("failure_kind") or failure_kind(o),
+                        "text": str(o["failed_answer"])[:EXAMPLE_CHARS]})
+    return out
+
+
 def full_summary(agent: str, outcomes: list[dict], price_in: float = 0.0, price_out: float = 0.0) -> dict:
     prices = {"price_in": price_in, "price_out": price_out}
     return {
         "agent": agent,
+        "failed_answers": failed_answers(outcomes),
         "overall": summarize(outcomes, **prices),
         "by_error_type": summarize_by(outcomes, "error_type", **prices),
         "by_family": summarize_by(outcomes, "family", **prices),

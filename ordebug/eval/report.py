@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from ordebug.eval.metrics import KS, paired, steps_before_submit
+from ordebug.eval.metrics import FAILURE_KINDS, KS, paired, steps_before_submit
 
 COLUMNS = [
     ("agent", "agent"),
@@ -87,6 +87,53 @@ def type_table(summaries: list[dict], level: str = "faithful") -> str:
     body = ["| " + s["agent"] + " | " + " | ".join(
         _cell(s["by_error_type"].get(t, {}), level) for t in types) + " |" for s in summaries]
     return "\n".join([head, sep, *body])
+
+
+def failure_table(summaries: list[dict]) -> str:
+    """How each agent's episodes ended: exact, or why not (counts; see ``failure_kind``)."""
+    kinds = ("exact", *FAILURE_KINDS)
+    head = "| agent | problems | " + " | ".join(kinds) + " |"
+    sep = "|---|---|" + "|".join("---" for _ in kinds) + "|"
+    body = []
+    for s in summaries:
+        f = s["overall"].get("failures")
+        if f:
+            body.append(f"| {s['agent']} | {s['overall']['problems']} | " + " | ".join(str(f.get(k, 0)) for k in kinds)
+                        + " |")
+    return "\n".join([head, sep, *body]) if body else ""
+
+
+def failure_type_table(summaries: list[dict]) -> str:
+    """Per error type and agent: exact repairs out of the type's problems, and the commonest
+    way the others failed."""
+    types = sorted({t for s in summaries for t in s["by_error_type"]})
+    head = "| type | " + " | ".join(s["agent"] for s in summaries) + " |"
+    sep = "|---|" + "|".join("---" for _ in summaries) + "|"
+    body = []
+    for t in types:
+        cells = []
+        for s in summaries:
+            g = s["by_error_type"].get(t) or {}
+            f = g.get("failures")
+            if not f:
+                cells.append("–")
+                continue
+            worst = max(FAILURE_KINDS, key=lambda k: f.get(k, 0))
+            cell = f"{f.get('exact', 0)}/{g['problems']}"
+            cells.append(cell + (f"; {worst} {f[worst]}" if f.get(worst) else ""))
+        body.append(f"| {t} | " + " | ".join(cells) + " |")
+    return "\n".join([head, sep, *body])
+
+
+def failed_answer_text(summaries: list[dict]) -> str:
+    """The first answers each agent wrote instead of an action, quoted."""
+    out = []
+    for s in summaries:
+        for ex in s.get("failed_answers") or []:
+            text = ex["text"].replace("`", "'").replace("\n", "⏎")
+            out.append(f"- **{s['agent']}**, {ex.get('error_type') or '?'} `{ex['problem_id']}` ({ex['kind']}): "
+                       f"`{text}`")
+    return "\n".join(out)
 
 
 RUN_COLUMNS = ["agent", "dataset", "train / val samples", "model", "LoRA r / alpha", "lr", "epochs / steps",
