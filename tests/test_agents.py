@@ -156,3 +156,30 @@ def test_heuristic_reasoning_is_varied_and_concrete(sample):
     assert stats["samples"] >= 80
     assert stats["top_template_share"] <= 0.05, stats["top_templates"][:2]
     assert stats["distinct_templates"] >= 0.5 * stats["samples"]
+
+
+def test_compact_observation_cites_the_specification_per_iis_member(sample):
+    """``env.observation: compact``: the rules without the data sheet or the model's families,
+    and what SPEC would answer about each IIS member (the rule's text left to the Rules). It is
+    shorter, and the heuristic repairs from it as it does from the whole sheet, without extra
+    look-ups where every member is cited."""
+    full_cfg, compact_cfg = EnvConfig(), EnvConfig(observation="compact")
+    shorter = same = 0
+    for rec in sample:
+        full, _ = RepairEnv(full_cfg).reset(rec)
+        compact, _ = RepairEnv(compact_cfg).reset(rec)
+        assert "## Model structure" not in compact and "## The specification on the IIS members" in compact
+        assert rec["spec"]["statement"] not in compact and "see SPEC(table)" in compact
+        v = parse_observation(compact)
+        assert v.family == rec["family"] and not v.history
+        for name, answer in v.spec_answers:  # read back as SPEC's own answers, rule text and all
+            env = RepairEnv(compact_cfg)
+            env.reset(rec)
+            assert env.step(f"SPEC({name})")[4]["reply"] == answer
+        shorter += len(compact) < len(full)
+        a = run_episode(make_agent("heuristic"), rec, full_cfg)
+        b = run_episode(make_agent("heuristic"), rec, compact_cfg)
+        same += a.outcome["exact"] == b.outcome["exact"]
+    assert shorter >= 0.9 * len(sample) and same >= 0.9 * len(sample), (shorter, same, len(sample))
+    with pytest.raises(ValueError, match="env.observation"):
+        EnvConfig(observation="terse")

@@ -115,16 +115,26 @@ class HeuristicAgent:
         self.asked_iis = False
         self.repairs_seen = 0  # repairs made when the conflict was last taken in (another one after each)
         self.short: bool | None = None  # more members to look up than steps: families first (decided once)
+        # a reversed rule repaired without the sheet's model (a compact observation): the family whose
+        # other rows SPEC(family) will name, and the sense the rule was written with by mistake
+        self.pending_family: str | None = None
+        self.reversed_sense = ""
 
     # ---------------------------------------------------------------------------------
     def act(self, observation: str) -> str:
         v = parse_observation(observation)
         self._read_history(v)
+        self._read_answers(v)
         if self.queue and v.steps_left > 1:
             fix = self.queue.pop(0)
             self.fixed.append(fix.action)
             return answer([f"{fix.element} still disagrees with the specification in another place.", *fix.thoughts],
                           fix.action)
+        if self.pending_family and v.steps_left > 2 and self.pending_family not in self.asked:
+            fam, last = self.pending_family, self.fixed_elements[-1]
+            self.asked.add(fam)
+            return answer([f"{last} follows a rule written the wrong way round, and that rule writes other {fam} "
+                           f"rows too; I ask which entities it is stated for to check them."], act.spec(fam))
         if self.siblings and v.steps_left > 1:
             step = self._check_siblings(v)
             if step:
@@ -156,7 +166,8 @@ class HeuristicAgent:
         # too many members to look up one by one: the rule of each family stated for listed
         # entities only, once (which entities it is stated for), then the rows themselves
         if self.short is None:
-            todo = [r for r in rows if r not in self.expected] + [b["var"] for b in v.iis_bounds]
+            todo = [r for r in rows if r not in self.expected] + [b["var"] for b in v.iis_bounds
+                                                                   if b["var"] not in self.expected]
             self.short = self.model is None and len(todo) > v.steps_left - 3
         short = self.short
         if short:
@@ -203,18 +214,23 @@ class HeuristicAgent:
             self.queue = [f for f in fixes[1:] if f.element == fix.element and f.action != fix.action]
             self.fixed.append(fix.action)
             self.fixed_elements.append(fix.element)
-            self.siblings, self.sibling_kind = self._sharing(fix), fix.action.split("(")[0] + "("
+            self.siblings, self.sibling_kind = self._sharing(fix, v), fix.action.split("(")[0] + "("
             return answer([lead, *fix.thoughts], fix.action)
         return answer([lead, "Every member of the IIS agrees with the specification as far as I can read it, so I "
                              "have no correction I can justify; I submit rather than delete a rule."], act.submit())
 
-    def _sharing(self, fix: Fix) -> list[str]:
+    def _sharing(self, fix: Fix, v: View) -> list[str]:
         """Rows written from the same rule or data entry as the one just repaired, which the
         same mistake may have written wrong too: a reversed rule reverses its whole family (a
         row its exception turns round was missed alone), and
         a wrong entry (``hours[m1,prod_2]``) is wrong in every row it enters."""
         if self.model is None:
-            return []
+            exp = self.expected.get(fix.element)
+            row = next((r for r in v.iis_rows if r.name == fix.element), None)
+            if (fix.action.startswith("FLIP_SENSE(") and exp is not None and row is not None
+                    and row_key(fix.element) not in exceptions(exp.stated)):
+                self.pending_family, self.reversed_sense = family(fix.element), row.sense
+            return []  # (siblings of a reversed rule: once SPEC(family) names them)
         if fix.action.startswith("FLIP_SENSE("):
             rule = self.model.sheet.rules.get(self.model.sources.get(f"sense:{fix.element}", ""), "")
             if row_key(fix.element) in exceptions(rule):  # a missed exception: this row alone
@@ -274,6 +290,14 @@ class HeuristicAgent:
                     ]
                 return answer([_pick(options, v.problem_id, name)], act.inspect(name))
             self.siblings.pop(0)
+            if self.model is None and self.sibling_kind == "FLIP_SENSE(":  # the rule's other rows, read whole
+                if row.sense != self.reversed_sense:
+                    continue
+                last = self.fixed_elements[-1]
+                self.fixed.append(act.flip_sense(name))
+                self.fixed_elements.append(name)
+                return answer([f"{name} comes from the same rule as {last} and has the same {row.sense}, the wrong "
+                               "way round as well."], act.flip_sense(name))
             fixes = [f for f in self._row_fixes(row, v) if f.action.startswith(self.sibling_kind)]
             if fixes:
                 self.fixed.append(fixes[0].action)
@@ -378,6 +402,17 @@ class HeuristicAgent:
             if row is not None and row.name == name:
                 self.inspected[name] = row
             return
+        self._take_spec(name, body, v)
+
+    def _read_answers(self, v: View) -> None:
+        """A compact observation's SPEC answers about the IIS members, taken in like the
+        answers to SPEC actions (a member already answered for is not read again)."""
+        for name, body in v.spec_answers:
+            if name not in self.expected:
+                self._take_spec(name, body, v)
+
+    def _take_spec(self, name: str, body: str, v: View) -> None:
+        """What SPEC(name) answered."""
         if name == WHOLE_LOTS:
             self._read_listing(body, v)
             return
@@ -411,6 +446,10 @@ class HeuristicAgent:
         """SPEC(family)'s answer: a row of the conflict whose entity the rule's listing lacks is
         a rule the specification does not contain (rows of listed entities are judged one by one)."""
         listed = _listed(body)
+        if fam == self.pending_family:  # the other rows of a reversed rule, to check next
+            self.pending_family = None
+            self.siblings = [] if CUT.search(body) else [
+                r for r in (f"{fam}({e})" for e in listed) if r not in self.fixed_elements]
         if not listed or CUT.search(body):  # an answer cut short would leave entities out
             return
         rule = body.splitlines()[0].split(" follows ", 1)[-1]

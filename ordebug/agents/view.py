@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ordebug.env.observation import SPEC_SECTION
+from ordebug.env.specview import expand_answer
 from ordebug.solver.spec import family
 
 _SECTION = re.compile(r"^## (.+)$", re.M)
@@ -46,6 +48,7 @@ class View:
     int_vars: list[str] = field(default_factory=list)
     hidden_rows: int = 0  # IIS rows the observation leaves out (GET_IIS() names them)
     history: list[str] = field(default_factory=list)  # one entry per step, continuation lines joined
+    spec_answers: list[tuple[str, str]] = field(default_factory=list)  # a compact observation's SPEC answers
 
     @property
     def has_spec(self) -> bool:
@@ -101,11 +104,26 @@ def parse_observation(obs: str) -> View:
         if row:
             v.iis_rows.append(row)
     v.history = _history(sections.get("History", ""))
+
     v.problem_id = sections.get("Problem", "").replace("ID:", "").strip()
     v.spec_text = sections.get("Specification", "")
+    rules = dict(re.findall(r"^(R\d+)\. (.*)$", v.spec_text, re.M))
+    v.spec_answers = [(n, expand_answer(a, rules, n)) for n, a in _answers(sections.get(SPEC_SECTION, ""))]
     fam = re.search(r"\(family: (\w+)\)", v.spec_text.splitlines()[0] if v.spec_text else "")
     v.family = fam.group(1) if fam else None
     return v
+
+
+def _answers(text: str) -> list[tuple[str, str]]:
+    """``- name -> answer`` entries (continuation lines indented) as (name, answer)."""
+    out: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        m = re.match(r"^- (\S+) -> (.*)$", line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+        elif out and line.startswith("   "):
+            out[-1] = (out[-1][0], out[-1][1] + "\n" + line[3:])
+    return out
 
 
 def _history(text: str) -> list[str]:

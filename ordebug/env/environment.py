@@ -17,7 +17,14 @@ from typing import Any
 
 from ordebug.actions import Action, ActionError, apply_edit, parse_action
 from ordebug.env import reward as rw
-from ordebug.env.observation import HistoryEntry, bound_text, hidden_members, render_observation, short_row
+from ordebug.env.observation import (
+    HistoryEntry,
+    bound_text,
+    hidden_members,
+    render_observation,
+    short_row,
+    spec_members,
+)
 from ordebug.env.specview import SpecView
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import read_model_text
@@ -25,6 +32,7 @@ from ordebug.solver.solve import FAITHFUL_TOL, SolveResult, least_violation, sol
 from ordebug.solver.spec import ModelSpec, differing, differs, fmt_num
 
 REQUIRED_FIELDS = ("problem_id", "model", "original_objective")
+OBSERVATIONS = ("full", "compact")
 
 
 class ProblemError(ValueError):
@@ -37,12 +45,20 @@ class EnvConfig:
     faithful_tol: float = FAITHFUL_TOL
     inspect_max_terms: int = 60
     max_steps_large: int = 30  # large-tier problems: the data sheet is read through SPEC(name)
+    # full: the whole data sheet and the model's families; compact: the rules, and what the
+    # specification says about each IIS member (fewer tokens: small models, long sheets)
+    observation: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.observation not in OBSERVATIONS:
+            raise ValueError(f"env.observation must be one of {', '.join(OBSERVATIONS)}, not {self.observation!r}")
 
     @classmethod
     def from_config(cls, env: dict) -> EnvConfig:
         """From the config's ``env`` section."""
         return cls(max_steps=int(env["max_steps"]), faithful_tol=float(env["faithful_tol"]),
-                   max_steps_large=int(env.get("max_steps_large", 30)))
+                   max_steps_large=int(env.get("max_steps_large", 30)),
+                   observation=str(env.get("observation", "full")))
 
     def steps_for(self, problem: dict) -> int:
         return self.max_steps_large if problem.get("tier") == "large" else self.max_steps
@@ -283,12 +299,22 @@ class RepairEnv:
     def _observation(self) -> str:
         st = self._require()
         self._ensure_iis()
-        spec_text = st.specview.observation_text() if st.specview else None
-        return render_observation(
-            st.problem["problem_id"], st.spec, st.status, st.iis, st.history, st.step,
-            self.config.steps_for(st.problem),
-            spec_text=spec_text,
-        )
+        pid = st.problem["problem_id"]
+        answers = None
+        if st.specview and self.config.observation == "compact":
+            spec_text = st.specview.compact_text()
+            # never longer than the sheet it replaces: members past that are reached with SPEC
+            budget = len(st.specview.observation_text()) - len(spec_text)
+            answers = []
+            for name, text in st.specview.answers(spec_members(st.spec, st.iis, pid)):
+                budget -= len(name) + len(text) + 6
+                if budget < 0:
+                    break
+                answers.append((name, text))
+        else:
+            spec_text = st.specview.observation_text() if st.specview else None
+        return render_observation(pid, st.spec, st.status, st.iis, st.history, st.step,
+                                  self.config.steps_for(st.problem), spec_text=spec_text, answers=answers)
 
     def _info(self) -> dict:
         st = self._require()

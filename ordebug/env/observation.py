@@ -128,6 +128,26 @@ def _clip(text: str, n: int = MAX_RESULT_CHARS) -> str:
     return text if len(text) <= n else text[: n - 20] + f" ... (+{len(text) - n + 20} chars)"
 
 
+MAX_SPEC_MEMBERS = 16  # IIS members a compact observation cites the specification for (the rest: SPEC)
+SPEC_SECTION = "The specification on the IIS members"
+
+
+def spec_members(spec: ModelSpec, iis: Iis | None, salt: str = "") -> list[str]:
+    """The IIS members a compact observation cites the specification for, in the order the
+    IIS shows them: rows, the variables of its bounds, the integer variables of its rows."""
+    if iis is None:
+        return []
+    rows = shown_order(iis.constraints, salt)[:MAX_IIS_ROWS]
+    bounds = [v for v, _ in shown_order(iis.bounds, salt)[:MAX_IIS_BOUNDS]]
+    ints = sorted({v for r in rows for v in spec.rows[r].coefs if spec.vars[v].vtype != "C"}, key=natural_key)
+    return list(dict.fromkeys(rows + bounds + ints))[:MAX_SPEC_MEMBERS]
+
+
+def render_answers(answers: list[tuple[str, str]]) -> str:
+    """``- name -> answer`` per member, continuation lines indented (as in History)."""
+    return "\n".join(f"- {n} -> " + text.replace("\n", "\n   ") for n, text in answers) or "(none)"
+
+
 def render_observation(
     problem_id: str,
     spec: ModelSpec,
@@ -137,8 +157,11 @@ def render_observation(
     step: int,
     max_steps: int,
     spec_text: str | None = None,
+    answers: list[tuple[str, str]] | None = None,
 ) -> str:
-    """The full observation text."""
+    """The observation text. ``answers`` (a compact observation: ``spec_text`` holds the
+    rules only) are what the specification says about the IIS members; the model's families
+    are then left out (INSPECT and SPEC reach the rest)."""
     hist_lines = []
     start = max(0, len(history) - MAX_HISTORY)
     if start:
@@ -147,6 +170,8 @@ def render_observation(
         limit = MAX_LAST_RESULT_CHARS if i == len(history) else MAX_RESULT_CHARS
         result = _clip(h.result, limit).replace("\n", "\n   ")
         hist_lines.append(f"{i}. {h.action} -> {result}")
+    middle = (["## Model structure", structure_summary(spec)] if answers is None
+              else [f"## {SPEC_SECTION}", render_answers(answers)])
     return "\n".join(
         [
             "## Problem",
@@ -157,8 +182,7 @@ def render_observation(
             f"{status} (step {step} of {max_steps}; {max_steps - step} left)",
             "## IIS",
             render_iis(spec, iis, problem_id),
-            "## Model structure",
-            structure_summary(spec),
+            *middle,
             "## History",
             "\n".join(hist_lines) if hist_lines else "(none)",
         ]

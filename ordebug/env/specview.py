@@ -48,6 +48,21 @@ class SpecView:
             return self.sheet.render(with_data=False)
         return self.sheet.render(with_data=True, max_chars=MAX_SPEC_CHARS)
 
+    def compact_text(self) -> str:
+        """The title and rules, the tables by name only (their entries through ``SPEC``): the
+        specification part of a compact observation (``env.observation: compact``)."""
+        sh = self.sheet
+        lines = [f"{sh.title} (family: {sh.family})", "Rules:", *(f"{rid}. {text}" for rid, text in sh.rules.items())]
+        tables = "; ".join(f"{t.name}[{','.join(t.dims)}] ({t.unit})" for t in sh.tables.values())
+        lines.append(f"Data: {tables}; see SPEC(table) for a table's entries")
+        return "\n".join(lines)
+
+    def answers(self, names: list[str]) -> list[tuple[str, str]]:
+        """``SPEC(name)``'s answer for each of ``names``, the rule's text left to the Rules
+        (``follows R8``; :func:`expand_answer` puts it back): what a compact observation
+        prints about the members of the IIS."""
+        return [(n, elide_rules(self.lookup(n), self.sheet.rules, n)) for n in dict.fromkeys(names)]
+
     def lookup(self, name: str) -> str:
         exp = self.expected
         if name in exp.spec.rows:
@@ -96,6 +111,28 @@ class SpecView:
                         | {ref.partition("[")[0] for r, ref in self.expected.listed.items() if family(r) == fam}):
             lines.append(f"listed in {t}: {'; '.join(self.sheet.tables[t].values) or '(none)'}")
         return "\n".join(lines)
+
+
+def elide_rules(answer: str, rules: dict[str, str], name: str) -> str:
+    """``NAME follows R8: <R8's text>`` -> ``follows R8`` (and ``FAM rows follow R6: ...`` ->
+    ``rows follow R6``) on the answer's first line."""
+    first, _, rest = answer.partition("\n")
+    for rid, text in rules.items():
+        for head in (f"{name} follows ", f"{family(name)} rows follow "):
+            if first == f"{head}{rid}: {text}":
+                first = f"{head.removeprefix(name + ' ').removeprefix(family(name) + ' ')}{rid}"
+    return first + ("\n" + rest if rest else "")
+
+
+def expand_answer(answer: str, rules: dict[str, str], name: str) -> str:
+    """The inverse of :func:`elide_rules`: SPEC's own answer again."""
+    first, _, rest = answer.partition("\n")
+    for head, who in (("follows ", name), ("rows follow ", family(name))):
+        rid = first.removeprefix(head)
+        if first.startswith(head) and rid in rules:
+            first = f"{who} {head}{rid}: {rules[rid]}"
+            break
+    return first + ("\n" + rest if rest else "")
 
 
 def _rule_of(sheet: DataSheet, fam: str) -> str | None:
