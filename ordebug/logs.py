@@ -8,11 +8,14 @@ from pathlib import Path
 
 
 def setup_logging(path: str | Path | None = None, level: int = logging.INFO) -> logging.Logger:
-    """Log lines with a timestamp to ``path`` and stderr."""
+    """Log lines with a timestamp to ``path`` (emptied first) and stderr. The file is written
+    in append mode: a server the rule starts appends its own lines to the same log, and a
+    handler with its own offset (mode "w") wrote over them (seen in the demo's eval logs)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(path, mode="w"))
+        Path(path).write_text("")
+        handlers.append(logging.FileHandler(path, mode="a"))
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", handlers=handlers, force=True)
     log = logging.getLogger("ordebug")
 
