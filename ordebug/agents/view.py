@@ -104,7 +104,6 @@ def parse_observation(obs: str) -> View:
         if row:
             v.iis_rows.append(row)
     v.history = _history(sections.get("History", ""))
-
     v.problem_id = sections.get("Problem", "").replace("ID:", "").strip()
     v.spec_text = sections.get("Specification", "")
     rules = dict(re.findall(r"^(R\d+)\. (.*)$", v.spec_text, re.M))

@@ -303,14 +303,7 @@ class RepairEnv:
         answers = None
         if st.specview and self.config.observation == "compact":
             spec_text = st.specview.compact_text()
-            # never longer than the sheet it replaces: members past that are reached with SPEC
-            budget = len(st.specview.observation_text()) - len(spec_text)
-            answers = []
-            for name, text in st.specview.answers(spec_members(st.spec, st.iis, pid)):
-                budget -= len(name) + len(text) + 6
-                if budget < 0:
-                    break
-                answers.append((name, text))
+            answers = st.specview.answers(spec_members(st.spec, st.iis, pid))
         else:
             spec_text = st.specview.observation_text() if st.specview else None
         return render_observation(pid, st.spec, st.status, st.iis, st.history, st.step,

@@ -60,8 +60,17 @@ class SpecView:
     def answers(self, names: list[str]) -> list[tuple[str, str]]:
         """``SPEC(name)``'s answer for each of ``names``, the rule's text left to the Rules
         (``follows R8``; :func:`expand_answer` puts it back): what a compact observation
-        prints about the members of the IIS."""
-        return [(n, elide_rules(self.lookup(n), self.sheet.rules, n)) for n in dict.fromkeys(names)]
+        prints about the members of the IIS. Never more text than the sheet it replaces: the
+        members past that are reached with ``SPEC``."""
+        budget = len(self.observation_text()) - len(self.compact_text())
+        out = []
+        for n in dict.fromkeys(names):
+            text = elide_rules(self.lookup(n), self.sheet.rules, n)
+            budget -= len(n) + len(text) + 6  # "- {n} -> {text}\n"
+            if budget < 0:
+                break
+            out.append((n, text))
+        return out
 
     def lookup(self, name: str) -> str:
         exp = self.expected
@@ -117,10 +126,11 @@ def elide_rules(answer: str, rules: dict[str, str], name: str) -> str:
     """``NAME follows R8: <R8's text>`` -> ``follows R8`` (and ``FAM rows follow R6: ...`` ->
     ``rows follow R6``) on the answer's first line."""
     first, _, rest = answer.partition("\n")
-    for rid, text in rules.items():
-        for head in (f"{name} follows ", f"{family(name)} rows follow "):
-            if first == f"{head}{rid}: {text}":
-                first = f"{head.removeprefix(name + ' ').removeprefix(family(name) + ' ')}{rid}"
+    for who, head in ((name, "follows "), (family(name), "rows follow ")):
+        rid, _, text = first.removeprefix(f"{who} {head}").partition(": ")
+        if first.startswith(f"{who} {head}") and rules.get(rid) == text:
+            first = head + rid
+            break
     return first + ("\n" + rest if rest else "")
 
 
