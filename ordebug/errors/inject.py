@@ -26,7 +26,7 @@ from ordebug.errors.changes import SheetChange, build, changed, repair_actions
 from ordebug.errors.faults import Context, Element, Fault
 from ordebug.errors.taxonomy import OWN_DELETION_TYPES, PAIR_KINDS, REDUNDANT_FAULT_TYPES
 from ordebug.models.base import BaseModel
-from ordebug.models.datasheet import DataSheet
+from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import lp_body, read_model_text, write_lp
 from ordebug.solver.solve import (
@@ -61,7 +61,7 @@ EVERY_MEMBER_REALISABLE = frozenset("CDFHI")
 # points over chance). I keeps two: its one-faithful-fix rule rejects most wider conflicts.
 MIN_CANDIDATES = {"C": 3, "D": 3, "F": 3, "H": 3, "I": 2}
 # types whose conflicts are checked for candidates before (and during) the IIS
-PRECHECKED = frozenset("ACDFHI")
+PRECHECKED = frozenset("ABCDFHI")
 # the fault kinds whose rows (or bounds) a precheck drops
 ROW_KINDS = {"A": ("sense",), "C": ("coef",), "D": ("rule",), "F": ("coef_def", "rhs_def"), "I": ("rhs",)}
 # B: other integers whose relaxation also restores feasibility (two left a spec-blind search at
@@ -361,8 +361,8 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
     """For the types that reject most conflicts for want of candidates (:data:`PRECHECKED`),
     what every kept problem has, checked before the IIS is paid for: dropping every row a
     fault of the type could sit in (A: whole families of directed rules; C, F, I: rows with a
-    data entry of the kind; D: listed rules; H: freeing every upper bound from the sheet)
-    restores feasibility (the fix changes only those, and dropping relaxes more than any fix),
+    data entry of the kind; D: listed rules; H: freeing every upper bound from the sheet; B:
+    relaxing every integer the sheet lists as whole lots) restores feasibility (the fix changes only those, and dropping relaxes more than any fix),
     and the model has enough candidates. Returns None when the conflict cannot be kept, else
     a check of the IIS rows (enough candidates among them; H: always yes, its members are
     bounds) for :func:`compute_iis` to stop on before its bound filter. Only conflicts that
@@ -372,7 +372,15 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
     broken = base.spec
     free: list[tuple[str, str]] = []
     keep = list(broken.rows)
-    if etype == "H":
+    if etype == "B":
+        lots = [v for v, var in broken.vars.items()
+                if var.vtype == "I" and base.sources.get(f"type:{v}", "").startswith(f"{WHOLE_LOTS}[")]
+        if not lots:
+            return None
+        broken = broken.copy()
+        for v in lots:
+            broken.vars[v].vtype = "C"
+    elif etype == "H":
         labels = lb.eligible("bound", base, Iis([], [(v, "upper") for v in broken.vars]))
         if len(labels) < _need(etype):
             return None
@@ -393,6 +401,8 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
         pass  # undecided: not a reason to reject; the IIS decides
     if etype == "H":
         return lambda rows: True
+    if etype == "B":
+        return lambda rows: bool(lb.placements(("vtype",), base, Iis(list(rows))))
     return lambda rows: _candidates(etype, base, rows) >= _need(etype)
 
 
