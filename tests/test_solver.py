@@ -115,3 +115,51 @@ def test_family_scale_knob_grows_the_model():
 def test_unknown_family_is_named():
     with pytest.raises(KeyError, match="warehouse"):
         build_family("warehouse", random.Random(0), 1)
+
+
+def test_in_place_edits_answer_as_a_rebuilt_model_and_are_undone():
+    """InPlaceModel (the generator's checks of one-entry changes) answers every kind of edit
+    as a model built with the edit would, and leaves the base as it was after each check."""
+    from ordebug.solver.inplace import Edit, InPlaceModel
+    from ordebug.solver.solve import is_feasible
+
+    spec = ModelSpec("m", "minimize")
+    spec.add_var(Var("x", 0.0, 10.0, "C", 1.0))
+    spec.add_var(Var("y", 0.0, INF, "C", 1.0))
+    spec.add_row(Row.make("need", {"x": 1.0, "y": 1.0}, ">=", 4.0))
+    spec.add_row(Row.make("cap", {"x": 2.0, "y": 1.0}, "<=", 9.0))
+    spec.add_row(Row.make("tie", {"x": 1.0, "y": -1.0}, "=", 0.5))
+    probe = InPlaceModel(spec)
+
+    def rebuilt(edit: Edit) -> ModelSpec:
+        out = spec.copy()
+        if edit.kind == "rhs":
+            r = out.rows[edit.name]
+            sense = r.sense
+            r.lhs = edit.value if sense in (">=", "=") else r.lhs
+            r.rhs = edit.value if sense in ("<=", "=") else r.rhs
+        elif edit.kind == "coef":
+            out.rows[edit.name].coefs[edit.var] = edit.value
+        elif edit.kind == "ub":
+            out.vars[edit.name].ub = edit.value
+        elif edit.kind == "integer":
+            out.vars[edit.name].vtype = "I"
+        else:
+            out.add_row(edit.row)
+        return out
+
+    edits = [Edit("rhs", "need", value=12.0), Edit("rhs", "need", value=5.0), Edit("rhs", "tie", value=8.5),
+             Edit("rhs", "tie", value=1.0), Edit("coef", "cap", "x", 4.0), Edit("coef", "cap", "y", 3.0),
+             Edit("ub", "x", value=1.0), Edit("integer", "x"),
+             Edit("add", row=Row.make("extra", {"y": 1.0}, "<=", 1.0)),
+             Edit("add", row=Row.make("extra", {"y": 1.0}, "<=", 3.0))]
+    answers = [probe.feasible([e]) for e in edits]
+    assert answers == [is_feasible(rebuilt(e)) for e in edits]
+    assert True in answers and False in answers
+    assert probe.feasible([]) is is_feasible(spec) is True  # every edit undone
+    assert probe.feasible([Edit("integer", "x"), Edit("rhs", "tie", value=0.5)]) is True  # tie 0.5 needs x = 2.25
+    assert probe.feasible([Edit("integer", "x"), Edit("coef", "tie", "y", -2.0)]) is is_feasible(
+        rebuilt(Edit("coef", "tie", "y", -2.0)))
+    with pytest.raises(ValueError):
+        probe.feasible([Edit("nonsense", "x")])
+    assert probe.feasible([]) is True

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import Table
+from ordebug.solver.inplace import InPlaceModel
 from ordebug.solver.solve import SolveResult
 from ordebug.solver.spec import INF
 
@@ -44,6 +45,7 @@ class Context:
     optimum: SolveResult
     rng: random.Random
     uses: dict[str, int] = field(init=False)  # elements each rule or data entry fixes
+    inplace: InPlaceModel | None = field(default=None, init=False, repr=False)  # the base, for checks of edits
 
     def __post_init__(self) -> None:
         self.uses = dict(self.base.source_uses())

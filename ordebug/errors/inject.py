@@ -362,13 +362,14 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
     what every kept problem has, checked before the IIS is paid for: dropping every row a
     fault of the type could sit in (A: whole families of directed rules; C, F, I: rows with a
     data entry of the kind; D: listed rules; H: freeing every upper bound from the sheet; B:
-    relaxing every integer the sheet lists as whole lots) restores feasibility (the fix changes only those, and dropping relaxes more than any fix),
-    and the model has enough candidates. Returns None when the conflict cannot be kept, else
-    a check of the IIS rows (enough candidates among them; H: always yes, its members are
-    bounds) for :func:`compute_iis` to stop on before its bound filter. Only conflicts that
-    would be rejected later are rejected, so what is kept follows the same distribution as
-    before (the random stream moves on differently). ``base``: the model the sheet builds
-    (before the LP-text round trip, which only rounds numbers to ten digits)."""
+    relaxing every integer the sheet lists as whole lots) restores feasibility (the fix
+    changes only those, and dropping relaxes more than any fix), and the model has enough
+    candidates. Returns None when the conflict cannot be kept, else a check of the IIS rows
+    (enough candidates among them; H: always yes, its members are bounds) for
+    :func:`compute_iis` to stop on before its bound filter. Only conflicts that would be
+    rejected later are rejected, so what is kept follows the same distribution as before
+    (the random stream moves on differently). ``base``: the model the sheet builds (before
+    the LP-text round trip, which only rounds numbers to ten digits)."""
     broken = base.spec
     free: list[tuple[str, str]] = []
     keep = list(broken.rows)

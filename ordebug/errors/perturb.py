@@ -12,63 +12,67 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ordebug import actions as act
-from ordebug.actions import apply_edit, parse_action
 from ordebug.errors.changes import SheetChange, build, harder, natural_values
 from ordebug.errors.faults import Context, single_use
 from ordebug.errors.labels import MAX_ENTRY_USES
 from ordebug.models.datasheet import WHOLE_LOTS
+from ordebug.solver.inplace import Edit, InPlaceModel
 from ordebug.solver.solve import is_feasible, solve
-from ordebug.solver.spec import INF, ModelSpec, Row
+from ordebug.solver.spec import INF, Row
 
 # how often each kind of conflict is drawn
 WEIGHTS = {"rhs": 3.0, "bound": 2.0, "coef": 3.0, "balance": 1.0, "list": 1.5, "whole": 1.5}
 TRIES = 6  # elements tried per draw
 
 
-def _edited(ctx: Context, change: SheetChange) -> ModelSpec | None:
-    """The base model as the sheet with ``change`` builds it, made by editing the model where
-    the change touches only elements the base records a source for (a value, a whole lot, a
-    listed rule); None otherwise (the sheet is then rebuilt)."""
+def _edits(ctx: Context, change: SheetChange) -> list[Edit] | None:
+    """The edits of the base model that the sheet with ``change`` builds, where the change
+    touches only elements the base records a source for (a value, a whole lot, a listed
+    rule); None otherwise (the sheet is then rebuilt)."""
     base, ref = ctx.base, change.ref
-    out = base.spec.copy()
     if change.kind != "value":
         return None
     if ref.startswith(f"{WHOLE_LOTS}["):
         key = ref[len(WHOLE_LOTS) + 1:-1]
         hits = [v for v, k in base.lots.items() if k == key]
-        if len(hits) != 1:
-            return None
-        out.vars[hits[0]].vtype = "I"
-        return out
+        return [Edit("integer", hits[0])] if len(hits) == 1 else None
     v = float(change.value)  # type: ignore[arg-type]
     template = next((t for t in base.rule_templates if t.table and f"{t.table}[{t.key}]" == ref), None)
     if template is not None:
-        out.add_row(Row.make(template.name, template.coefs, template.sense, v))
-        return out
+        return [Edit("add", row=Row.make(template.name, template.coefs, template.sense, v))]
     hits = [k for k, src in base.sources.items() if src == ref]
     if not hits:
         return None
+    out = []
     for k in hits:
         kind, _, rest = k.partition(":")
         if kind == "rhs":
-            apply_edit(out, parse_action(act.update_rhs(rest, v)))
+            out.append(Edit("rhs", rest, value=v))
         elif kind == "coef":
             row, _, var = rest.partition(":")
-            sign = 1.0 if out.rows[row].coefs[var] > 0 else -1.0
-            out.rows[row].coefs[var] = sign * v
+            sign = 1.0 if base.spec.rows[row].coefs[var] > 0 else -1.0
+            out.append(Edit("coef", row, var, sign * v))
         elif kind == "ub":
-            out.vars[rest].ub = v
+            out.append(Edit("ub", rest, value=v))
         else:
             return None
     return out
 
 
 def _breaks(ctx: Context, change: SheetChange) -> bool:
-    """Whether the model built from the sheet with ``change`` is infeasible."""
+    """Whether the model built from the sheet with ``change`` is infeasible (decided on the
+    context's :class:`InPlaceModel` where the change is a few edits of the base model)."""
     try:
-        model = _edited(ctx, change)
-        return not is_feasible(model if model is not None else build(ctx.base.sheet, [change]).spec)
+        edits = _edits(ctx, change)
+        if edits is None:
+            return not is_feasible(build(ctx.base.sheet, [change]).spec)
+        if ctx.inplace is None:
+            ctx.inplace = InPlaceModel(ctx.base.spec)
+        try:
+            return not ctx.inplace.feasible(edits)
+        except Exception:
+            ctx.inplace = None  # (SCIP's LP solver can fail: the next check builds afresh)
+            raise
     except (ValueError, KeyError):
         return False
 

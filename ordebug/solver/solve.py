@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pyscipopt as ps
 
-from ordebug.solver.spec import INF, ModelSpec, Var
+from ordebug.solver.spec import INF, ModelSpec, Row, Var
 
 SCIP_INF = 1e20
 TIME_LIMIT_S = 60.0
@@ -85,20 +85,22 @@ def to_scip(
             name=v.name, vtype=vtype, lb=_scip(lb), ub=_scip(ub), obj=v.obj if objective else 0.0
         )
     for name in names:
-        r = spec.rows[name]
-        expr = ps.quicksum(c * svars[v] for v, c in r.coefs.items())
-        if r.lhs == r.rhs:
-            cons = expr == r.rhs
-        elif r.lhs == -INF:
-            cons = expr <= _scip(r.rhs)
-        elif r.rhs == INF:
-            cons = expr >= _scip(r.lhs)
-        else:
-            cons = r.lhs <= (expr <= r.rhs)
-        m.addCons(cons, name=name)
+        m.addCons(linear(spec.rows[name], svars), name=name)
     if spec.sense == "maximize":
         m.setMaximize()
     return m
+
+
+def linear(r: Row, svars: dict[str, ps.Variable]) -> ps.scip.ExprCons:
+    """The SCIP constraint of row ``r`` over the SCIP variables ``svars``."""
+    expr = ps.quicksum(c * svars[v] for v, c in r.coefs.items())
+    if r.lhs == r.rhs:
+        return expr == r.rhs
+    if r.lhs == -INF:
+        return expr <= _scip(r.rhs)
+    if r.rhs == INF:
+        return expr >= _scip(r.lhs)
+    return r.lhs <= (expr <= r.rhs)
 
 
 @dataclass
