@@ -119,7 +119,9 @@ def test_unknown_family_is_named():
 
 def test_in_place_edits_answer_as_a_rebuilt_model_and_are_undone():
     """InPlaceModel (the generator's checks of one-entry changes) answers every kind of edit
-    as a model built with the edit would, and leaves the base as it was after each check."""
+    as a model built with the edit would, and leaves the base as it was after each check
+    (a variable's type is not edited in place: SCIP answered the check after such an edit
+    wrongly, which a pair of checks on a transportation model showed)."""
     from ordebug.solver.inplace import Edit, InPlaceModel
     from ordebug.solver.solve import is_feasible
 
@@ -142,24 +144,23 @@ def test_in_place_edits_answer_as_a_rebuilt_model_and_are_undone():
             out.rows[edit.name].coefs[edit.var] = edit.value
         elif edit.kind == "ub":
             out.vars[edit.name].ub = edit.value
-        elif edit.kind == "integer":
-            out.vars[edit.name].vtype = "I"
         else:
             out.add_row(edit.row)
         return out
 
     edits = [Edit("rhs", "need", value=12.0), Edit("rhs", "need", value=5.0), Edit("rhs", "tie", value=8.5),
              Edit("rhs", "tie", value=1.0), Edit("coef", "cap", "x", 4.0), Edit("coef", "cap", "y", 3.0),
-             Edit("ub", "x", value=1.0), Edit("integer", "x"),
+             Edit("ub", "x", value=1.0),
              Edit("add", row=Row.make("extra", {"y": 1.0}, "<=", 1.0)),
              Edit("add", row=Row.make("extra", {"y": 1.0}, "<=", 3.0))]
     answers = [probe.feasible([e]) for e in edits]
     assert answers == [is_feasible(rebuilt(e)) for e in edits]
     assert True in answers and False in answers
     assert probe.feasible([]) is is_feasible(spec) is True  # every edit undone
-    assert probe.feasible([Edit("integer", "x"), Edit("rhs", "tie", value=0.5)]) is True  # tie 0.5 needs x = 2.25
-    assert probe.feasible([Edit("integer", "x"), Edit("coef", "tie", "y", -2.0)]) is is_feasible(
-        rebuilt(Edit("coef", "tie", "y", -2.0)))
+    for a in edits:  # in any order: no check leaves anything behind for the next
+        for b in edits:
+            probe.feasible([a])
+            assert probe.feasible([b]) is is_feasible(rebuilt(b))
     with pytest.raises(ValueError):
         probe.feasible([Edit("nonsense", "x")])
     assert probe.feasible([]) is True

@@ -18,24 +18,34 @@ from ordebug.errors.labels import MAX_ENTRY_USES
 from ordebug.models.datasheet import WHOLE_LOTS
 from ordebug.solver.inplace import Edit, InPlaceModel
 from ordebug.solver.solve import is_feasible, solve
-from ordebug.solver.spec import INF, Row
+from ordebug.solver.spec import INF, ModelSpec, Row
 
 # how often each kind of conflict is drawn
 WEIGHTS = {"rhs": 3.0, "bound": 2.0, "coef": 3.0, "balance": 1.0, "list": 1.5, "whole": 1.5}
 TRIES = 6  # elements tried per draw
 
 
+def _whole_lot(ctx: Context, change: SheetChange) -> ModelSpec | None:
+    """The base model with the one variable a whole-lots listing makes integer (None when
+    ``change`` is not such a listing, or it names no single variable)."""
+    if change.kind != "value" or not change.ref.startswith(f"{WHOLE_LOTS}["):
+        return None
+    key = change.ref[len(WHOLE_LOTS) + 1:-1]
+    hits = [v for v, k in ctx.base.lots.items() if k == key]
+    if len(hits) != 1:
+        return None
+    out = ctx.base.spec.copy()
+    out.vars[hits[0]].vtype = "I"
+    return out
+
+
 def _edits(ctx: Context, change: SheetChange) -> list[Edit] | None:
     """The edits of the base model that the sheet with ``change`` builds, where the change
-    touches only elements the base records a source for (a value, a whole lot, a listed
-    rule); None otherwise (the sheet is then rebuilt)."""
+    touches only values the base records a source for (or lists a rule); None otherwise
+    (the sheet is then rebuilt)."""
     base, ref = ctx.base, change.ref
-    if change.kind != "value":
+    if change.kind != "value" or ref.startswith(f"{WHOLE_LOTS}["):
         return None
-    if ref.startswith(f"{WHOLE_LOTS}["):
-        key = ref[len(WHOLE_LOTS) + 1:-1]
-        hits = [v for v, k in base.lots.items() if k == key]
-        return [Edit("integer", hits[0])] if len(hits) == 1 else None
     v = float(change.value)  # type: ignore[arg-type]
     template = next((t for t in base.rule_templates if t.table and f"{t.table}[{t.key}]" == ref), None)
     if template is not None:
@@ -63,6 +73,9 @@ def _breaks(ctx: Context, change: SheetChange) -> bool:
     """Whether the model built from the sheet with ``change`` is infeasible (decided on the
     context's :class:`InPlaceModel` where the change is a few edits of the base model)."""
     try:
+        lot = _whole_lot(ctx, change)
+        if lot is not None:
+            return not is_feasible(lot)
         edits = _edits(ctx, change)
         if edits is None:
             return not is_feasible(build(ctx.base.sheet, [change]).spec)

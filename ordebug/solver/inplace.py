@@ -19,7 +19,9 @@ from ordebug.solver.spec import ModelSpec, Row
 @dataclass(frozen=True)
 class Edit:
     """One change of the base model: ``rhs`` (row, value: the side its sense bounds),
-    ``coef`` (row, var, value), ``ub`` (var, value), ``integer`` (var) or ``add`` (a row)."""
+    ``coef`` (row, var, value), ``ub`` (var, value) or ``add`` (a row). No change of a
+    variable's type: after a check with one made and undone (``chgVarType`` and back), SCIP 10
+    called the next check's feasible model infeasible (seen on a transportation model)."""
 
     kind: str
     name: str = ""
@@ -84,18 +86,9 @@ class InPlaceModel:
             var, old = self.vars[e.name], _scip(self.spec.var_bounds(e.name)[1])
             m.chgVarUb(var, e.value)
             return lambda: m.chgVarUb(var, old)
-        if e.kind == "integer":
-            var, old = self.vars[e.name], var_type(self.spec, e.name)
-            m.chgVarType(var, "I")
-            return lambda: m.chgVarType(var, old)
         if e.kind == "add":
             assert e.row is not None
             cons = m.addCons(linear(e.row, self.vars), name=e.row.name)
             return lambda: m.delCons(cons)
         raise ValueError(f"unknown edit kind {e.kind!r}")
-
-
-def var_type(spec: ModelSpec, name: str) -> str:
-    """SCIP's type of a variable of ``spec`` (binaries are integers with bounds, as in to_scip)."""
-    return "C" if spec.vars[name].vtype == "C" else "I"
 
