@@ -10,6 +10,7 @@ rule bench_pool:
         "logs/bench/pool/{split}/shard_{shard}.log",
     benchmark:
         "benchmarks/bench/pool/{split}/shard_{shard}.tsv"
+    priority: get_pool_priority
     conda:
         "../envs/collect.yaml"
     threads: 1

@@ -519,6 +519,13 @@ def get_bench_runtime(wildcards):
     return 10 + (per * size + 59) // 60
 
 
+def get_pool_priority(wildcards):
+    """Large-tier pool shards first: one of them takes ~10 min (a 460-row model), and started
+    last it ran alone at the end of a -j2 build (docs/performance.md, the third build).
+    """
+    return 1 if wildcards.split.endswith("_large") else 0
+
+
 def get_collect_runtime(wildcards):
     """Minutes for one collect shard: built-in agents are fast, teachers wait on an API."""
     return 720 if wildcards.agent in get_teachers() else 60
