@@ -122,6 +122,8 @@ def test_in_place_edits_answer_as_a_rebuilt_model_and_are_undone():
     as a model built with the edit would, and leaves the base as it was after each check
     (a variable's type is not edited in place: SCIP answered the check after such an edit
     wrongly, which a pair of checks on a transportation model showed)."""
+    from ordebug import actions as act
+    from ordebug.actions import apply_edit, parse_action
     from ordebug.solver.inplace import Edit, InPlaceModel
     from ordebug.solver.solve import is_feasible
 
@@ -133,17 +135,14 @@ def test_in_place_edits_answer_as_a_rebuilt_model_and_are_undone():
     spec.add_row(Row.make("tie", {"x": 1.0, "y": -1.0}, "=", 0.5))
     probe = InPlaceModel(spec)
 
-    def rebuilt(edit: Edit) -> ModelSpec:
+    def rebuilt(edit: Edit) -> ModelSpec:  # the same change as the agents' edit actions make it
         out = spec.copy()
         if edit.kind == "rhs":
-            r = out.rows[edit.name]
-            sense = r.sense
-            r.lhs = edit.value if sense in (">=", "=") else r.lhs
-            r.rhs = edit.value if sense in ("<=", "=") else r.rhs
+            apply_edit(out, parse_action(act.update_rhs(edit.name, edit.value)))
         elif edit.kind == "coef":
-            out.rows[edit.name].coefs[edit.var] = edit.value
+            apply_edit(out, parse_action(act.set_coef(edit.name, edit.var, edit.value)))
         elif edit.kind == "ub":
-            out.vars[edit.name].ub = edit.value
+            apply_edit(out, parse_action(act.update_bounds(edit.name, out.vars[edit.name].lb, edit.value)))
         else:
             out.add_row(edit.row)
         return out

@@ -26,7 +26,7 @@ from ordebug.errors.changes import SheetChange, build, changed, repair_actions
 from ordebug.errors.faults import Context, Element, Fault
 from ordebug.errors.taxonomy import OWN_DELETION_TYPES, PAIR_KINDS, REDUNDANT_FAULT_TYPES
 from ordebug.models.base import BaseModel
-from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
+from ordebug.models.datasheet import DataSheet
 from ordebug.solver.iis import Iis, compute_iis
 from ordebug.solver.lpformat import lp_body, read_model_text, write_lp
 from ordebug.solver.solve import (
@@ -374,8 +374,7 @@ def _precheck(etype: str, base: BaseModel) -> Callable[[list[str]], bool] | None
     free: list[tuple[str, str]] = []
     keep = list(broken.rows)
     if etype == "B":
-        lots = [v for v, var in broken.vars.items()
-                if var.vtype == "I" and base.sources.get(f"type:{v}", "").startswith(f"{WHOLE_LOTS}[")]
+        lots = [lab.element[1] for lab in lb.eligible("vtype", base, Iis(list(broken.rows)))]
         if not lots:
             return None
         broken = broken.copy()

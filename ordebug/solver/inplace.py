@@ -1,10 +1,11 @@
 """Feasibility of one model under many small edits, on a single SCIP instance.
 
 The generator tries hundreds of one-entry changes of a base model per problem (a right-hand
-side, a coefficient, an upper bound, an integrality, one added row) and asks only whether
-each leaves the model feasible. Building a SCIP model costs more than that answer on large
-models (a 420-row inventory model: 4 ms to build, 7 ms to decide), so :class:`InPlaceModel`
-builds the base once, makes each edit in place, solves, and undoes it.
+side, a coefficient, an upper bound, one added row; integrality changes go through a copy,
+see :class:`Edit`) and asks only whether each leaves the model feasible. Building a SCIP
+model costs more than that answer on large models (a 420-row inventory model: 4 ms to
+build, 7 ms to decide), so :class:`InPlaceModel` builds the base once, makes each edit in
+place, solves, and undoes it.
 """
 
 from __future__ import annotations
@@ -91,4 +92,3 @@ class InPlaceModel:
             cons = m.addCons(linear(e.row, self.vars), name=e.row.name)
             return lambda: m.delCons(cons)
         raise ValueError(f"unknown edit kind {e.kind!r}")
-
