@@ -100,3 +100,37 @@ def test_replay_check_catches_a_forged_sample(solvable):
     forged = [dict(s) for s in samples]
     forged[0] = {**forged[0], "output": forged[0]["output"].rsplit("Action: ", 1)[0] + "Action: DROP_CONSTRAINT(zz)"}
     assert replay_samples(forged, {solvable["problem_id"]: solvable})
+
+
+THINK = ("Step 1: The model is infeasible; the conflict (IIS) is committed(plant_2), meet_demand(store_1), "
+         "carrier_contract(plant_3) and 5 more.\n"
+         "Step 2: committed rows follow R6, which lists plant_1 only: committed(plant_2) is a rule the "
+         "specification lacks.\n"
+         "Step 3: Deleting it is the repair here.")
+
+
+def test_trim_think_drops_the_restatement_before_the_diagnosis():
+    """A short budget keeps the diagnosis and the decision (what the action follows from), not
+    the opening restatement of the conflict, which small models learned to repeat forever."""
+    from ordebug.data.sft import trim_think
+
+    assert trim_think(THINK, None) == THINK and trim_think(THINK, len(THINK)) == THINK
+    kept = trim_think(THINK, 200)
+    assert kept.startswith("Step 1: committed rows follow R6")
+    assert kept.endswith("Step 2: Deleting it is the repair here.")
+    assert "meet_demand" not in kept and len(kept) <= 200
+    cut = trim_think(THINK, 100)  # the last two lines never go: the diagnosis is cut at a word instead
+    assert cut.startswith("Step 1: committed rows follow R6") and cut.endswith(" ...") and len(cut) <= 104
+    prose = "I looked at every row. " * 20 + "\nThe bound of x is 5 in the sheet."
+    assert trim_think(prose, 120).startswith("I looked")  # two paragraphs: both kept, the first cut
+    assert trim_think("a\nb\nc\nd", 3) == "c\nd"
+
+
+def test_format_output_trims_and_writes_the_canonical_action():
+    from ordebug.actions import parse_action
+    from ordebug.data.sft import format_output
+
+    out = format_output(f"<think>\n{THINK}\n</think>\nAction:  DROP_CONSTRAINT( committed(plant_2) )",
+                        parse_action("DROP_CONSTRAINT(committed(plant_2))"), 200)
+    assert out.startswith("<think>\nStep 1: committed rows") and "meet_demand" not in out
+    assert out.endswith("</think>\n\nAction: DROP_CONSTRAINT(committed(plant_2))")

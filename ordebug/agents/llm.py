@@ -9,6 +9,7 @@ import re
 
 from ordebug.actions import ActionError, extract_action
 from ordebug.collect.episode import USAGE_KEYS, AgentAnswer
+from ordebug.data.sft import trim_think
 from ordebug.env.prompt import SYSTEM_PROMPT
 from ordebug.llm.client import LLMClient
 
@@ -61,9 +62,7 @@ class LLMAgent:
             else:
                 try:
                     action = extract_action(content)
-                    think = think_text(content, res["reasoning"])
-                    if len(think) > self.max_think_chars:
-                        think = think[: self.max_think_chars].rsplit(" ", 1)[0] + " ..."
+                    think = trim_think(think_text(content, res["reasoning"]), self.max_think_chars)
                     text = f"<think>\n{think}\n</think>\n\nAction: {action.text}"
                     return AgentAnswer(text, action, None, attempt, usage)
                 except ActionError as exc:
