@@ -3,14 +3,15 @@
 import logging
 import time
 
-from ordebug.bench.filtering import filter_benchmark, final_shards
+from ordebug.bench.filtering import fault_kind, filter_benchmark, final_shards
 from ordebug.jsonl import iter_jsonl, write_json_atomic, write_jsonl_atomic
 from ordebug.logs import setup_logging
 
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
 start = time.perf_counter()
-kept, report = filter_benchmark(sm.params.bench, iter_jsonl(sm.input.tables))
+kinds = {rec["problem_id"]: fault_kind(rec) for rec in iter_jsonl(sm.input.problems)}
+kept, report = filter_benchmark(sm.params.bench, iter_jsonl(sm.input.tables), kinds)
 for split, ids in kept.items():
     pool = [p for p in sm.input.problems if f"/pool/{split}/" in p]
     outputs = sorted(p for p in sm.output.shards if f"/bench/{split}/" in p)

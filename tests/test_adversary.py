@@ -4,6 +4,7 @@ the filter keeps what it cannot solve."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -211,3 +212,30 @@ def test_typed_chance_picks_among_the_members_that_could_hold_the_type(sample_by
     # typed chance is above the uniform one
     c = [r for r in sample_by_type["C"] if any(k == "v" for k, _ in Blind.from_record(r).members)]
     assert c and all(typed_chance(r) > len(root_elements(r)) / len(Blind.from_record(r).members) for r in c)
+
+
+def test_the_filter_keeps_every_family_and_fault_kind_at_its_share():
+    """A family (or a fault kind) the adversary solves every time is not dropped below its
+    share: dropping by type alone let the kept problems' mix name the answer (b8dc7ab: diet's
+    A faults were whole rules 63 times in 88, half of them in the pool)."""
+    leaky, fair = _tables(240, True, 4), _tables(240, False, 5)
+    tables = []
+    for i in range(240):  # one type; families x and y take turns; y's problems give their root away
+        fam = "xy"[i % 2]
+        t = dict((leaky if fam == "y" else fair)[i], index=i, split="train", problem_id=f"train{i}",
+                 error_type="A", family=fam)
+        tables.append(t)
+    kinds = {t["problem_id"]: ("one row" if i % 4 < 2 else "whole family") for i, t in enumerate(tables)}
+    quota = aflite.strata_quotas(tables, 80, kinds)
+    assert quota == {("A", "x", "one row"): 20, ("A", "x", "whole family"): 20,
+                     ("A", "y", "one row"): 20, ("A", "y", "whole family"): 20}
+    kept, report = aflite.run({"train": tables}, {"train": 80}, ["train"], aflite.FilterSettings(rounds=2, folds=3),
+                              kinds)
+    by_id = {t["problem_id"]: t for t in tables}
+    got = Counter(aflite.stratum(by_id[p], kinds) for p in kept["train"])
+    assert got == quota and len(kept["train"]) == 80
+    assert report["rounds"][0]["kept_at_quota"]["A"] > 0  # y's solved problems kept at its floor
+    # by type alone the filter would have dropped y's problems first
+    flat, _ = aflite.run({"train": [dict(t, family="") for t in tables]}, {"train": 80}, ["train"],
+                         aflite.FilterSettings(rounds=2, folds=3))
+    assert sum(by_id[p]["family"] == "y" for p in flat["train"]) < 20

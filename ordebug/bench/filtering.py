@@ -13,8 +13,15 @@ from ordebug.bench.shards import SPLITS, keep, split_size
 TRAIN_ON = ("train", "test")  # the small tier: the large one is scored by an adversary trained on it
 
 
-def filter_benchmark(bench_cfg: dict[str, Any], tables: Iterable[dict]) -> tuple[dict[str, list[str]], dict]:
-    """Kept problem ids per split (in pool order) and the filter's report."""
+def fault_kind(rec: dict) -> str:
+    """A record's fault kind (its stratum within type and family): the kinds of its faults."""
+    return "|".join(sorted(set(rec["ground_truth"]["fault_kinds"])))
+
+
+def filter_benchmark(bench_cfg: dict[str, Any], tables: Iterable[dict], kinds: dict[str, str] | None = None
+                     ) -> tuple[dict[str, list[str]], dict]:
+    """Kept problem ids per split (in pool order) and the filter's report; ``kinds``: problem
+    id -> :func:`fault_kind` (see :func:`ordebug.bench.adversary.aflite.run`)."""
     pools: dict[str, list[dict]] = defaultdict(list)
     for t in tables:
         pools[t["split"]].append(t)
@@ -23,7 +30,7 @@ def filter_benchmark(bench_cfg: dict[str, Any], tables: Iterable[dict]) -> tuple
     if not settings.rounds:
         return {s: [t["problem_id"] for t in sorted(p, key=lambda t: t["index"])[:needed[s]]]
                 for s, p in pools.items()}, {"rounds": [], "pool": {s: len(p) for s, p in pools.items()}}
-    return run(dict(pools), needed, [s for s in TRAIN_ON if s in pools], settings)
+    return run(dict(pools), needed, [s for s in TRAIN_ON if s in pools], settings, kinds)
 
 
 def final_shards(bench_cfg: dict[str, Any], split: str, records: Iterable[dict], kept: list[str]) -> list[list[dict]]:
@@ -33,4 +40,4 @@ def final_shards(bench_cfg: dict[str, Any], split: str, records: Iterable[dict],
     return [recs[i:i + size] for i in range(0, len(recs), size)]
 
 
-__all__ = ["SPLITS", "filter_benchmark", "final_shards"]
+__all__ = ["SPLITS", "fault_kind", "filter_benchmark", "final_shards"]

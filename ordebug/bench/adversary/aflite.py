@@ -4,9 +4,16 @@ The pool holds more problems than the benchmark needs. In each round the pool is
 folds; the ranker and the search agent are trained on the other folds and score each
 problem of the held-out one. A problem the search agent repairs exactly, or whose root cause
 the ranker puts first with a clear margin, is *predictable*. The most predictable problems
-are dropped (never below a split's quota of a type), the adversary is trained again on what
-is left, and so on. The kept problems are then taken per split and type in pool order, which
-keeps the type x family mix of the stratified pool.
+are dropped, the adversary is trained again on what is left, and so on.
+
+Dropping is stratified: every (type, family, fault kind) of a split keeps its quota. The
+(type, family) quotas are the split's first slots (types and families dealt in turns), and
+within them each fault kind (for A: a whole rule reversed or one row's exception missed)
+keeps its share of the pool. Dropping by type alone had reshaped the kept problems, and a
+fresh adversary read the new shape: the b8dc7ab build's filter kept 1 of 68 pool C problems
+of production and 63 whole-rule A faults in diet against 25 missed exceptions (the pool
+held 126 and 119), so "diet: flip the whole family" won an independent search 0.39 of A.
+The kept problems are taken per stratum in pool order.
 """
 
 from __future__ import annotations
@@ -68,21 +75,52 @@ def predictable(s: dict, margin: float) -> float:
     return s["share"] if s["ranker"] > 0 and s["share"] >= max(margin, s["chance"] + ABOVE_CHANCE) else 0.0
 
 
+Stratum = tuple[str, str, str]  # (type, family, fault kind)
+
+
 def quotas(tables: Sequence[dict], n: int) -> Counter[str]:
     """Problems of each type among the first ``n`` slots (the split's stratified order; the
     pool holds them all, and more)."""
     return Counter(t["error_type"] for t in tables if t["index"] < n)
 
 
+def stratum(t: dict, kinds: dict[str, str]) -> Stratum:
+    return t["error_type"], t.get("family") or "", kinds.get(t["problem_id"], "")
+
+
+def strata_quotas(tables: Sequence[dict], n: int, kinds: dict[str, str]) -> Counter[Stratum]:
+    """Problems to keep per (type, family, fault kind): each (type, family) as many as the
+    first ``n`` slots hold, shared among its fault kinds as the pool shares them (largest
+    remainders)."""
+    want = Counter((t["error_type"], t.get("family") or "") for t in tables if t["index"] < n)
+    pool = Counter(stratum(t, kinds) for t in tables)
+    out: Counter[Stratum] = Counter()
+    for (etype, fam), q in want.items():
+        sizes = {s: c for s, c in pool.items() if s[:2] == (etype, fam)}
+        total = sum(sizes.values())
+        exact = {s: q * c / total for s, c in sizes.items()}
+        share = {s: min(int(x), sizes[s]) for s, x in exact.items()}
+        for s in sorted(sizes, key=lambda s: (share[s] - exact[s], s)):  # largest remainders first
+            if sum(share.values()) >= q:
+                break
+            if share[s] < sizes[s]:
+                share[s] += 1
+        out.update({s: v for s, v in share.items() if v})
+    return out
+
+
 def run(pools: dict[str, list[dict]], needed: dict[str, int], train_on: Sequence[str],
-        settings: FilterSettings) -> tuple[dict[str, list[str]], dict]:
-    """Filter the pools of several splits. ``pools``: split -> tables (with ``index`` and
-    ``problem_id``); ``needed``: split -> problems to keep; ``train_on``: the splits whose
-    problems the adversary is cross-fitted on (the others, e.g. the large tier, are only
-    scored, by an adversary trained on all of those). Returns the kept problem ids per split
-    (in pool order) and a report: per round and type, how many were predictable and dropped."""
+        settings: FilterSettings, kinds: dict[str, str] | None = None) -> tuple[dict[str, list[str]], dict]:
+    """Filter the pools of several splits. ``pools``: split -> tables (with ``index``,
+    ``problem_id``, ``error_type`` and ``family``); ``needed``: split -> problems to keep;
+    ``train_on``: the splits whose problems the adversary is cross-fitted on (the others, e.g.
+    the large tier, are only scored, by an adversary trained on all of those); ``kinds``:
+    problem id -> its fault kind (the strata within a type and family). Returns the kept
+    problem ids per split (in pool order) and a report: per round and type, how many were
+    predictable, dropped, and kept because their stratum was at its quota."""
+    kinds = kinds or {}
     alive = {s: list(p) for s, p in pools.items()}
-    quota = {s: quotas(p, needed[s]) for s, p in pools.items()}
+    quota = {s: strata_quotas(p, needed[s], kinds) for s, p in pools.items()}
     report: dict = {"rounds": [], "pool": {s: len(p) for s, p in pools.items()}, "needed": dict(needed)}
     for rnd in range(settings.rounds):
         fitted = [t for s in train_on for t in alive[s]]
@@ -98,27 +136,29 @@ def run(pools: dict[str, list[dict]], needed: dict[str, int], train_on: Sequence
         dropped: Counter[str] = Counter()
         seen: Counter[str] = Counter()
         for split, tables in alive.items():
-            by_type: dict[str, list[dict]] = defaultdict(list)
+            groups: dict[Stratum, list[dict]] = defaultdict(list)
             for t in tables:
-                by_type[t["error_type"]].append(t)
+                groups[stratum(t, kinds)].append(t)
             keep = []
-            for etype, group in by_type.items():
+            for key, group in groups.items():
                 how = {t["problem_id"]: predictable(scores.get(t["problem_id"], UNSCORED), settings.margin)
                        for t in group}
                 scored = sorted(group, key=lambda t: (how[t["problem_id"]], t["index"]))
-                room = len(group) - quota[split][etype]
+                room = len(group) - quota[split][key]
                 cut = [t for t in scored if how[t["problem_id"]] > 0]
                 n_drop = max(0, min(len(cut), room))
-                seen[etype] += len(cut)
-                dropped[etype] += n_drop
+                seen[key[0]] += len(cut)
+                dropped[key[0]] += n_drop
                 keep += scored[:len(scored) - n_drop]
             alive[split] = sorted(keep, key=lambda t: t["index"])
+        at_quota = {t: seen[t] - dropped[t] for t in sorted(seen) if seen[t] > dropped[t]}
         report["rounds"].append({"predictable": dict(sorted(seen.items())), "dropped": dict(sorted(dropped.items())),
-                                 "left": {s: len(a) for s, a in alive.items()}})
+                                 "kept_at_quota": at_quota, "left": {s: len(a) for s, a in alive.items()}})
         if not sum(dropped.values()):
             break
-    kept = {s: _take(alive[s], quota[s]) for s in alive}
-    short = {s: {t: q - sum(1 for x in kept[s] if x["error_type"] == t) for t, q in quota[s].items()} for s in kept}
+    kept = {s: _take(alive[s], quota[s], kinds) for s in alive}
+    want = {s: quotas(pools[s], needed[s]) for s in pools}
+    short = {s: {t: q - sum(1 for x in kept[s] if x["error_type"] == t) for t, q in want[s].items()} for s in kept}
     report["short"] = {s: {t: v for t, v in d.items() if v > 0} for s, d in short.items()}
     pool = Counter(t["error_type"] for p in pools.values() for t in p)
     dropped_all = sum((Counter(r["dropped"]) for r in report["rounds"]), Counter())
@@ -126,12 +166,13 @@ def run(pools: dict[str, list[dict]], needed: dict[str, int], train_on: Sequence
     return {s: [t["problem_id"] for t in k] for s, k in kept.items()}, report
 
 
-def _take(tables: list[dict], quota: Counter[str]) -> list[dict]:
-    """The first problems of each type in pool order, up to its quota."""
-    taken: Counter[str] = Counter()
+def _take(tables: list[dict], quota: Counter[Stratum], kinds: dict[str, str]) -> list[dict]:
+    """The first problems of each stratum in pool order, up to its quota."""
+    taken: Counter[Stratum] = Counter()
     out = []
     for t in sorted(tables, key=lambda t: t["index"]):
-        if taken[t["error_type"]] < quota[t["error_type"]]:
-            taken[t["error_type"]] += 1
+        key = stratum(t, kinds)
+        if taken[key] < quota[key]:
+            taken[key] += 1
             out.append(t)
     return out
