@@ -464,3 +464,19 @@ def test_checks_before_the_iis_are_necessary(bench_spec, monkeypatch, etype):
         accept = inj._precheck(etype, build(sheet))
         assert accept is not None and accept(iis.constraints)
         assert etype == "H" or not accept([])
+
+
+def test_candidates_are_counted_by_sheet_entry_not_by_row():
+    """One coefficient entry that enters three rows is one candidate (knapsack: an item's
+    weight in every truck's load row), so a conflict with it alone is not three candidates."""
+    import importlib
+
+    from ordebug.errors import labels as lb
+
+    inj = importlib.import_module("ordebug.errors.inject")  # (the package exports a function of that name)
+    rows = [("c", f"truck_load(truck_{t})") for t in (1, 2, 3)]
+    one = {m: [lb.Label("coef", m, "weight[item_7]", var=f"pack(item_7,{m[1][11:18]})")] for m in rows}
+    assert inj._count("C", one) == 1
+    three = {m: [lb.Label("coef", m, f"weight[item_{i}]")] for i, m in enumerate(rows)}
+    assert inj._count("C", three) == 3
+    assert inj._count("A", {rows[0]: [lb.Label("sense", rows[0], "R4"), lb.Label("sense", rows[0], "R4")]}) == 1
