@@ -74,8 +74,10 @@ def test_concurrent_requests_are_answered_in_one_batch_as_each_alone(tiny, adapt
 
     ad = adapter if with_adapter else None
     log = tmp_path / "serve.log"
+    # (a batch waits up to 2 s for more requests: under load four client threads' requests
+    # arrived more than the default 50 ms apart and were answered in two batches)
     with ServedModel(str(tiny), ad, model_name="tiny-ft", backend="hf", max_batch=4, log_path=log,
-                     startup_timeout=120) as srv:
+                     startup_timeout=120, gather_s=2.0) as srv:
         _ask(srv, "warm up", 1)
         with ThreadPoolExecutor(4) as pool:
             answers = list(pool.map(lambda p: _ask(srv, p), PROMPTS))

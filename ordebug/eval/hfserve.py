@@ -260,12 +260,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-batch", type=int, default=MAX_BATCH)
     p.add_argument("--max-tokens", type=int, default=1024, help="answer budget when a request names none")
     p.add_argument("--no-thinking", action="store_true", help="enable_thinking=False unless a request asks")
+    p.add_argument("--gather-s", type=float, default=GATHER_S, help="how long a batch waits for more requests")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     from aiohttp import web
 
     model, tokenizer = load(args.model, args.adapter)
-    app = make_app(Batcher(model, tokenizer, args.max_batch), args.name, os.environ.get("API_KEY"),
+    app = make_app(Batcher(model, tokenizer, args.max_batch, args.gather_s), args.name, os.environ.get("API_KEY"),
                    args.max_tokens, not args.no_thinking)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None)
 

@@ -104,8 +104,9 @@ class ServedModel:
     def __init__(self, base_model: str, adapter: str | Path | None, template: str = "qwen3",
                  enable_thinking: bool = True, model_name: str = "ordebug-ft", startup_timeout: float = 600.0,
                  log_path: str | Path | None = None, offline: bool = False, backend: str = "auto",
-                 gpus: int = 0, max_batch: int = 8) -> None:
+                 gpus: int = 0, max_batch: int = 8, gather_s: float | None = None) -> None:
         self.backend, self.gpus, self.max_batch = pick_backend(backend), gpus, max_batch
+        self.gather_s = gather_s  # hf backend: how long a batch waits for more requests (None: its default)
         self.base_model, self.adapter = base_model, adapter
         self.template, self.enable_thinking = template, enable_thinking
         self.model_name, self.startup_timeout = model_name, startup_timeout
@@ -178,6 +179,7 @@ class ServedModel:
             cmd = [sys.executable, "-m", "ordebug.eval.hfserve", "--model", self.base_model, "--name", self.model_name,
                    "--port", str(self.port), "--max-batch", str(self.max_batch)]
             cmd += ["--adapter", str(self.adapter)] if self.adapter is not None else []
+            cmd += ["--gather-s", str(self.gather_s)] if self.gather_s is not None else []
             cmd += [] if self.enable_thinking else ["--no-thinking"]
             return self._start(cmd, dict(os.environ, API_KEY=self.key), "ordebug.eval.hfserve")
         exe = shutil.which("llamafactory-cli") or str(Path(sys.executable).with_name("llamafactory-cli"))
