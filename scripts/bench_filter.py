@@ -10,12 +10,13 @@ from ordebug.logs import setup_logging
 sm = snakemake  # noqa: F821  (injected by Snakemake)
 log = setup_logging(sm.log[0])
 start = time.perf_counter()
-kinds = {rec["problem_id"]: fault_kind(rec) for rec in iter_jsonl(sm.input.problems)}
+pool = {p: list(iter_jsonl([p])) for p in sm.input.problems}  # read once: the strata, then the kept records
+kinds = {rec["problem_id"]: fault_kind(rec) for recs in pool.values() for rec in recs}
 kept, report = filter_benchmark(sm.params.bench, iter_jsonl(sm.input.tables), kinds)
 for split, ids in kept.items():
-    pool = [p for p in sm.input.problems if f"/pool/{split}/" in p]
+    records = [rec for p, recs in pool.items() if f"/pool/{split}/" in p for rec in recs]
     outputs = sorted(p for p in sm.output.shards if f"/bench/{split}/" in p)
-    shards = final_shards(sm.params.bench, split, iter_jsonl(pool), ids)
+    shards = final_shards(sm.params.bench, split, records, ids)
     if len(shards) != len(outputs):
         raise RuntimeError(f"{split}: {len(shards)} shards kept for {len(outputs)} outputs")
     for path, recs in zip(outputs, shards, strict=True):

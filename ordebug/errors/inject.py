@@ -457,10 +457,9 @@ def _single(ctx: Context, etype: str, sheet: DataSheet, broken: ModelSpec, iis: 
     if etype in EVERY_MEMBER_REALISABLE and len(realisable) < len(placements):
         return _reject(etype, "a member that could hold the type has no value that fits")
     entries = sorted({lab.ref for lab in realisable.values()})
-    if len(entries) < MIN_CANDIDATES.get(etype, 1):
-        return _reject(etype, "too few entries could hold the type")
-    if etype == "A" and len(entries) < MIN_REVERSIBLE_RULES:
-        return _reject(etype, "one rule of the conflict could be the reversed one")
+    if len(entries) < _need(etype):
+        return _reject(etype, "one rule of the conflict could be the reversed one" if etype == "A"
+                       else "too few entries could hold the type")
     ref = ctx.rng.choice(entries)  # uniformly among the entries, then one of its rows
     member = ctx.rng.choice(sorted(m for m, lab in realisable.items() if lab.ref == ref))
     inj = verify(etype, base, sheet, iis, [realisable[member]], target)
