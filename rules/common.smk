@@ -405,13 +405,23 @@ def get_served_settings(settings, adapter):
 
 
 def get_finetuned_settings(wildcards):
-    """How a served agent's model is served: base model, adapter (none for base_), template."""
+    """How a served agent's model is served: base model, adapter (none for base_), template,
+    and for a trained one the token lengths of its training data (the answer budget covers
+    the longest trained answer: :func:`ordebug.eval.run.answer_budget`)."""
     agent = wildcards.agent
     if agent.startswith("rl_"):
-        return get_rl_served_settings(agent[len("rl_") :])
+        run = agent[len("rl_") :]
+        base_run = get_rl_settings(SimpleNamespace(run=run))["base_run"]
+        return {
+            **get_rl_served_settings(run),
+            "answer_lengths": f"results/train/{base_run}/token_lengths.json",
+        }
     if agent.startswith("ft_"):
         run = SimpleNamespace(run=agent[len("ft_") :])
-        return get_served_settings(get_run_settings(run), get_run_adapter(run))
+        return {
+            **get_served_settings(get_run_settings(run), get_run_adapter(run)),
+            "answer_lengths": f"results/train/{run.run}/token_lengths.json",
+        }
     if agent.startswith("base_"):
         run = SimpleNamespace(run=agent[len("base_") :])
         return get_served_settings(get_run_settings(run), None)

@@ -154,3 +154,20 @@ def test_a_request_whose_client_left_is_not_generated(tiny):
     batcher, left, waits = asyncio.run(go())
     assert left.done.cancelled() and batcher.skipped == 1
     assert batcher.batches == [1] and len(waits.done.result()[0]) >= 1
+
+
+def test_the_served_budget_covers_the_longest_trained_answer(tmp_path: Path):
+    """A served model is given at least 1.25x the longest answer it was trained to write: the
+    demo's 128 tokens cut half of SmolLM2's answers before their Action line (trained answers
+    up to 141 tokens). A budget already large enough, or no token lengths, is kept as is."""
+    import json
+
+    from ordebug.eval.run import answer_budget
+
+    lengths = tmp_path / "token_lengths.json"
+    lengths.write_text(json.dumps({"answer_tokens_max": 141, "samples": 3}))
+    budget, why = answer_budget(128, lengths)
+    assert budget == 177 and "141" in why and "128" in why
+    assert answer_budget(512, lengths) == (512, None)
+    assert answer_budget(128, tmp_path / "missing.json") == (128, None)
+    assert answer_budget(128, None) == (128, None)
