@@ -309,6 +309,9 @@ def grpo_inputs(tmp_path_factory, sample):
     sft = peft.get_peft_model(AutoModelForCausalLM.from_pretrained(base),
                               peft.LoraConfig(r=4, lora_alpha=8, target_modules=targets, init_lora_weights=False))
     sft.save_pretrained(d / "sft")
+    # the SFT run's token lengths beside its adapter, as the train rule writes them: the rollouts'
+    # budget (6) is raised to cover 1.25x the longest trained answer (ceil(7.5) = 8)
+    (d / "token_lengths.json").write_text(json.dumps({"answer_tokens_max": 6}))
     shard = d / "train.jsonl"
     shard.write_text("".join(json.dumps(r) + "\n" for r in sample[:2]))
     return base, d / "sft", shard
@@ -333,7 +336,8 @@ def _run_grpo(s: dict, inputs, out):
 
 def test_grpo_killed_after_a_checkpoint_resumes_there(grpo_inputs, tmp_path, monkeypatch):
     """A run that dies after checkpoint-2 continues at step 3 on the rerun: one curve row per
-    step, the attempts in job.json, TensorBoard events, zero-variance groups counted."""
+    step, the attempts in job.json, TensorBoard events, zero-variance groups counted; the
+    rollouts' budget covers the longest trained answer."""
     pytest.importorskip("tensorboard")
     from ordebug.rl import grpo
 
@@ -354,6 +358,7 @@ def test_grpo_killed_after_a_checkpoint_resumes_there(grpo_inputs, tmp_path, mon
     monkeypatch.setattr(grpo.EnvironmentReward, "__call__", real)
     res = _run_grpo(s, grpo_inputs, tmp_path)
     assert res["resumed_from"] == "checkpoint-2"
+    assert res["max_new_tokens"] == 8  # raised to cover the trained answers, the same in both attempts
     rows = [json.loads(x) for x in (tmp_path / "reward_curve.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert all("kl" in r and "reward_outcome" in r and "zero_variance_groups" in r for r in rows[2:])

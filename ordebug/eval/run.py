@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from pathlib import Path
 from typing import Any
 
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.env.environment import EnvConfig
 from ordebug.llm.config import TeacherConfig
-
-# A served model's budget covers the longest answer it was trained to write, with this margin:
-# the demo's 128 tokens cut 18 of SmolLM2's 36 first answers before their Action line, where
-# the longest trained answer was 141 tokens (results/train/<run>/token_lengths.json).
-ANSWER_MARGIN = 1.25
-
-
-def answer_budget(configured: int, lengths: str | Path | None) -> tuple[int, str | None]:
-    """``eval.serve.max_tokens``, raised to ``ANSWER_MARGIN`` times the longest answer of the
-    training data (``answer_tokens_max`` of a run's ``token_lengths.json``) when that is
-    larger; with the reason, for the log, when raised. No file, no change."""
-    if not lengths or not Path(lengths).is_file():
-        return configured, None
-    longest = int(json.loads(Path(lengths).read_text()).get("answer_tokens_max") or 0)
-    need = math.ceil(ANSWER_MARGIN * longest)
-    if need <= configured:
-        return configured, None
-    return need, (f"eval.serve.max_tokens {configured} is below the longest trained answer ({longest} tokens, "
-                  f"{lengths}): served with {need}")
+from ordebug.training.lengths import answer_budget
 
 
 def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Path, trajectories: str | Path,
@@ -46,7 +26,8 @@ def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Pat
     from ordebug.eval.serve import SERVE_KEY_ENV, ServedModel, served_model_name
 
     ft = finetuned or {}
-    budget, why = answer_budget(ft.get("max_tokens", 1024), ft.get("answer_lengths"))
+    budget, why = answer_budget(ft.get("max_tokens", 1024),
+                                ft.get("answer_lengths") if ft.get("cover_trained_answers", True) else None)
     if why:
         logging.getLogger("ordebug").warning(why)
     with ServedModel(ft["base_model"], ft["adapter"], ft.get("template", "qwen3"), ft.get("enable_thinking", True),

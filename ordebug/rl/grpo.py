@@ -35,6 +35,7 @@ from ordebug.env.environment import EnvConfig
 from ordebug.rl.reward import EpisodeReturn
 from ordebug.rl.rollout import Episode, HFPolicy, Policy, advance, play, render_prompt, start_episode
 from ordebug.rl.settings import RLError
+from ordebug.training.lengths import answer_budget
 
 log = logging.getLogger("ordebug")
 
@@ -227,6 +228,11 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     from trl.models import unwrap_model_for_generation
 
     t0 = time.monotonic()
+    s = dict(s)
+    lengths = Path(sft_adapter).parent / "token_lengths.json" if s.get("cover_trained_answers", True) else None
+    s["max_new_tokens"], why = answer_budget(int(s["max_new_tokens"]), lengths, "rl.max_new_tokens")
+    if why:  # rollouts cut before their Action line all earn the same (malformed) return
+        log.warning("%s", why)
     env_cfg = EnvConfig.from_config(env)
     if s.get("max_episode_steps"):
         env_cfg.max_steps = int(s["max_episode_steps"])
@@ -347,6 +353,7 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     groups = sum(r.get("groups", 0) for r in history)
     zero = sum(r.get("zero_variance_groups", 0) for r in history)
     results = {"steps": int(s["steps"]), "states": len(rows), "problems": len(problems),
+               "max_new_tokens": int(s["max_new_tokens"]),
                "train_loss": train_out.training_loss, "seconds": round(time.monotonic() - t0, 1),
                "resumed_from": start.name if start is not None else None, "curriculum": curriculum,
                "zero_variance": "skip" if skip else "keep", "groups": groups, "zero_variance_groups": zero,
