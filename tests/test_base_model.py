@@ -139,8 +139,9 @@ def test_training_grpo_and_serving_see_the_same_prompt_tokens(kind, converted, t
     vLLM's chat template) are token for token the same for one observation."""
     from transformers import AutoTokenizer
 
+    from ordebug.answer import prompt_messages
     from ordebug.data.chat import to_chat
-    from ordebug.rl.rollout import HFPolicy, prompt_messages, render_prompt
+    from ordebug.rl.rollout import HFPolicy, render_prompt
 
     folder, template = (converted, "smollm2") if kind == "gguf_smollm2" else (_tiny_qwen3(tmp_path), "qwen3")
     thinking = True

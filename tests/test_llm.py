@@ -116,7 +116,7 @@ def test_separate_reasoning_field_becomes_the_think_text(tmp_path):
         ans, _ = ask(teacher(tmp_path, srv.base_url, max_think_chars=120))
         think = ans.text.split("</think>")[0]
         from ordebug.agents.heuristic import HeuristicAgent
-        from ordebug.data.sft import trim_think
+        from ordebug.answer import trim_think
 
         reasoned = HeuristicAgent().act(OBS).split("</think>")[0].split("<think>")[1]  # the server's policy
         assert len(reasoned.strip()) > 120

@@ -112,7 +112,7 @@ THINK = ("Step 1: The model is infeasible; the conflict (IIS) is committed(plant
 def test_trim_think_drops_the_restatement_before_the_diagnosis():
     """A short budget keeps the diagnosis and the decision (what the action follows from), not
     the opening restatement of the conflict, which small models learned to repeat forever."""
-    from ordebug.data.sft import trim_think
+    from ordebug.answer import trim_think
 
     assert trim_think(THINK, None) == THINK and trim_think(THINK, len(THINK)) == THINK
     kept = trim_think(THINK, 200)

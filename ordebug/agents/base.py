@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from ordebug.answer import format_answer, steps_think
+
 
 class Agent(Protocol):
     """An agent answers each observation with text ending in ``Action: NAME(args)``."""
@@ -19,8 +21,7 @@ class Agent(Protocol):
 
 def answer(thoughts: list[str], action: str) -> str:
     """The SFT/LLM answer format."""
-    body = "\n".join(f"Step {i}: {t}" for i, t in enumerate(thoughts, 1))
-    return f"<think>\n{body}\n</think>\n\nAction: {action}"
+    return format_answer(steps_think(thoughts), action)
 
 
 BUILTIN_AGENTS = ("heuristic", "random", "drop_first_iis")

@@ -5,15 +5,11 @@ observation), exactly the format of the SFT samples, so training and inference m
 
 from __future__ import annotations
 
-import re
-
 from ordebug.actions import ActionError, extract_action
+from ordebug.answer import THINK, format_answer, prompt_messages, trim_think
 from ordebug.collect.episode import USAGE_KEYS, AgentAnswer
-from ordebug.data.sft import trim_think
-from ordebug.env.prompt import SYSTEM_PROMPT
 from ordebug.llm.client import LLMClient
 
-_THINK = re.compile(r"<think>\s*(.*?)\s*</think>", re.S)
 CORRECTION = (
     "Your answer could not be used: {error}. Reply again with your reasoning inside "
     "<think>...</think> and then exactly one line of the form: Action: NAME(args)"
@@ -27,7 +23,7 @@ def think_text(content: str, reasoning: str) -> str:
     """The teacher's own reasoning: a separate reasoning field if given, else its <think>."""
     if reasoning.strip():
         return reasoning.strip()
-    m = _THINK.search(content)
+    m = THINK.search(content)
     if m:
         return m.group(1).strip()
     return content.split("Action:")[0].strip()
@@ -44,7 +40,7 @@ class LLMAgent:
         """Each request carries the whole observation: nothing to reset between episodes."""
 
     async def act(self, observation: str, sample: int = 0) -> AgentAnswer:
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": observation}]
+        messages = prompt_messages(observation)
         usage: dict[str, float] = dict.fromkeys(USAGE_KEYS, 0)
         error = ""
         for attempt in range(self.max_reprompts + 1):
@@ -63,8 +59,7 @@ class LLMAgent:
                 try:
                     action = extract_action(content)
                     think = trim_think(think_text(content, res["reasoning"]), self.max_think_chars)
-                    text = f"<think>\n{think}\n</think>\n\nAction: {action.text}"
-                    return AgentAnswer(text, action, None, attempt, usage)
+                    return AgentAnswer(format_answer(think, action.text), action, None, attempt, usage)
                 except ActionError as exc:
                     error = str(exc)
             messages = [*messages, {"role": "assistant", "content": content},

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from ordebug.answer import prompt_messages
 from ordebug.env.prompt import SYSTEM_PROMPT
 from ordebug.jsonl import jsonl_text, read_jsonl  # noqa: F401  (re-exported)
 from ordebug.solver.errors import OrDebugError
@@ -25,11 +26,7 @@ def to_chat(sample: dict) -> dict:
             "prompt the LLM agent uses at inference; recollect it with this version"
         )
     return {
-        "messages": [
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": sample["input"]},
-            {"role": "assistant", "content": sample["output"]},
-        ],
+        "messages": [*prompt_messages(sample["input"]), {"role": "assistant", "content": sample["output"]}],
         "metadata": sample.get("metadata", {}),
     }
 

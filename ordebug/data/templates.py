@@ -7,17 +7,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-_THINK = re.compile(r"<think>\s*(.*?)\s*</think>", re.S)
+from ordebug.answer import think_of
+
 _QUOTED = re.compile(r"'[^'\n]*'")
 _NAME = re.compile(r"[A-Za-z_][\w.]*(?:\([^()\s]*\)|\[[^\]\s]*\])+")  # row(i,j), table[key]
 _IDENT = re.compile(r"\b(?=\w*[_\d])[A-Za-z_]\w*\b")  # identifiers with digits or underscores
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf\b")
 _RULE = re.compile(r"\bR#: [^.;]*")  # the text of a cited rule (family-specific wording)
-
-
-def think_text(output: str) -> str:
-    m = _THINK.search(output)
-    return m.group(1).strip() if m else ""
 
 
 def mask(text: str) -> str:
@@ -34,7 +30,7 @@ def mask(text: str) -> str:
 
 def template_stats(outputs: Iterable[str], top: int = 5) -> dict:
     """Distinct think texts and templates, the largest template's share and the most common ones."""
-    thinks = [think_text(o) for o in outputs]
+    thinks = [think_of(o) for o in outputs]
     if not thinks:
         return {"samples": 0, "distinct_thinks": 0, "distinct_templates": 0, "top_template_share": None,
                 "top_templates": []}

@@ -14,14 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ordebug.actions import ActionError, extract_action
+from ordebug.answer import prompt_messages
 from ordebug.env.environment import EnvConfig, RepairEnv
-from ordebug.env.prompt import SYSTEM_PROMPT
 from ordebug.rl.reward import EpisodeReturn, episode_return
-
-
-def prompt_messages(observation: str) -> list[dict[str, str]]:
-    """The chat of one step, as the LLM agent sends it and the SFT samples hold it."""
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": observation}]
 
 
 def step_text(answer: str) -> tuple[str, bool]:

@@ -16,8 +16,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from ordebug.answer import think_of
 from ordebug.atomic import write_text_atomic
-from ordebug.data.templates import think_text
 from ordebug.jsonl import iter_jsonl
 
 FILTERS = ("error_type", "family", "difficulty", "outcome")
@@ -35,7 +35,7 @@ def outcome_label(t: dict) -> str:
 
 
 def _step(s: dict) -> dict:
-    return {"observation": s.get("observation", ""), "think": think_text(s.get("answer", "")),
+    return {"observation": s.get("observation", ""), "think": think_of(s.get("answer", "")),
             "action": s.get("action", ""), "valid": bool(s.get("valid", True)), "reply": s.get("reply", "")}
 
 

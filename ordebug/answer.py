@@ -1,0 +1,56 @@
+"""The answer format, in one place: what every agent writes, every SFT sample holds, the
+served model is asked for and GRPO rewards.
+
+An answer is ``<think>\\n...\\n</think>\\n\\nAction: NAME(args)``; the request that asks
+for it is the system prompt and the observation (:func:`prompt_messages`). The action line
+is read by the strict parser in :mod:`ordebug.actions` (``extract_action``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ordebug.env.prompt import SYSTEM_PROMPT
+
+THINK = re.compile(r"<think>\s*(.*?)\s*</think>", re.S)
+_STEP = re.compile(r"Step \d+:")
+
+
+def prompt_messages(observation: str) -> list[dict[str, str]]:
+    """The chat of one step, as the LLM agent sends it, the SFT samples hold it and GRPO renders it."""
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": observation}]
+
+
+def format_answer(think: str, action: str) -> str:
+    """The answer text: ``think`` in its tags, a blank line, the ``Action:`` line."""
+    return f"<think>\n{think}\n</think>\n\nAction: {action}"
+
+
+def steps_think(thoughts: list[str]) -> str:
+    """Reasoning written as numbered steps (``Step 1: ...``), one per line."""
+    return "\n".join(f"Step {i}: {t}" for i, t in enumerate(thoughts, 1))
+
+
+def think_of(text: str) -> str:
+    """The ``<think>`` body of an answer (stripped), or "" when it has none."""
+    m = THINK.search(text)
+    return m.group(1).strip() if m else ""
+
+
+def trim_think(think: str, max_chars: int | None) -> str:
+    """``think`` within ``max_chars``: its opening lines go first (they restate the situation:
+    "the conflict is a, b, c and 5 more"), never the last two (the diagnosis and the
+    decision the action follows from); what is still too long is cut at a word, with " ...".
+    Kept ``Step N:`` lines are numbered from 1 again."""
+    think = think.strip()
+    if max_chars is None or len(think) <= max_chars:
+        return think
+    lines = [x.strip() for x in think.splitlines() if x.strip()]
+    while len(lines) > 2 and len("\n".join(lines)) > max_chars:
+        lines.pop(0)
+    if all(_STEP.match(x) for x in lines):
+        lines = [_STEP.sub(f"Step {i}:", x, count=1) for i, x in enumerate(lines, 1)]
+    text = "\n".join(lines)
+    if len(text) > max_chars:
+        text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
+    return text
