@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import jsonlines
+
 from ordebug.atomic import atomic_open, write_text_atomic
 
 
@@ -21,13 +23,14 @@ def dumps(record: dict) -> str:
 
 
 def iter_jsonl(paths: Iterable[str | os.PathLike[str]]) -> Iterator[dict]:
-    """Records of several files (``.gz`` ones decompressed), in order; blank lines are skipped."""
+    """Records of several files (``.gz`` ones decompressed), in order; blank lines are skipped.
+    A line that is not JSON raises ``jsonlines.InvalidLineError`` (a ValueError) naming the
+    line number."""
     for p in paths:
         opener = gzip.open if str(p).endswith(".gz") else open
         with opener(p, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
+            # json.loads, not the orjson jsonlines picks when installed: records may hold Infinity
+            yield from jsonlines.Reader(fh, loads=json.loads).iter(skip_empty=True)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict]:
@@ -45,10 +48,10 @@ def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[dict]) ->
     n = 0
     with atomic_open(path, binary=str(path).endswith(".gz")) as raw:
         fh = gzip.GzipFile(fileobj=raw, mode="wb", filename="", mtime=0) if str(path).endswith(".gz") else raw
-        for rec in records:
-            line = dumps(rec) + "\n"
-            fh.write(line.encode("utf-8") if fh is not raw else line)
-            n += 1
+        with jsonlines.Writer(fh, dumps=dumps) as out:
+            for rec in records:
+                out.write(rec)
+                n += 1
         if fh is not raw:
             fh.close()
     return n

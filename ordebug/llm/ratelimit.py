@@ -1,43 +1,15 @@
-"""Token buckets for requests and tokens per minute, shared by every job of an account.
-
-Buckets start nearly empty and refill continuously, so no 60-second window ever sees
-more than the configured rate (plus one small burst). Rate-limit headers from the server
-(``x-ratelimit-remaining-*`` at 0, ``Retry-After``) pause every job until the reset.
+"""Request and token rates per minute, shared by every job of an account (the buckets live
+in :class:`~ordebug.llm.account.Account`), so no 60-second window sees more than the
+configured rate. Rate-limit headers from the server (``x-ratelimit-remaining-*`` at 0,
+``Retry-After``) pause every job until the reset.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 from ordebug.llm.account import Account
-
-
-class TokenBucket:
-    """Refills at ``per_minute / 61`` per second with one second's burst, so that
-    burst + 60 s of refill never exceeds ``per_minute`` in any 60-second window."""
-
-    def __init__(self, per_minute: float, burst: float | None = None) -> None:
-        self.rate = per_minute / 61.0
-        self.capacity = burst if burst is not None else max(1.0, self.rate)
-        self.level = 0.0
-        self.stamp = time.monotonic()
-
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def wait_time(self, amount: float) -> float:
-        self._refill()
-        need = min(amount, self.capacity) - self.level
-        return 0.0 if need <= 0 else need / self.rate
-
-    def take(self, amount: float) -> None:
-        self._refill()
-        self.level -= min(amount, self.capacity)
-
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$")
 
