@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,29 @@ def check_cross_references(config: dict[str, Any]) -> None:
 # Agent-name prefixes of the agents a model server answers for: fine-tuned, RL, base model
 SERVED_PREFIXES = ("ft_", "rl_", "base_")
 
+
+@dataclass(frozen=True)
+class AgentKind:
+    """What an agent's name says: ``builtin`` or ``teacher`` (answered by code or an endpoint),
+    or ``ft``, ``rl``, ``base`` (a model server over a training run's adapter, an RL run's
+    adapter, or the run's base model alone), with that ``run``."""
+
+    kind: str
+    run: str | None = None
+
+    @property
+    def served(self) -> bool:
+        return self.run is not None
+
+
+def agent_kind(name: str, teachers: Iterable[str] = ()) -> AgentKind:
+    """The kind of the agent ``name`` (``ft_<run>``, ``rl_<run>``, ``base_<run>``, a teacher
+    configured under ``teachers``, else built in): the one place the prefixes are read."""
+    for prefix in SERVED_PREFIXES:
+        if name.startswith(prefix):
+            return AgentKind(prefix[:-1], name[len(prefix):])
+    return AgentKind("teacher" if name in set(teachers) else "builtin")
+
 BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}
 
 
@@ -100,7 +125,7 @@ def check_agents(config: dict[str, Any]) -> None:
 
     teachers = sorted(config.get("teachers") or {})
     for name in teachers:
-        if name.startswith(SERVED_PREFIXES):
+        if agent_kind(name).served:
             raise ConfigError(f"config key 'teachers.{name}': a teacher's name may not start with ft_, rl_ or "
                               "base_ (those name fine-tuned, RL and base-model agents in eval)")
     known = f"known: {', '.join(BUILTIN_AGENTS)} (built in)" + (

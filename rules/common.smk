@@ -4,7 +4,7 @@ import re
 import sys
 from types import SimpleNamespace
 
-from ordebug.config import SERVED_PREFIXES, ConfigError, validate_config
+from ordebug.config import ConfigError, agent_kind, validate_config
 from ordebug.bench.shards import SPLITS, n_shards
 from ordebug.data.mixes import datasets as mix_datasets
 
@@ -342,20 +342,24 @@ def get_eval_journal(wildcards):
     return f"data/journal/eval/{wildcards.agent}/{name}.jsonl"
 
 
-# agents served by a model server: fine-tuned, RL, base model
-SERVED = SERVED_PREFIXES
-# agent wildcard of the rules for served agents and of those for the others (built in, teachers)
+# agent wildcard of the rules for agents a model server answers for (fine-tuned, RL, base
+# model: ordebug.config.agent_kind) and of those for the others (built in, teachers)
 ONLY_SERVED = (
-    "|".join(re.escape(a) for a in KNOWN_AGENTS if a.startswith(SERVED)) or "(?!)"
+    "|".join(re.escape(a) for a in KNOWN_AGENTS if agent_kind(a).served) or "(?!)"
 )
 NOT_SERVED = (
-    "|".join(re.escape(a) for a in KNOWN_AGENTS if not a.startswith(SERVED)) or "(?!)"
+    "|".join(re.escape(a) for a in KNOWN_AGENTS if not agent_kind(a).served) or "(?!)"
 )
+
+
+def get_agent_kind(agent):
+    """What an agent's name says (ordebug.config.AgentKind: kind, run, served)."""
+    return agent_kind(agent, get_teachers())
 
 
 def get_agent_outcomes(agent):
     """Outcome files of one evaluated agent: per test shard, or per part for a fine-tuned one."""
-    if agent.startswith(SERVED):
+    if get_agent_kind(agent).served:
         return [
             f"results/eval/{agent}/part_{p}.outcomes.jsonl" for p in get_ft_part_ids()
         ]
@@ -374,21 +378,20 @@ def get_report_outcomes(wildcards=None):
 
 def get_eval_kind(wildcards):
     """How an agent is evaluated: a served adapter, a teacher endpoint or built in."""
-    if wildcards.agent.startswith(SERVED):
-        return "finetuned"
-    return "teacher" if wildcards.agent in get_teachers() else "builtin"
+    kind = get_agent_kind(wildcards.agent)
+    return "finetuned" if kind.served else kind.kind
 
 
 def get_eval_model_inputs(wildcards):
     """A fine-tuned agent needs its trained adapter (and a locally built base model)."""
-    if wildcards.agent.startswith("rl_"):
-        return get_rl_eval_inputs(wildcards.agent[3:])
-    if wildcards.agent.startswith("base_"):
+    kind = get_agent_kind(wildcards.agent)
+    if kind.kind == "rl":
+        return get_rl_eval_inputs(kind.run)
+    if kind.kind == "base":
         return get_local_model(wildcards)
-    if not wildcards.agent.startswith("ft_"):
+    if kind.kind != "ft":
         return []
-    run = wildcards.agent[3:]
-    return [f"results/train/{run}/train_results.json", *get_local_model(wildcards)]
+    return [f"results/train/{kind.run}/train_results.json", *get_local_model(wildcards)]
 
 
 def get_served_settings(settings, adapter):
@@ -408,22 +411,20 @@ def get_finetuned_settings(wildcards):
     """How a served agent's model is served: base model, adapter (none for base_), template,
     and for a trained one the token lengths of its training data (the answer budget covers
     the longest trained answer: :func:`ordebug.eval.run.answer_budget`)."""
-    agent = wildcards.agent
-    if agent.startswith("rl_"):
-        run = agent[len("rl_") :]
-        base_run = get_rl_settings(SimpleNamespace(run=run))["base_run"]
+    kind = get_agent_kind(wildcards.agent)
+    run = SimpleNamespace(run=kind.run)
+    if kind.kind == "rl":
+        base_run = get_rl_settings(run)["base_run"]
         return {
-            **get_rl_served_settings(run),
+            **get_rl_served_settings(kind.run),
             "answer_lengths": f"results/train/{base_run}/token_lengths.json",
         }
-    if agent.startswith("ft_"):
-        run = SimpleNamespace(run=agent[len("ft_") :])
+    if kind.kind == "ft":
         return {
             **get_served_settings(get_run_settings(run), get_run_adapter(run)),
-            "answer_lengths": f"results/train/{run.run}/token_lengths.json",
+            "answer_lengths": f"results/train/{kind.run}/token_lengths.json",
         }
-    if agent.startswith("base_"):
-        run = SimpleNamespace(run=agent[len("base_") :])
+    if kind.kind == "base":
         return get_served_settings(get_run_settings(run), None)
     return {}
 
@@ -548,14 +549,12 @@ def get_collect_mem_mb(wildcards, threads):
 
 def get_eval_runtime(wildcards):
     """Minutes for one evaluate job (a fine-tuned agent also starts its model server)."""
-    if wildcards.agent.startswith(SERVED):
-        return 720
-    return 720 if wildcards.agent in get_teachers() else 60
+    return 60 if get_agent_kind(wildcards.agent).kind == "builtin" else 720
 
 
 def get_eval_gpus(wildcards):
     """GPUs of an evaluate job: eval.serve.gpus for a fine-tuned agent, none otherwise."""
-    if not wildcards.agent.startswith(SERVED):
+    if not get_agent_kind(wildcards.agent).served:
         return 0
     return config["eval"].get("serve", {}).get("gpus", 0)
 
@@ -564,7 +563,7 @@ def get_eval_mem_mb(wildcards):
     """Memory of an evaluate job: a served model needs far more than the solver."""
     return (
         65536
-        if wildcards.agent.startswith(SERVED)
+        if get_agent_kind(wildcards.agent).served
         else 2048 * config["eval"]["workers"]
     )
 

@@ -204,3 +204,21 @@ def test_unknown_agent_names_are_config_errors_with_the_known_names(key, edit):
         validate_config(cfg)
     msg = str(info.value)
     assert f"config key '{key}'" in msg and "heuristic, random, drop_first_iis" in msg and "gpt52chat" in msg
+
+
+def test_agent_kinds_are_read_from_the_name_in_one_place():
+    """The workflow dispatches on agent_kind: served agents carry their run, a teacher is one
+    configured under ``teachers``, anything else is built in."""
+    from ordebug.config import agent_kind
+
+    assert agent_kind("ft_smollm2_135m") == agent_kind("ft_smollm2_135m", ["x"])
+    ft, rl, base = agent_kind("ft_q8b"), agent_kind("rl_q8b_grpo"), agent_kind("base_q8b")
+    assert (ft.kind, ft.run, rl.kind, rl.run, base.kind, base.run) == ("ft", "q8b", "rl", "q8b_grpo", "base", "q8b")
+    assert ft.served and rl.served and base.served
+    assert agent_kind("gpt52chat", ["gpt52chat"]).kind == "teacher"
+    assert agent_kind("heuristic", ["gpt52chat"]).kind == "builtin"
+    assert not agent_kind("gpt52chat", ["gpt52chat"]).served and not agent_kind("heuristic").served
+    cfg = small_config()
+    cfg["teachers"] = {"ft_teacher": cfg["teachers"]["gpt52chat"]}
+    with pytest.raises(ConfigError, match="teachers.ft_teacher"):
+        validate_config(cfg)
