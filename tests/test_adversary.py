@@ -18,7 +18,7 @@ from ordebug.bench.adversary.measure import play
 from ordebug.bench.adversary.table import problem_table
 from ordebug.bench.adversary.truth import Truth
 from ordebug.bench.probe import root_elements
-from ordebug.errors.slips import is_slip, slips
+from ordebug.faults.slips import is_slip, slips
 
 BLIND = ("problem_id", "model", "iis")
 

@@ -15,7 +15,7 @@ from ordebug.collect.episode import run_episode
 from ordebug.data.templates import mask, template_stats
 from ordebug.env.environment import EnvConfig, RepairEnv
 from ordebug.env.observation import shown_order
-from ordebug.errors.taxonomy import ERROR_TYPES
+from ordebug.faults.taxonomy import ERROR_TYPES
 
 
 def rates(agent_name: str, problems: list[dict]) -> dict[str, list[int]]:

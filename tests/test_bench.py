@@ -15,7 +15,7 @@ from ordebug.bench.generate import BenchSpec, content_id, generate_problem, prob
 from ordebug.bench.leak import probe
 from ordebug.bench.shards import generate_problems, n_shards, pool_slots, shard_indices, write_jsonl_atomic
 from ordebug.bench.summary import drop_first_iis, summarize
-from ordebug.errors.taxonomy import ERROR_TYPES
+from ordebug.faults.taxonomy import ERROR_TYPES
 from ordebug.models import FAMILIES, build_from_sheet
 from ordebug.models.datasheet import DataSheet, parse_tables
 from ordebug.solver import read_model_text

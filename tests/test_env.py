@@ -11,7 +11,7 @@ import ordebug.env.environment as envmod
 from ordebug.env import reward as rw
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 from ordebug.env.specview import parse_data_line
-from ordebug.errors.taxonomy import ERROR_TYPES
+from ordebug.faults.taxonomy import ERROR_TYPES
 from ordebug.models import build_family
 from ordebug.solver import Row, Var, read_model_text, write_lp
 

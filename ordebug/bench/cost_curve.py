@@ -2,7 +2,7 @@
 
 For a family and a target number of rows, the family's size parameter is raised until its
 model has that many rows; then problems are generated exactly as the benchmark does
-(:func:`ordebug.errors.inject.inject` on a freshly drawn base model) and the time is split
+(:func:`ordebug.faults.inject.inject` on a freshly drawn base model) and the time is split
 by stage: building the base model, solving it, drawing conflicts (the feasibility checks
 of candidate changes), computing IISs, and verifying the placed fault. The stages are
 timed by wrapping the functions the generator calls (nothing in the generator changes);
@@ -104,11 +104,11 @@ def measure(family: str, rows: int, etype: str = "I", problems: int = 2, seed: i
     timing each stage; stops early (noted) when ``time_limit`` seconds are spent."""
     import importlib
 
-    from ordebug.errors.faults import Context
+    from ordebug.faults.fault import Context
     from ordebug.solver.solve import is_solver_failure, solve
 
-    inject = importlib.import_module("ordebug.errors.inject")
-    perturb = importlib.import_module("ordebug.errors.perturb")
+    inject = importlib.import_module("ordebug.faults.inject")
+    perturb = importlib.import_module("ordebug.faults.perturb")
     size, n_rows, n_vars = size_for_rows(family, rows, seed)
     pt = Point(family, rows, size, n_rows, n_vars)
     targets = [(perturb, "draw", "conflicts"), (inject, "compute_iis", "iis"), (inject, "verify", "verify")]

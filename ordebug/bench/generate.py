@@ -11,9 +11,9 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
-from ordebug.errors.faults import Context
-from ordebug.errors.inject import Injection, family_order, inject
-from ordebug.errors.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
+from ordebug.faults.fault import Context
+from ordebug.faults.inject import Injection, family_order, inject
+from ordebug.faults.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
 from ordebug.models import FAMILIES, build_family
 from ordebug.solver.iis import Iis
 from ordebug.solver.lpformat import lp_body, write_lp

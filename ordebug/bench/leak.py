@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ordebug.errors.nameform import name_form
+from ordebug.faults.nameform import name_form
 
 _ROW_RE = re.compile(r"^\s*([^:\s]+):", re.M)
 

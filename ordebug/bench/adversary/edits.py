@@ -19,7 +19,7 @@ from ordebug import actions as act
 from ordebug.actions import ActionError, apply_edit, parse_action
 from ordebug.bench.adversary.blind import Blind, Element
 from ordebug.bench.adversary.values import NAN, value_form
-from ordebug.errors.slips import slips
+from ordebug.faults.slips import slips
 from ordebug.solver.solve import is_solver_failure, solve
 from ordebug.solver.spec import INF, ModelSpec, family
 

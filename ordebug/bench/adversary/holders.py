@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from ordebug.bench.adversary.blind import Blind
 from ordebug.bench.probe import root_elements
-from ordebug.errors import labels as lb
-from ordebug.errors.changes import build
-from ordebug.errors.taxonomy import PAIR_KINDS
+from ordebug.faults import labels as lb
+from ordebug.faults.changes import build
+from ordebug.faults.taxonomy import PAIR_KINDS
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver.iis import Iis
 

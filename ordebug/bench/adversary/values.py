@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ordebug.errors.slips import slips
+from ordebug.faults.slips import slips
 from ordebug.solver.spec import fmt_num
 
 GRIDS = (100.0, 50.0, 10.0, 5.0, 1.0, 0.5, 0.25, 0.1, 0.05, 0.01)

@@ -1,13 +1,13 @@
 """Inject one error type into a base model and verify it with the solver.
 
-A conflict is drawn the same way for every type (:mod:`ordebug.errors.perturb`); the fault
+A conflict is drawn the same way for every type (:mod:`ordebug.faults.perturb`); the fault
 is then placed on a member of its IIS drawn uniformly among those the type can hold
-(:mod:`ordebug.errors.labels`), and the specification is the data sheet with that member
+(:mod:`ordebug.faults.labels`), and the specification is the data sheet with that member
 changed. A candidate is kept only when the broken model is infeasible, the specified model
 is optimal and differs from the broken one exactly where the faults are, the type's own
 property holds, and no single deletion of an IIS member restores the specified optimum (A
 and D are exempt: deleting their faulty row restores it by necessity; in H the fault's own
-deletion may restore it, see :data:`~ordebug.errors.taxonomy.OWN_DELETION_TYPES`).
+deletion may restore it, see :data:`~ordebug.faults.taxonomy.OWN_DELETION_TYPES`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 
 from ordebug import actions as act
 from ordebug.actions import apply_actions, apply_edit, parse_action
-from ordebug.errors import labels as lb
-from ordebug.errors import perturb
-from ordebug.errors.changes import SheetChange, build, changed, repair_actions
-from ordebug.errors.faults import Context, Element, Fault
-from ordebug.errors.taxonomy import OWN_DELETION_TYPES, PAIR_KINDS, REDUNDANT_FAULT_TYPES
+from ordebug.faults import labels as lb
+from ordebug.faults import perturb
+from ordebug.faults.changes import SheetChange, build, changed, repair_actions
+from ordebug.faults.fault import Context, Element, Fault
+from ordebug.faults.taxonomy import OWN_DELETION_TYPES, PAIR_KINDS, REDUNDANT_FAULT_TYPES
 from ordebug.models.base import BaseModel
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver.iis import Iis, compute_iis

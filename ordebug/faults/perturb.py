@@ -3,7 +3,7 @@ sheet moved to another natural value (or an entity listed, or a fixed quantity d
 whole), so that the model built from it is infeasible.
 
 The draw never depends on the error type. Which member of the conflict is then called the
-fault is chosen afterwards (:mod:`ordebug.errors.labels`), uniformly among the members a
+fault is chosen afterwards (:mod:`ordebug.faults.labels`), uniformly among the members a
 type can hold, so nothing in the model says which one it is.
 """
 
@@ -12,9 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from ordebug.errors.changes import SheetChange, build, harder, natural_values
-from ordebug.errors.faults import Context, single_use
-from ordebug.errors.labels import MAX_ENTRY_USES
+from ordebug.faults.changes import SheetChange, build, harder, natural_values
+from ordebug.faults.fault import Context, single_use
+from ordebug.faults.labels import MAX_ENTRY_USES
 from ordebug.models.datasheet import WHOLE_LOTS
 from ordebug.solver.inplace import Edit, InPlaceModel
 from ordebug.solver.solve import is_feasible, solve

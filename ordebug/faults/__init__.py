@@ -1,6 +1,6 @@
 """Error taxonomy A-I: fault injection and verification."""
 
-from ordebug.errors.inject import Injection, inject
-from ordebug.errors.taxonomy import ERROR_TYPES
+from ordebug.faults.inject import Injection, inject
+from ordebug.faults.taxonomy import ERROR_TYPES
 
 __all__ = ["ERROR_TYPES", "Injection", "inject"]

@@ -14,8 +14,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ordebug.errors.changes import OUTLIER_MARGIN, SheetChange, build, harder, natural_values
-from ordebug.errors.faults import Element, single_use
+from ordebug.faults.changes import OUTLIER_MARGIN, SheetChange, build, harder, natural_values
+from ordebug.faults.fault import Element, single_use
 from ordebug.models.base import BaseModel, directed, exceptions, row_key, rule_sense
 from ordebug.models.datasheet import WHOLE_LOTS, DataSheet
 from ordebug.solver.iis import Iis

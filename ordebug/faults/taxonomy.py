@@ -27,7 +27,7 @@ REDUNDANT_FAULT_TYPES = frozenset({"A", "D"})
 # row that needs the least right-hand-side move to restore feasibility naming the fault.
 OWN_DELETION_TYPES = frozenset({"H"})
 # The two-fault types (the kinds of fault each single-fault type holds are in
-# :data:`ordebug.errors.labels.TYPE_KINDS`).
+# :data:`ordebug.faults.labels.TYPE_KINDS`).
 PAIR_KINDS = frozenset({"E", "G"})
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from ordebug.actions import apply_actions
 from ordebug.env.environment import RepairEnv
-from ordebug.errors.inject import (
+from ordebug.faults.inject import (
     MIN_CANDIDATES,
     MIN_RELAX_DECOYS,
     PRECHECKED,
@@ -17,7 +17,7 @@ from ordebug.errors.inject import (
     member_deletions,
     own_deletions,
 )
-from ordebug.errors.taxonomy import ERROR_TYPES, OWN_DELETION_TYPES, REDUNDANT_FAULT_TYPES
+from ordebug.faults.taxonomy import ERROR_TYPES, OWN_DELETION_TYPES, REDUNDANT_FAULT_TYPES
 from ordebug.models import build_from_sheet
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver import compute_iis, read_model_text, solve
@@ -108,7 +108,7 @@ def _one_row(rec) -> bool:
 def _written_sheet(rec) -> DataSheet:
     """The sheet an A problem's model was built from: the specification with the fault undone
     (the rule reversed back, or the missed exception left out)."""
-    from ordebug.errors.changes import SheetChange, changed
+    from ordebug.faults.changes import SheetChange, changed
 
     sheet = _spec_sheet(rec)
     own = rec["ground_truth"]["spec_sources"][0]
@@ -145,8 +145,8 @@ def test_type_a_reverses_a_rule_or_misses_an_exception_and_nothing_else(sample_b
 
 def test_faults_sit_on_members_the_type_can_hold(sample):
     """The fault is drawn among the IIS members its type can hold: each single-fault root is
-    one of :func:`ordebug.errors.labels.eligible`'s placements on the broken model's IIS."""
-    from ordebug.errors.labels import TYPE_KINDS, eligible
+    one of :func:`ordebug.faults.labels.eligible`'s placements on the broken model's IIS."""
+    from ordebug.faults.labels import TYPE_KINDS, eligible
 
     checked = 0
     for rec in sample:
@@ -195,7 +195,7 @@ def test_type_b_has_decoy_integers_that_also_restore_feasibility(sample_by_type)
 def test_type_a_has_another_inequality_family_that_turns_round_like_the_fault(sample_by_type):
     """Another IIS row, outside the reversed family, whose flip restores feasibility with the
     optimum of deleting it, as the reversed rule's does: "flip equals drop" is no signature."""
-    from ordebug.errors.inject import flip_like_drop
+    from ordebug.faults.inject import flip_like_drop
 
     for rec in sample_by_type["A"]:
         b = broken(rec)
@@ -230,7 +230,7 @@ def test_type_a_reverses_only_a_rule_whose_direction_the_sheet_states(sample_by_
 def test_type_a_scope_is_hidden_from_the_solver(sample_by_type):
     """Turning the faulty row round alone and turning its whole family round both restore
     feasibility, so a search cannot tell a reversed rule from a missed exception by solving."""
-    from ordebug.errors.inject import scope_hidden
+    from ordebug.faults.inject import scope_hidden
 
     for rec in sample_by_type["A"]:
         assert scope_hidden(broken(rec), rec["ground_truth"]["root_cause"][0]["name"]), rec["problem_id"]
@@ -241,8 +241,8 @@ def test_type_a_both_scopes_verify(sample_by_type):
     both pass verification on the same conflict: the scope drawn is independent of anything
     the solver says about the broken model (keeping only the scope that passed tied it to
     the objective)."""
-    from ordebug.errors.inject import _broken_base, verify
-    from ordebug.errors.labels import _sense_label
+    from ordebug.faults.inject import _broken_base, verify
+    from ordebug.faults.labels import _sense_label
 
     checked = 0
     for rec in sample_by_type["A"]:
@@ -289,7 +289,7 @@ def test_rule_exceptions_read_reverse_and_build():
 def test_type_a_has_another_family_whose_reversal_restores_feasibility(sample_by_type):
     """Turning the reversed rule's whole family round makes the model feasible; another family
     of the IIS does that too, so the family flip that restores feasibility is no signature."""
-    from ordebug.errors.inject import family_flip_decoy
+    from ordebug.faults.inject import family_flip_decoy
 
     for rec in sample_by_type["A"]:
         iis = Iis(rec["iis"]["constraints"], [(x["variable"], x["side"]) for x in rec["iis"]["bounds"]], True)
@@ -303,7 +303,7 @@ def test_type_a_conflict_holds_two_directed_rules_either_of_which_could_be_rever
     """The conflict of an A problem holds another rule that states its direction in words and
     whose reversal in the sheet (or a missed exception for its row of the conflict) also gives
     a feasible specified model: which is wrong is written only in the specification."""
-    from ordebug.errors.changes import SheetChange, changed
+    from ordebug.faults.changes import SheetChange, changed
     from ordebug.models.base import directed, exceptions, row_key
 
     for rec in sample_by_type["A"]:
@@ -324,7 +324,7 @@ def test_type_a_conflict_holds_two_directed_rules_either_of_which_could_be_rever
 
 def test_difficulty_counts_the_integers_a_modeller_must_check():
     """Every general integer of the IIS rows is a member to check (its type against the sheet)."""
-    from ordebug.errors.inject import members_to_check
+    from ordebug.faults.inject import members_to_check
     from ordebug.solver.spec import ModelSpec, Row, Var
 
     spec = ModelSpec(name="t")
@@ -441,10 +441,10 @@ def test_checks_before_the_iis_are_necessary(bench_spec, monkeypatch, etype):
     passes verification passes them too (rebuilt from the sheet its model was written from),
     and its IIS rows pass the row check."""
     from ordebug.bench.generate import generate_problem, slot
-    from ordebug.errors import inject as _  # noqa: F401
-    from ordebug.errors.changes import build
+    from ordebug.faults import inject as _  # noqa: F401
+    from ordebug.faults.changes import build
 
-    inj = sys.modules["ordebug.errors.inject"]
+    inj = sys.modules["ordebug.faults.inject"]
     verified = []
     real = inj.verify
 
@@ -471,9 +471,9 @@ def test_candidates_are_counted_by_sheet_entry_not_by_row():
     weight in every truck's load row), so a conflict with it alone is not three candidates."""
     import importlib
 
-    from ordebug.errors import labels as lb
+    from ordebug.faults import labels as lb
 
-    inj = importlib.import_module("ordebug.errors.inject")  # (the package exports a function of that name)
+    inj = importlib.import_module("ordebug.faults.inject")  # (the package exports a function of that name)
     rows = [("c", f"truck_load(truck_{t})") for t in (1, 2, 3)]
     one = {m: [lb.Label("coef", m, "weight[item_7]", var=f"pack(item_7,{m[1][11:18]})")] for m in rows}
     assert inj._count("C", one) == 1

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from ordebug import actions as act
-from ordebug.errors.slips import is_slip
+from ordebug.faults.slips import is_slip
 from ordebug.models import build_from_sheet
 from ordebug.models.base import BaseModel, add_exception, reverse_rule
 from ordebug.models.datasheet import DataSheet, Table, table_grid
