@@ -9,15 +9,9 @@ import pytest
 
 from ordebug.actions import apply_actions
 from ordebug.env.environment import RepairEnv
-from ordebug.faults.inject import (
-    MIN_CANDIDATES,
-    MIN_RELAX_DECOYS,
-    PRECHECKED,
-    difficulty,
-    member_deletions,
-    own_deletions,
-)
+from ordebug.faults.inject import MIN_CANDIDATES, PRECHECKED
 from ordebug.faults.taxonomy import ERROR_TYPES, OWN_DELETION_TYPES, REDUNDANT_FAULT_TYPES
+from ordebug.faults.verify import MIN_RELAX_DECOYS, difficulty, member_deletions, own_deletions
 from ordebug.models import build_from_sheet
 from ordebug.models.datasheet import DataSheet
 from ordebug.solver import compute_iis, read_model_text, solve
@@ -195,7 +189,7 @@ def test_type_b_has_decoy_integers_that_also_restore_feasibility(sample_by_type)
 def test_type_a_has_another_inequality_family_that_turns_round_like_the_fault(sample_by_type):
     """Another IIS row, outside the reversed family, whose flip restores feasibility with the
     optimum of deleting it, as the reversed rule's does: "flip equals drop" is no signature."""
-    from ordebug.faults.inject import flip_like_drop
+    from ordebug.faults.verify import flip_like_drop
 
     for rec in sample_by_type["A"]:
         b = broken(rec)
@@ -230,7 +224,7 @@ def test_type_a_reverses_only_a_rule_whose_direction_the_sheet_states(sample_by_
 def test_type_a_scope_is_hidden_from_the_solver(sample_by_type):
     """Turning the faulty row round alone and turning its whole family round both restore
     feasibility, so a search cannot tell a reversed rule from a missed exception by solving."""
-    from ordebug.faults.inject import scope_hidden
+    from ordebug.faults.verify import scope_hidden
 
     for rec in sample_by_type["A"]:
         assert scope_hidden(broken(rec), rec["ground_truth"]["root_cause"][0]["name"]), rec["problem_id"]
@@ -241,17 +235,17 @@ def test_type_a_both_scopes_verify(sample_by_type):
     both pass verification on the same conflict: the scope drawn is independent of anything
     the solver says about the broken model (keeping only the scope that passed tied it to
     the objective)."""
-    from ordebug.faults.inject import _broken_base, verify
     from ordebug.faults.labels import _sense_label
+    from ordebug.faults.verify import broken_base, verify
 
     checked = 0
     for rec in sample_by_type["A"]:
         written, b = _written_sheet(rec), broken(rec)
         root = rec["ground_truth"]["root_cause"][0]["name"]
-        labels = _sense_label(_broken_base(written, b), root)
+        labels = _sense_label(broken_base(written, b), root)
         assert {lab.note for lab in labels} == ({"whole family", "one row"} if len(labels) == 2 else {""})
         for lab in labels:
-            assert verify("A", _broken_base(written, b), written, Iis.from_json(rec["iis"]), [lab], None), lab
+            assert verify("A", broken_base(written, b), written, Iis.from_json(rec["iis"]), [lab], None), lab
         checked += len(labels) == 2
     assert checked >= 1
 
@@ -289,7 +283,7 @@ def test_rule_exceptions_read_reverse_and_build():
 def test_type_a_has_another_family_whose_reversal_restores_feasibility(sample_by_type):
     """Turning the reversed rule's whole family round makes the model feasible; another family
     of the IIS does that too, so the family flip that restores feasibility is no signature."""
-    from ordebug.faults.inject import family_flip_decoy
+    from ordebug.faults.verify import family_flip_decoy
 
     for rec in sample_by_type["A"]:
         iis = Iis(rec["iis"]["constraints"], [(x["variable"], x["side"]) for x in rec["iis"]["bounds"]], True)
@@ -324,7 +318,7 @@ def test_type_a_conflict_holds_two_directed_rules_either_of_which_could_be_rever
 
 def test_difficulty_counts_the_integers_a_modeller_must_check():
     """Every general integer of the IIS rows is a member to check (its type against the sheet)."""
-    from ordebug.faults.inject import members_to_check
+    from ordebug.faults.verify import members_to_check
     from ordebug.solver.spec import ModelSpec, Row, Var
 
     spec = ModelSpec(name="t")

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ordebug.actions import ActionError, parse_action
-from ordebug.faults.inject import difficulty, members_to_check
+from ordebug.faults.verify import difficulty, members_to_check
 from ordebug.solver.errors import FeasibleModelError, OrDebugError
 from ordebug.solver.iis import IisUndecided, compute_iis
 from ordebug.solver.lpformat import check_name, read_model_file, read_model_text, redirect_fds, write_lp

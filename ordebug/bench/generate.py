@@ -12,8 +12,9 @@ import random
 from dataclasses import dataclass, field
 
 from ordebug.faults.fault import Context
-from ordebug.faults.inject import Injection, family_order, inject
+from ordebug.faults.inject import inject
 from ordebug.faults.taxonomy import ERROR_TYPES, PAIR_KINDS, check_types
+from ordebug.faults.verify import Injection, family_order
 from ordebug.models import FAMILIES, build_family
 from ordebug.solver.iis import Iis
 from ordebug.solver.lpformat import lp_body, write_lp
