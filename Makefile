@@ -46,6 +46,7 @@ test-fast: install  ## the inner loop: every test not marked slow (no workflow r
 
 lint: install
 	$(VENV)/bin/ruff check ordebug scripts tests
+	$(VENV)/bin/lint-imports  # the layers in pyproject.toml: solver < faults, models < env < agents < bench < collect, eval < data < training, rl
 	$(VENV)/bin/snakefmt --check Snakefile rules
 	$(VENV)/bin/snakemake --lint
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir $$(mktemp -d)

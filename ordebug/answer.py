@@ -1,5 +1,5 @@
 """The answer format, in one place: what every agent writes, every SFT sample holds, the
-served model is asked for and GRPO rewards.
+served model is asked for and GRPO rewards; and how long an answer may be.
 
 An answer is ``<think>\\n...\\n</think>\\n\\nAction: NAME(args)``; the request that asks
 for it is the system prompt and the observation (:func:`prompt_messages`). The action line
@@ -8,7 +8,10 @@ is read by the strict parser in :mod:`ordebug.actions` (``extract_action``).
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from pathlib import Path
 
 from ordebug.env.prompt import SYSTEM_PROMPT
 
@@ -54,3 +57,25 @@ def trim_think(think: str, max_chars: int | None) -> str:
     if len(text) > max_chars:
         text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
     return text
+
+
+# A generation budget (served evaluation, GRPO rollouts) covers the longest answer the model
+# was trained to write, with this margin: the demo's 128 tokens cut 18 of SmolLM2's 36 first
+# answers before their Action line; its longest trained answer was 141 tokens.
+ANSWER_MARGIN = 1.25
+
+
+def answer_budget(configured: int, lengths: str | Path | None,
+                  key: str = "eval.serve.max_tokens") -> tuple[int, str | None]:
+    """A generation budget (``key``: ``eval.serve.max_tokens``, ``rl.max_new_tokens``) raised
+    to ``ANSWER_MARGIN`` times the longest answer of the training data (``answer_tokens_max``
+    of a run's ``token_lengths.json``) when that is larger, with the reason for the log when
+    raised. No file, no change."""
+    if not lengths or not Path(lengths).is_file():
+        return configured, None
+    longest = int(json.loads(Path(lengths).read_text()).get("answer_tokens_max") or 0)
+    need = math.ceil(ANSWER_MARGIN * longest)
+    if need <= configured:
+        return configured, None
+    return need, (f"{key} {configured} is below the longest trained answer ({longest} tokens, "
+                  f"{lengths}): {need} used")

@@ -162,7 +162,7 @@ def test_the_served_budget_covers_the_longest_trained_answer(tmp_path: Path):
     up to 141 tokens). A budget already large enough, or no token lengths, is kept as is."""
     import json
 
-    from ordebug.training.lengths import answer_budget
+    from ordebug.answer import answer_budget
 
     lengths = tmp_path / "token_lengths.json"
     lengths.write_text(json.dumps({"answer_tokens_max": 141, "samples": 3}))

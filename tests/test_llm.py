@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import small_config
 
+from ordebug.agents.base import USAGE_KEYS
 from ordebug.agents.llm import LLMAgent
 from ordebug.bench.generate import BenchSpec, generate_problem, slot
 from ordebug.bench.shards import generate_problems, write_jsonl_atomic
-from ordebug.collect.episode import USAGE_KEYS
 from ordebug.collect.shard import CollectConfig
 from ordebug.collect.teacher import collect_teacher_shard, run_episode_async
 from ordebug.env.environment import EnvConfig, RepairEnv

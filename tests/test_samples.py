@@ -128,7 +128,7 @@ def test_trim_think_drops_the_restatement_before_the_diagnosis():
 
 def test_format_output_trims_and_writes_the_canonical_action():
     from ordebug.actions import parse_action
-    from ordebug.data.sft import format_output
+    from ordebug.collect.sft import format_output
 
     out = format_output(f"<think>\n{THINK}\n</think>\nAction:  DROP_CONSTRAINT( committed(plant_2) )",
                         parse_action("DROP_CONSTRAINT(committed(plant_2))"), 200)

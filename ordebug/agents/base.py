@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ordebug.actions import Action
 from ordebug.answer import format_answer, steps_think
+
+USAGE_KEYS = ("requests", "cached", "retries", "rate_limited", "prompt_tokens", "completion_tokens",
+              "reasoning_tokens", "cost_usd")
+
+
+@dataclass
+class AgentAnswer:
+    """One step's answer: the SFT-format text and its parsed action (None: the agent failed;
+    the text is then what it wrote instead, empty when nothing came)."""
+
+    text: str
+    action: Action | None
+    failure: str | None = None
+    reprompts: int = 0
+    usage: dict[str, float] = field(default_factory=dict)  # USAGE_KEYS, for LLM agents
 
 
 class Agent(Protocol):

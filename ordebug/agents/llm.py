@@ -6,8 +6,8 @@ observation), exactly the format of the SFT samples, so training and inference m
 from __future__ import annotations
 
 from ordebug.actions import ActionError, extract_action
+from ordebug.agents.base import USAGE_KEYS, AgentAnswer
 from ordebug.answer import THINK, format_answer, prompt_messages, trim_think
-from ordebug.collect.episode import USAGE_KEYS, AgentAnswer
 from ordebug.llm.client import LLMClient
 
 CORRECTION = (

@@ -15,32 +15,16 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from ordebug.actions import Action, ActionError, extract_action
-from ordebug.agents.base import Agent
+from ordebug.actions import ActionError, extract_action
+from ordebug.agents.base import USAGE_KEYS, Agent, AgentAnswer
 from ordebug.collect.envpool import EnvPool
 from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 
 SUCCESS_LEVELS = ("feasible", "faithful", "exact")
 MAX_FAILED_ANSWER_CHARS = 2000  # of an answer that ended its episode unparsed, kept in the outcome
-USAGE_KEYS = ("requests", "cached", "retries", "rate_limited", "prompt_tokens", "completion_tokens",
-              "reasoning_tokens", "cost_usd")
-
-
 def episode_seed(problem_id: str) -> int:
     """A stable per-problem seed (never Python's hash())."""
     return int(hashlib.sha256(problem_id.encode()).hexdigest()[:8], 16)
-
-
-@dataclass
-class AgentAnswer:
-    """One step's answer: the SFT-format text and its parsed action (None: the agent failed;
-    the text is then what it wrote instead, empty when nothing came)."""
-
-    text: str
-    action: Action | None
-    failure: str | None = None
-    reprompts: int = 0
-    usage: dict[str, float] = field(default_factory=dict)  # USAGE_KEYS, for LLM agents
 
 
 class Player(Protocol):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ordebug.actions import Action, ActionError, parse_action
-from ordebug.collect.episode import USAGE_KEYS, Episode
+from ordebug.agents.base import USAGE_KEYS
+from ordebug.collect.episode import Episode
 
 
 def parsed_actions(actions: Iterable[str]) -> Iterator[Action]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ordebug.actions import parse_action
 from ordebug.collect.episode import Episode, Step
-from ordebug.data.sft import format_output, step_sample
+from ordebug.collect.sft import format_output, step_sample
 from ordebug.env import observation as _observation
 from ordebug.env.environment import EnvConfig, RepairEnv
 from ordebug.env.prompt import SYSTEM_PROMPT

@@ -7,8 +7,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
+from ordebug.agents.base import USAGE_KEYS
 from ordebug.atomic import write_text_atomic
-from ordebug.collect.episode import USAGE_KEYS
 from ordebug.data.templates import template_stats
 from ordebug.jsonl import iter_jsonl, write_json_atomic
 

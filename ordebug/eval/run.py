@@ -6,10 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ordebug.answer import answer_budget
 from ordebug.collect.shard import CollectConfig, collect_shard
 from ordebug.env.environment import EnvConfig
 from ordebug.llm.config import TeacherConfig
-from ordebug.training.lengths import answer_budget
 
 
 def evaluate_shard(agent: str, kind: str, shard: str | Path, outcomes: str | Path, trajectories: str | Path,

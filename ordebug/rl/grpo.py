@@ -30,12 +30,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ordebug.answer import answer_budget
 from ordebug.atomic import write_text_atomic
 from ordebug.env.environment import EnvConfig
 from ordebug.rl.reward import EpisodeReturn
 from ordebug.rl.rollout import Episode, HFPolicy, Policy, advance, play, render_prompt, start_episode
 from ordebug.rl.settings import RLError
-from ordebug.training.lengths import answer_budget
 
 log = logging.getLogger("ordebug")
 

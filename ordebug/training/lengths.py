@@ -2,38 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import statistics
-from pathlib import Path
 
 from ordebug.solver.errors import OrDebugError
 
 log = logging.getLogger("ordebug")
 CHARS_PER_TOKEN_ESTIMATE = 3.0
-# A generation budget (served evaluation, GRPO rollouts) covers the longest answer the model
-# was trained to write, with this margin: the demo's 128 tokens cut 18 of SmolLM2's 36 first
-# answers before their Action line; its longest trained answer was 141 tokens.
-ANSWER_MARGIN = 1.25
-
-
-def answer_budget(configured: int, lengths: str | Path | None,
-                  key: str = "eval.serve.max_tokens") -> tuple[int, str | None]:
-    """A generation budget (``key``: ``eval.serve.max_tokens``, ``rl.max_new_tokens``) raised
-    to ``ANSWER_MARGIN`` times the longest answer of the training data (``answer_tokens_max``
-    of a run's ``token_lengths.json``) when that is larger, with the reason for the log when
-    raised. No file, no change."""
-    if not lengths or not Path(lengths).is_file():
-        return configured, None
-    longest = int(json.loads(Path(lengths).read_text()).get("answer_tokens_max") or 0)
-    need = math.ceil(ANSWER_MARGIN * longest)
-    if need <= configured:
-        return configured, None
-    return need, (f"{key} {configured} is below the longest trained answer ({longest} tokens, "
-                  f"{lengths}): {need} used")
-
-
 class CutoffError(OrDebugError):
     """cutoff_len would cut answers."""
 
