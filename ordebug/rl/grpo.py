@@ -255,25 +255,12 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     for note in notes:
         log.warning("%s", note)
     start_step = ckpt.checkpoint_step(start) if start is not None else 0
-    states_file, partial = work / "states.json", work / "reward_curve.partial.jsonl"
+    partial = work / "reward_curve.partial.jsonl"
     by_id = {str(p["problem_id"]): p for p in problems}
-    if start is not None and states_file.is_file():  # the states of the first attempt, not played again
-        states = [(pid, list(prefix)) for pid, prefix in json.loads(states_file.read_text())]
-    elif s["states"] == "policy":  # the SFT policy's own states, greedy, before any update
-        greedy = HFPolicy(model, tok, s["max_new_tokens"], do_sample=False, enable_thinking=thinking)
-        states = policy_states(greedy, problems, env_cfg, s["rollout_concurrency"])
-    else:
-        states = [(str(p["problem_id"]), []) for p in problems]
-    write_text_atomic(states_file, json.dumps(states))
-    obs = {}
-    rows = []
-    for pid, prefix in states:
-        key = (pid, tuple(prefix))
-        if key not in obs:
-            obs[key] = start_episode(by_id[pid], env_cfg, prefix).observation
-            rows.append({"prompt": render_prompt(tok, obs[key], thinking), "problem_id": pid,
-                         "prefix": json.dumps(prefix)})
+    greedy = HFPolicy(model, tok, s["max_new_tokens"], do_sample=False, enable_thinking=thinking)
+    states = train_states(s, problems, env_cfg, work / "states.json", start is not None, greedy)
     curriculum = bool(s.get("curriculum", False))
+    rows = state_prompts(states, by_id, env_cfg, tok, thinking)
     if curriculum:
         rows = curriculum_order(rows, by_id)
     log.info("grpo: %d train problems, %d distinct states (%s%s), %d steps of %d states x %d answers",
@@ -285,24 +272,7 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     peft_config = LoraConfig(r=int(s["lora_rank"]), lora_alpha=int(s["lora_alpha"]),
                              lora_dropout=float(s["lora_dropout"]), target_modules=sft_cfg["target_modules"],
                              task_type="CAUSAL_LM")
-    report_to = s.get("report_to", "auto")
-    if report_to == "auto":
-        import importlib.util
-
-        report_to = "tensorboard" if importlib.util.find_spec("tensorboard") else "none"
-    if report_to == "tensorboard":  # transformers 5 reads the folder from the environment only
-        os.environ["TENSORBOARD_LOGGING_DIR"] = str(out_root / "tensorboard")
-    args = GRPOConfig(
-        output_dir=str(work), max_steps=int(s["steps"]), learning_rate=float(s["learning_rate"]),
-        beta=float(s["kl_coef"]), num_generations=int(s["group_size"]),
-        per_device_train_batch_size=int(s["group_size"]), gradient_accumulation_steps=int(s["problems_per_step"]),
-        max_completion_length=int(s["max_new_tokens"]), max_prompt_length=None, temperature=float(s["temperature"]),
-        top_k=0, bf16=bool(s["bf16"]) and not use_cpu, use_cpu=use_cpu, seed=int(s["seed"]),
-        logging_steps=1, save_strategy="steps", save_steps=int(s.get("save_steps", 50)),
-        save_total_limit=int(s.get("save_total_limit", 2)), report_to=report_to, remove_unused_columns=False,
-        gradient_checkpointing=bool(s.get("gradient_checkpointing", False)), lr_scheduler_type="constant",
-        warmup_steps=0, dataloader_num_workers=0, shuffle_dataset=not curriculum,
-    )
+    args = GRPOConfig(**grpo_arguments(s, work, out_root / "tensorboard", use_cpu, curriculum))
     held: dict[str, Any] = {}
 
     @contextlib.contextmanager
@@ -342,13 +312,7 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     held.clear()
     del trainer, model
     combine_adapters(s["model"], sft_adapter, rl_only, adapter_out, bool(s["bf16"]) and not use_cpu)
-    history = []
-    for row in reward.curve:  # TRL's own numbers for the same step beside the environment's
-        h = trl_logs.get(row["step"], {})
-        extra = {k: h[k] for k in ("loss", "kl", "entropy", "grad_norm", "learning_rate") if k in h}
-        if row["step"] in skipped:
-            extra["skipped_groups"] = skipped[row["step"]]
-        history.append({**row, **extra})
+    history = curve_with_trl(reward.curve, trl_logs, skipped)
     write_text_atomic(curve_out, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
     groups = sum(r.get("groups", 0) for r in history)
     zero = sum(r.get("zero_variance_groups", 0) for r in history)
@@ -369,3 +333,69 @@ def train_grpo(s: dict[str, Any], problem_paths: Sequence[str | Path], sft_adapt
     shutil.rmtree(rl_only, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)  # finished: the outputs are whole, the checkpoints are spent
     return results
+
+
+def train_states(s: dict[str, Any], problems: list[dict], env_cfg: EnvConfig, states_file: Path, resumed: bool,
+                 greedy: Policy) -> list[tuple[str, list[str]]]:
+    """The (problem, action prefix) states GRPO trains on, written to ``states_file``: on a
+    resumed run the first attempt's (not played again); with ``states: policy`` the greedy
+    SFT policy's own states before any update; else every problem's start."""
+    if resumed and states_file.is_file():
+        states = [(pid, list(prefix)) for pid, prefix in json.loads(states_file.read_text())]
+    elif s["states"] == "policy":
+        states = policy_states(greedy, problems, env_cfg, s["rollout_concurrency"])
+    else:
+        states = [(str(p["problem_id"]), []) for p in problems]
+    write_text_atomic(states_file, json.dumps(states))
+    return states
+
+
+def state_prompts(states: list[tuple[str, list[str]]], by_id: dict[str, dict], env_cfg: EnvConfig, tok: Any,
+                  thinking: bool) -> list[dict]:
+    """One dataset row per distinct state: its rendered prompt, problem and prefix."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    rows = []
+    for pid, prefix in states:
+        key = (pid, tuple(prefix))
+        if key not in seen:
+            seen.add(key)
+            observation = start_episode(by_id[pid], env_cfg, prefix).observation
+            rows.append({"prompt": render_prompt(tok, observation, thinking), "problem_id": pid,
+                         "prefix": json.dumps(prefix)})
+    return rows
+
+
+def grpo_arguments(s: dict[str, Any], work: Path, tensorboard: Path, use_cpu: bool, curriculum: bool) -> dict:
+    """TRL's GRPOConfig arguments for the settings ``s`` (TensorBoard logs in ``tensorboard``
+    when ``report_to`` is, or is ``auto`` and tensorboard is installed)."""
+    report_to = s.get("report_to", "auto")
+    if report_to == "auto":
+        import importlib.util
+
+        report_to = "tensorboard" if importlib.util.find_spec("tensorboard") else "none"
+    if report_to == "tensorboard":  # transformers 5 reads the folder from the environment only
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(tensorboard)
+    return dict(
+        output_dir=str(work), max_steps=int(s["steps"]), learning_rate=float(s["learning_rate"]),
+        beta=float(s["kl_coef"]), num_generations=int(s["group_size"]),
+        per_device_train_batch_size=int(s["group_size"]), gradient_accumulation_steps=int(s["problems_per_step"]),
+        max_completion_length=int(s["max_new_tokens"]), max_prompt_length=None, temperature=float(s["temperature"]),
+        top_k=0, bf16=bool(s["bf16"]) and not use_cpu, use_cpu=use_cpu, seed=int(s["seed"]),
+        logging_steps=1, save_strategy="steps", save_steps=int(s.get("save_steps", 50)),
+        save_total_limit=int(s.get("save_total_limit", 2)), report_to=report_to, remove_unused_columns=False,
+        gradient_checkpointing=bool(s.get("gradient_checkpointing", False)), lr_scheduler_type="constant",
+        warmup_steps=0, dataloader_num_workers=0, shuffle_dataset=not curriculum,
+    )
+
+
+def curve_with_trl(curve: list[dict], trl_logs: dict[int, dict], skipped: dict[int, int]) -> list[dict]:
+    """The environment's reward curve with TRL's own numbers for the same step beside it
+    (loss, KL, entropy, gradient norm, learning rate) and the groups skipped at each step."""
+    history = []
+    for row in curve:
+        h = trl_logs.get(row["step"], {})
+        extra = {k: h[k] for k in ("loss", "kl", "entropy", "grad_norm", "learning_rate") if k in h}
+        if row["step"] in skipped:
+            extra["skipped_groups"] = skipped[row["step"]]
+        history.append({**row, **extra})
+    return history
