@@ -57,10 +57,9 @@ def _table(title: str, key: str, parts: dict[str, list[dict]]) -> str:
     return "\n".join([head, sep, *rows])
 
 
-def card_text(name: str, sources: dict[str, float], skipped: list[str], stats: dict, train: list[dict],
-              val: list[dict], settings: dict[str, Any]) -> str:
-    """The dataset card (README.md): YAML header for ``datasets``, then what the set is and holds."""
-    header = {
+def card_header(name: str, n_train: int, n_val: int) -> dict[str, Any]:
+    """The card's YAML header, as ``datasets`` reads it: files per split, features, sizes."""
+    return {
         "pretty_name": f"OR-Debug SFT ({name})",
         "language": ["en"],
         "license": "mit",
@@ -69,20 +68,32 @@ def card_text(name: str, sources: dict[str, float], skipped: list[str], stats: d
         "configs": [{"config_name": "default",
                      "data_files": [{"split": s, "path": p} for s, p in SPLIT_FILES.items()]}],
         "dataset_info": {"features": features_yaml(),
-                         "splits": [{"name": "train", "num_examples": len(train)},
-                                    {"name": "validation", "num_examples": len(val)}]},
+                         "splits": [{"name": "train", "num_examples": n_train},
+                                    {"name": "validation", "num_examples": n_val}]},
     }
-    parts = {"train": train, "validation": val}
-    problems = {p: len({r["metadata"]["problem_id"] for r in recs}) for p, recs in parts.items()}
-    src_rows = []
+
+
+def source_rows(sources: dict[str, float], skipped: list[str], stats: dict) -> list[str]:
+    """One table row per source: its weight, samples and problems kept per split, duplicates."""
+    rows = []
     for agent, w in sources.items():
         if agent in skipped:
-            src_rows.append(f"| {agent} | {w:g} | not active in this build (skipped) | – | – |")
+            rows.append(f"| {agent} | {w:g} | not active in this build (skipped) | – | – |")
             continue
         st, sv = (source_stats(stats, part).get(agent, {}) for part in ("train", "val"))
-        src_rows.append(f"| {agent} | {w:g} | {st.get('samples', 0)} / {sv.get('samples', 0)} | "
-                        f"{st.get('problems_kept', 0)} / {sv.get('problems_kept', 0)} | "
-                        f"{st.get('duplicates_dropped', 0) + sv.get('duplicates_dropped', 0)} |")
+        rows.append(f"| {agent} | {w:g} | {st.get('samples', 0)} / {sv.get('samples', 0)} | "
+                    f"{st.get('problems_kept', 0)} / {sv.get('problems_kept', 0)} | "
+                    f"{st.get('duplicates_dropped', 0) + sv.get('duplicates_dropped', 0)} |")
+    return rows
+
+
+def card_text(name: str, sources: dict[str, float], skipped: list[str], stats: dict, train: list[dict],
+              val: list[dict], settings: dict[str, Any]) -> str:
+    """The dataset card (README.md): YAML header for ``datasets``, then what the set is and holds."""
+    header = card_header(name, len(train), len(val))
+    parts = {"train": train, "validation": val}
+    problems = {p: len({r["metadata"]["problem_id"] for r in recs}) for p, recs in parts.items()}
+    src_rows = source_rows(sources, skipped, stats)
     feature_rows = ["| `messages` | list of `{role, content}` | system prompt, observation (user), answer "
                     "(assistant: `<think>...</think>` then `Action: NAME(args)`) |"]
     feature_rows += [f"| `metadata.{n}` | {t} | {m} |" for n, t, m in METADATA_FIELDS]
