@@ -85,7 +85,7 @@ def scale(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("stage", choices=["all", "bench", "teacher", "iis", "account", "teacher-api", "noop-slurm",
                                      "scale", "scale-models"])
@@ -109,54 +109,54 @@ def main() -> int:
     p.add_argument("--family", action="append", default=[], help="scale-models: families (repeat)")
     p.add_argument("--types", default="IHD", help="scale-models: error types generated at each point")
     p.add_argument("--time-limit", type=float, default=300.0, help="scale-models: seconds per point and type")
+    return p
+
+
+def report(result: dict, rows: list, json_path: str | None, after: str = "") -> int:
+    """Print the figures as a Markdown table (then ``after``) and write them as JSON when asked."""
+    print(markdown(rows) + after)
+    if json_path:
+        with open(json_path, "w") as fh:
+            json.dump(result, fh, indent=2)
+    return 0
+
+
+def one_stage(args: argparse.Namespace) -> tuple[dict, list, str]:
+    """The figures of a stage run alone (not ``all`` or ``bench``): result, table rows, text after."""
+    if args.stage == "noop-slurm":
+        result = {"noop_slurm": slurm_noop_stage(args.workdir, 4, tuple(args.target))}
+        return result, slurm_noop_rows(result["noop_slurm"]), ""
+    if args.stage == "iis":
+        result = {"iis": iis_stage(args.models)}
+        return result, iis_rows(result["iis"]), ""
+    if args.stage == "account":
+        from ordebug.perf_account import account_rows, account_stage
+
+        result = {"account": account_stage(rpm=args.rpm)}
+        return result, account_rows(result["account"]), ""
+    if args.stage == "teacher-api":
+        from ordebug.perf_teacher_api import teacher_api_rows, teacher_api_stage
+
+        result = {"teacher_api": teacher_api_stage()}
+        after = "".join(f"\n\n`ordebug status` ({when}):\n\n{text}"
+                        for when, text in result["teacher_api"]["status"].items())
+        return result, teacher_api_rows(result["teacher_api"]), after
+    result = {"teacher": teacher_stage(args.bench_dir)}
+    return result, teacher_rows(result["teacher"]), ""
+
+
+def main() -> int:
+    p = build_parser()
     args = p.parse_args()
     if args.stage == "scale-models":
         return scale_models(args)
     if args.stage == "scale":
         return scale(args)
-    if args.stage == "noop-slurm":
-        if not args.workdir:
-            p.error("noop-slurm needs --workdir (a directory where the targets are already built)")
-        result = {"noop_slurm": slurm_noop_stage(args.workdir, 4, tuple(args.target))}
-        print(markdown(slurm_noop_rows(result["noop_slurm"])))
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(result, fh, indent=2)
-        return 0
-    if args.stage == "iis":
-        result = {"iis": iis_stage(args.models)}
-        print(markdown(iis_rows(result["iis"])))
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(result, fh, indent=2)
-        return 0
-    if args.stage == "account":
-        from ordebug.perf_account import account_rows, account_stage
-
-        result = {"account": account_stage(rpm=args.rpm)}
-        print(markdown(account_rows(result["account"])))
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(result, fh, indent=2)
-        return 0
-    if args.stage == "teacher-api":
-        from ordebug.perf_teacher_api import teacher_api_rows, teacher_api_stage
-
-        result = {"teacher_api": teacher_api_stage()}
-        print(markdown(teacher_api_rows(result["teacher_api"])))
-        for when, text in result["teacher_api"]["status"].items():
-            print(f"\n`ordebug status` ({when}):\n\n{text}")
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(result, fh, indent=2)
-        return 0
-    if args.stage == "teacher":
-        result = {"teacher": teacher_stage(args.bench_dir)}
-        print(markdown(teacher_rows(result["teacher"])))
-        if args.json:
-            with open(args.json, "w") as fh:
-                json.dump(result, fh, indent=2)
-        return 0
+    if args.stage == "noop-slurm" and not args.workdir:
+        p.error("noop-slurm needs --workdir (a directory where the targets are already built)")
+    if args.stage not in ("all", "bench"):
+        result, rows, after = one_stage(args)
+        return report(result, rows, args.json, after)
     result = {"bench": bench_stage(args.cores, args.config, args.workdir)}
     rows = bench_rows(result["bench"])
     if args.stage == "all":
@@ -171,11 +171,7 @@ def main() -> int:
         if REAL_MODELS.is_dir():
             result["iis"] = iis_stage()
             rows += iis_rows(result["iis"])
-    print(markdown(rows))
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh, indent=2)
-    return 0
+    return report(result, rows, args.json)
 
 
 if __name__ == "__main__":
