@@ -102,6 +102,7 @@ def agent_kind(name: str, teachers: Iterable[str] = ()) -> AgentKind:
             return AgentKind(prefix[:-1], name[len(prefix):])
     return AgentKind("teacher" if name in set(teachers) else "builtin")
 
+
 BALANCE_VALUES = {"error_type": list("ABCDEFGHI"), "difficulty": ["easy", "medium", "hard"]}
 
 

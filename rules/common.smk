@@ -410,7 +410,7 @@ def get_served_settings(settings, adapter):
 def get_finetuned_settings(wildcards):
     """How a served agent's model is served: base model, adapter (none for base_), template,
     and for a trained one the token lengths of its training data (the answer budget covers
-    the longest trained answer: :func:`ordebug.eval.run.answer_budget`)."""
+    the longest trained answer: :func:`ordebug.answer.answer_budget`)."""
     kind = get_agent_kind(wildcards.agent)
     run = SimpleNamespace(run=kind.run)
     if kind.kind == "rl":

@@ -22,6 +22,8 @@ from ordebug.env.environment import EnvConfig, ProblemError, RepairEnv
 
 SUCCESS_LEVELS = ("feasible", "faithful", "exact")
 MAX_FAILED_ANSWER_CHARS = 2000  # of an answer that ended its episode unparsed, kept in the outcome
+
+
 def episode_seed(problem_id: str) -> int:
     """A stable per-problem seed (never Python's hash())."""
     return int(hashlib.sha256(problem_id.encode()).hexdigest()[:8], 16)

@@ -10,6 +10,8 @@ from ordebug.solver.errors import OrDebugError
 
 log = logging.getLogger("ordebug")
 CHARS_PER_TOKEN_ESTIMATE = 3.0
+
+
 class CutoffError(OrDebugError):
     """cutoff_len would cut answers."""
 
